@@ -1,0 +1,44 @@
+"""Budget: token-and-cost budgets for programs that call language models.
+
+import budget
+svc = budget.open()                      # embedded SQLite
+team = svc.create_budget(name="team-alpha")
+"""
+
+from budget.bootstrap import open
+from budget.domain.enums import AlertKind, AllocationStatus, Period, PolicyType, Priority, Tier
+from budget.engine.service import BudgetService
+from budget.errors import (
+    BudgetError,
+    BudgetExceeded,
+    Conflict,
+    Denial,
+    IdempotencyConflict,
+    NotFound,
+    PriceUnknown,
+    StorageError,
+    ValidationError,
+)
+from budget.settings import Settings
+
+__all__ = [
+    "AlertKind",
+    "AllocationStatus",
+    "BudgetError",
+    "BudgetExceeded",
+    "BudgetService",
+    "Conflict",
+    "Denial",
+    "IdempotencyConflict",
+    "NotFound",
+    "Period",
+    "PolicyType",
+    "PriceUnknown",
+    "Priority",
+    "Settings",
+    "StorageError",
+    "Tier",
+    "ValidationError",
+    "open",
+]
+__version__ = "0.1.0"

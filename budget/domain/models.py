@@ -1,0 +1,268 @@
+"""Entities of the budget domain, as plain frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from budget.domain.enums import (
+    AlertKind,
+    AllocationStatus,
+    Period,
+    PolicyType,
+    Severity,
+    Tier,
+)
+from budget.domain.money import nanos_to_usd
+
+#: The request attributes a policy can filter on (tags aside).
+SCOPE_FIELDS = (
+    "component",
+    "project",
+    "user",
+    "api_key",
+    "provider",
+    "model",
+    "tier",
+    "task_type",
+)
+
+
+@dataclass(frozen=True)
+class RequestAttributes:
+    """Who is asking and for what: the attributes policies are matched against."""
+
+    component: str | None = None
+    project: str | None = None
+    user: str | None = None
+    api_key: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    tier: Tier | None = None
+    task_type: str | None = None
+    tags: frozenset[str] = frozenset()
+    session_id: str | None = None
+    task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ScopeFilter:
+    """Which requests a policy covers; an empty field matches anything.
+
+    ``tags`` match when the request carries every tag listed.
+    """
+
+    component: str | None = None
+    project: str | None = None
+    user: str | None = None
+    api_key: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    tier: Tier | None = None
+    task_type: str | None = None
+    tags: frozenset[str] = frozenset()
+
+    def matches(self, request: RequestAttributes) -> bool:
+        for name in SCOPE_FIELDS:
+            wanted = getattr(self, name)
+            if wanted is not None and wanted != getattr(request, name):
+                return False
+        return self.tags <= request.tags
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {n: getattr(self, n) for n in SCOPE_FIELDS if getattr(self, n)}
+        if self.tags:
+            out["tags"] = sorted(self.tags)
+        return out
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A named container of policies."""
+
+    budget_id: str
+    name: str
+    description: str | None
+    owner: str | None
+    active: bool
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A limit on the requests its scope covers, per period instance."""
+
+    policy_id: str
+    budget_id: str
+    name: str
+    type: PolicyType
+    period: Period
+    timezone: str
+    scope: ScopeFilter
+    token_limit: int | None
+    cost_limit_nanos: int | None
+    warning_thresholds: tuple[Decimal, ...]
+    action_threshold: Decimal | None
+    critical_headroom: Decimal
+    starts_at: datetime | None
+    ends_at: datetime | None
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def cost_limit(self) -> Decimal | None:
+        return None if self.cost_limit_nanos is None else nanos_to_usd(self.cost_limit_nanos)
+
+    def in_force(self, at: datetime) -> bool:
+        """Enabled and within its start/end dates at ``at``."""
+        if not self.enabled:
+            return False
+        if self.starts_at is not None and at < self.starts_at:
+            return False
+        return self.ends_at is None or at < self.ends_at
+
+    def applies_to(self, request: RequestAttributes, at: datetime) -> bool:
+        return self.in_force(at) and self.scope.matches(request)
+
+    def effective_limits(self, critical: bool) -> tuple[int | None, int | None]:
+        """(token limit, cost limit in nanos) a request of this priority may fill.
+
+        Non-critical requests stop ``critical_headroom`` short of the limit, so
+        that share stays free for critical ones; the limit itself holds for all.
+        """
+        if critical or not self.critical_headroom:
+            return self.token_limit, self.cost_limit_nanos
+        keep = 1 - self.critical_headroom
+        tokens = None if self.token_limit is None else int(self.token_limit * keep)
+        cost = None if self.cost_limit_nanos is None else int(self.cost_limit_nanos * keep)
+        return tokens, cost
+
+
+@dataclass(frozen=True)
+class WindowCounters:
+    """What one window holds: tokens and nano-USD used and reserved."""
+
+    used_tokens: int = 0
+    reserved_tokens: int = 0
+    used_nanos: int = 0
+    reserved_nanos: int = 0
+
+
+@dataclass(frozen=True)
+class WindowStatus:
+    """One window of one policy as a summary shows it."""
+
+    policy_id: str
+    policy_name: str
+    policy_type: PolicyType
+    period: Period
+    window: str
+    starts_at: datetime | None
+    resets_at: datetime | None
+    token_limit: int | None
+    tokens_used: int
+    tokens_reserved: int
+    tokens_remaining: int | None
+    cost_limit: Decimal | None
+    cost_used: Decimal
+    cost_reserved: Decimal
+    cost_remaining: Decimal | None
+    utilization: Decimal | None
+
+
+@dataclass(frozen=True)
+class BudgetSummary:
+    """A budget with the state of each policy's current window(s)."""
+
+    budget: Budget
+    windows: tuple[WindowStatus, ...]
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Tokens and USD held against every matching window before a call."""
+
+    allocation_id: str
+    context_id: str
+    attributes: RequestAttributes
+    priority: int
+    tokens_requested: int
+    tokens_reserved: int
+    cost_reserved: Decimal
+    tokens_remaining: int
+    cost_remaining: Decimal
+    tokens_used: int
+    cost_used: Decimal
+    status: AllocationStatus
+    expires_at: datetime
+    created_at: datetime
+    closed_at: datetime | None
+    over_soft_limit: bool = False
+    recommended_model: str | None = None
+    policy_ids: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One entry of the append-only ledger."""
+
+    usage_id: str
+    request_id: str | None
+    allocation_id: str | None
+    context_id: str | None
+    attributes: RequestAttributes
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost: Decimal | None
+    cost_breakdown: dict[str, Decimal] | None
+    priced: bool
+    price_id: int | None
+    latency_ms: int | None
+    metadata: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something a human should know, raised once per cause."""
+
+    alert_id: str
+    kind: AlertKind
+    severity: Severity
+    message: str
+    budget_id: str | None
+    policy_id: str | None
+    window: str | None
+    threshold: Decimal | None
+    details: dict[str, Any]
+    created_at: datetime
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What a call would cost at the catalog's current price."""
+
+    provider: str
+    model: str
+    priced: bool
+    cost: Decimal | None
+    breakdown: dict[str, Decimal] | None
+    price_source: str | None
+    price_id: int | None

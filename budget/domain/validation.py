@@ -1,0 +1,178 @@
+"""Input checks shared by every entry point; each error names field and value."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, TypeVar
+
+from budget.domain.enums import Priority
+from budget.errors import ValidationError
+
+E = TypeVar("E", bound=Enum)
+
+MAX_TOKENS = 10**15
+MAX_TEXT = 256
+
+
+def tokens(field: str, value: Any, *, required: bool = False) -> int | None:
+    """A token count: a non-negative whole number (bool and float refused)."""
+    if value is None:
+        if required:
+            raise ValidationError(field, value, "a token count is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            raise ValidationError(field, value, "token counts are whole numbers; pass an int")
+        raise ValidationError(field, value, "must be a non-negative integer")
+    if value < 0:
+        raise ValidationError(field, value, "must not be negative")
+    if value > MAX_TOKENS:
+        raise ValidationError(field, value, f"must be at most {MAX_TOKENS}")
+    return value
+
+
+def positive_tokens(field: str, value: Any) -> int | None:
+    count = tokens(field, value)
+    if count == 0:
+        raise ValidationError(field, value, "must be greater than zero")
+    return count
+
+
+def choice(field: str, value: Any, enum: type[E], *, required: bool = True) -> E | None:
+    """A member of ``enum`` from its value (or the member itself)."""
+    if value is None:
+        if required:
+            raise ValidationError(field, value, f"required; one of {_names(enum)}")
+        return None
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        raise ValidationError(field, value, f"must be one of {_names(enum)}") from None
+
+
+def _names(enum: type[Enum]) -> str:
+    return ", ".join(str(m.value) for m in enum)
+
+
+def text(field: str, value: Any, *, required: bool = False, max_len: int = MAX_TEXT) -> str | None:
+    """A short string; blank counts as missing."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError(field, value, "must be a non-empty string")
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, value, "must be a string")
+    value = value.strip()
+    if len(value) > max_len:
+        raise ValidationError(field, value[:40] + "…", f"longer than {max_len} characters")
+    return value
+
+
+def fraction(field: str, value: Any) -> Decimal:
+    """A share of a limit in (0, 1]; accepts 0.8, "0.8" or Decimal("0.8")."""
+    try:
+        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        raise ValidationError(field, value, "must be a number in (0, 1]") from None
+    if isinstance(value, bool) or not number.is_finite() or not (0 < number <= 1):
+        raise ValidationError(field, value, "must be a number in (0, 1]")
+    return number.normalize()
+
+
+def fractions(field: str, values: Any) -> tuple[Decimal, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ValidationError(field, values, "must be a list of numbers in (0, 1]")
+    return tuple(sorted({fraction(field, v) for v in values}))
+
+
+def headroom(field: str, value: Any) -> Decimal:
+    """A share kept back in [0, 1)."""
+    if value is None or value == 0:
+        return Decimal(0)
+    try:
+        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        raise ValidationError(field, value, "must be a number in [0, 1)") from None
+    if isinstance(value, bool) or not number.is_finite() or not (0 <= number < 1):
+        raise ValidationError(field, value, "must be a number in [0, 1)")
+    return number.normalize()
+
+
+def priority(field: str, value: Any) -> int:
+    """1..10, or a name: low, normal, high, critical."""
+    if isinstance(value, str):
+        try:
+            return int(Priority[value.strip().upper()])
+        except KeyError:
+            raise ValidationError(
+                field, value, "must be 1..10 or one of low, normal, high, critical"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+        raise ValidationError(field, value, "must be an integer from 1 to 10")
+    return value
+
+
+def instant(field: str, value: Any) -> datetime | None:
+    """An aware datetime (naive ones are taken as UTC), or ISO-8601 text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(field, value, "must be an ISO-8601 date-time") from None
+    if not isinstance(value, datetime):
+        raise ValidationError(field, value, "must be a datetime")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def tag_set(field: str, value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Iterable):
+        raise ValidationError(field, value, "must be a list of strings")
+    out = set()
+    for tag in value:
+        if not isinstance(tag, str) or not tag.strip():
+            raise ValidationError(field, tag, "each tag must be a non-empty string")
+        out.add(tag.strip())
+    return frozenset(out)
+
+
+def metadata(field: str, value: Any) -> dict[str, Any]:
+    """A JSON-serialisable mapping with string keys."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, value, "must be a mapping of string keys to JSON values")
+    try:
+        return json.loads(json.dumps(dict(value), allow_nan=False))
+    except (TypeError, ValueError):
+        raise ValidationError(field, value, "must be JSON-serialisable") from None
+
+
+def latency(field: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValidationError(field, value, "must be a non-negative number of milliseconds")
+    return round(value)
+
+
+def page(limit: Any, offset: Any, *, max_limit: int = 1000) -> tuple[int, int]:
+    """A page of a listing: 1 <= limit <= max_limit, offset >= 0."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
+        raise ValidationError("limit", limit, f"must be an integer from 1 to {max_limit}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValidationError("offset", offset, "must be a non-negative integer")
+    return limit, offset

@@ -1,0 +1,1 @@
+"""Use cases: budgets and policies, allocate, record, release, alerts, summaries."""

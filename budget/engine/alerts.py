@@ -1,0 +1,179 @@
+"""Alerts: raised once per cause (policy, window and threshold), acknowledged by people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from budget.domain import validation as v
+from budget.domain.clock import utcnow
+from budget.domain.enums import AlertKind, PolicyType, Severity
+from budget.domain.models import Alert, WindowCounters
+from budget.domain.money import nanos_to_usd
+from budget.engine.context import EngineContext
+from budget.engine.windows import Target
+from budget.errors import NotFound
+from budget.storage import tables as t
+from budget.storage.mapping import row_to_alert
+from budget.storage.sql import insert_ignoring_conflicts, new_id
+
+LIMIT = Decimal(1)
+
+
+def raise_alert(
+    conn: Connection,
+    *,
+    kind: AlertKind,
+    severity: Severity,
+    dedup_key: str,
+    message: str,
+    budget_id: str | None = None,
+    policy_id: str | None = None,
+    window: str | None = None,
+    threshold: Decimal | None = None,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Store an alert unless one with the same dedup key exists; True if new."""
+    stmt = insert_ignoring_conflicts(conn, t.alerts, index_elements=["dedup_key"]).values(
+        id=new_id("alr"),
+        kind=kind.value,
+        severity=severity.value,
+        dedup_key=dedup_key,
+        message=message,
+        budget_id=budget_id,
+        policy_id=policy_id,
+        window_key=window,
+        threshold=None if threshold is None else str(threshold),
+        details=details or {},
+        created_at=now or utcnow(),
+        acknowledged_by=None,
+        acknowledged_at=None,
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def check_thresholds(
+    conn: Connection,
+    target: Target,
+    after: WindowCounters,
+    added_tokens: int,
+    added_nanos: int,
+    now: datetime,
+) -> None:
+    """Raise an alert for each threshold the last usage crossed on this window."""
+    policy = target.policy
+    if policy.type is PolicyType.IGNORE:
+        return
+    levels: list[tuple[Decimal, AlertKind]] = [
+        (thr, AlertKind.THRESHOLD_CROSSED) for thr in policy.warning_thresholds if thr < LIMIT
+    ]
+    if policy.action_threshold is not None and policy.action_threshold < LIMIT:
+        levels.append((policy.action_threshold, AlertKind.ACTION_THRESHOLD))
+    levels.append((LIMIT, AlertKind.LIMIT_REACHED))
+    dims = []
+    if policy.token_limit is not None:
+        dims.append(("tokens", policy.token_limit, after.used_tokens, added_tokens))
+    if policy.cost_limit_nanos is not None:
+        dims.append(("usd", policy.cost_limit_nanos, after.used_nanos, added_nanos))
+    for threshold, kind in levels:
+        for dim, limit, used_after, added in dims:
+            mark = threshold * limit
+            if used_after - added < mark <= used_after:
+                _threshold_alert(conn, target, kind, threshold, dim, limit, used_after, now)
+                break
+
+
+def _threshold_alert(
+    conn: Connection,
+    target: Target,
+    kind: AlertKind,
+    threshold: Decimal,
+    dim: str,
+    limit: int,
+    used: int,
+    now: datetime,
+) -> None:
+    policy, span = target.policy, target.span
+    shown_limit = nanos_to_usd(limit) if dim == "usd" else limit
+    shown_used = nanos_to_usd(used) if dim == "usd" else used
+    unit = "USD" if dim == "usd" else "tokens"
+    if kind is AlertKind.LIMIT_REACHED:
+        severity = Severity.CRITICAL if policy.type is PolicyType.HARD_LIMIT else Severity.WARNING
+        what = "reached its limit"
+    else:
+        severity = Severity.WARNING if kind is AlertKind.ACTION_THRESHOLD else Severity.INFO
+        what = f"passed {threshold * 100:g}% of its limit"
+    raise_alert(
+        conn,
+        kind=kind,
+        severity=severity,
+        dedup_key=f"{kind.value}:{policy.policy_id}:{span.key}:{threshold}",
+        message=(
+            f"policy {policy.name!r} window {span.key} {what}: "
+            f"{shown_used} of {shown_limit} {unit} used"
+        ),
+        budget_id=policy.budget_id,
+        policy_id=policy.policy_id,
+        window=span.key,
+        threshold=threshold,
+        now=now,
+        details={
+            "limit_kind": dim,
+            "limit": str(shown_limit),
+            "used": str(shown_used),
+            "policy_type": policy.type.value,
+            "resets_at": span.ends_at.isoformat() if span.ends_at else None,
+        },
+    )
+
+
+def list_alerts(
+    ctx: EngineContext,
+    *,
+    budget_id: str | None = None,
+    kind: Any = None,
+    acknowledged: bool | None = None,
+    since: Any = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Alert], int]:
+    """Alerts, newest first, with the total that match."""
+    query = select(t.alerts)
+    if budget_id is not None:
+        query = query.where(t.alerts.c.budget_id == budget_id)
+    if kind is not None:
+        query = query.where(t.alerts.c.kind == v.choice("kind", kind, AlertKind).value)
+    if acknowledged is not None:
+        col = t.alerts.c.acknowledged_at
+        query = query.where(col.is_not(None) if acknowledged else col.is_(None))
+    start = v.instant("since", since)
+    if start is not None:
+        query = query.where(t.alerts.c.created_at >= start)
+    limit, offset = v.page(limit, offset)
+    with ctx.db.read() as conn:
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(
+            query.order_by(t.alerts.c.created_at.desc(), t.alerts.c.id).limit(limit).offset(offset)
+        ).all()
+    return [row_to_alert(r) for r in rows], total
+
+
+def acknowledge_alert(ctx: EngineContext, alert_id: str, by: str) -> Alert:
+    """Mark an alert as seen; acknowledging twice keeps the first acknowledgement."""
+    who = v.text("acknowledged_by", by, required=True, max_len=200)
+    with ctx.db.write() as conn:
+        row = conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).first()
+        if row is None:
+            raise NotFound("alert", "alert_id", alert_id)
+        if row.acknowledged_at is None:
+            conn.execute(
+                update(t.alerts)
+                .where(t.alerts.c.id == alert_id)
+                .values(acknowledged_by=who, acknowledged_at=utcnow())
+            )
+        row = conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).one()
+    return row_to_alert(row)

@@ -1,0 +1,101 @@
+"""Closing allocations: release by the caller, or expiry past their deadline.
+
+Either way what the allocation held and did not use goes back to its windows,
+exactly once: the allocation row is locked and re-read before anything moves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, Row, select, update
+
+from budget.domain.enums import AlertKind, AllocationStatus, Severity
+from budget.engine.alerts import raise_alert
+from budget.engine.windows import return_reserved
+from budget.storage import tables as t
+from budget.storage.sql import lock_rows
+
+A = t.allocations.c
+ACTIVE = AllocationStatus.ACTIVE.value
+
+
+def locked_allocation(conn: Connection, allocation_id: str) -> Row | None:
+    """The allocation row, locked for this transaction (PostgreSQL)."""
+    query = select(t.allocations).where(A.id == allocation_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def allocation_window_ids(conn: Connection, allocation_id: str) -> list[int]:
+    aw = t.allocation_windows.c
+    return sorted(
+        conn.execute(select(aw.window_id).where(aw.allocation_id == allocation_id)).scalars()
+    )
+
+
+def close_allocation(conn: Connection, row: Row, status: AllocationStatus, now: datetime) -> bool:
+    """Return the unused reservation and close the allocation; False if it was
+    already closed."""
+    if row.status != ACTIVE:
+        return False
+    window_ids = allocation_window_ids(conn, row.id)
+    lock_rows(conn, t.windows, window_ids)
+    return_reserved(conn, window_ids, row.tokens_remaining, row.nanos_remaining)
+    conn.execute(
+        update(t.allocations)
+        .where(A.id == row.id)
+        .values(status=status.value, closed_at=now, tokens_remaining=0, nanos_remaining=0)
+    )
+    return True
+
+
+def expire_allocations(
+    conn: Connection, now: datetime, *, window_id: int | None = None, limit: int = 500
+) -> int:
+    """Expire active allocations past their deadline (those holding one window,
+    or any); returns how many were expired."""
+    query = select(A.id).where(A.status == ACTIVE, A.expires_at <= now)
+    if window_id is not None:
+        aw = t.allocation_windows.c
+        query = query.where(A.id.in_(select(aw.allocation_id).where(aw.window_id == window_id)))
+    expired = 0
+    for allocation_id in conn.execute(query.order_by(A.expires_at).limit(limit)).scalars().all():
+        row = locked_allocation(conn, allocation_id)
+        if row is None or not close_allocation(conn, row, AllocationStatus.EXPIRED, now):
+            continue
+        expired += 1
+        _expiry_alert(conn, row, now)
+    return expired
+
+
+def expire_if_due(conn: Connection, row: Row, now: datetime) -> Row:
+    """On access: an allocation past its deadline is expired before use."""
+    if row.status == ACTIVE and row.expires_at <= now:
+        if close_allocation(conn, row, AllocationStatus.EXPIRED, now):
+            _expiry_alert(conn, row, now)
+        return conn.execute(select(t.allocations).where(A.id == row.id)).one()
+    return row
+
+
+def _expiry_alert(conn: Connection, row: Row, now: datetime) -> None:
+    # One alert per context and day: enough to spot a caller that never
+    # releases, without an alert per forgotten allocation.
+    raise_alert(
+        conn,
+        kind=AlertKind.ALLOCATION_EXPIRED,
+        severity=Severity.INFO,
+        dedup_key=f"expired:{row.context_id}:{now.date().isoformat()}",
+        message=(
+            f"allocation {row.id} of context {row.context_id!r} expired unreleased; "
+            f"{row.tokens_remaining} unused tokens returned to its windows"
+        ),
+        details={
+            "allocation_id": row.id,
+            "context_id": row.context_id,
+            "tokens_returned": row.tokens_remaining,
+            "expired_at": row.expires_at.isoformat(),
+        },
+        now=now,
+    )

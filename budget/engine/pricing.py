@@ -1,0 +1,193 @@
+"""Prices inside the engine: tiers, cost of a call, estimates, a cheaper model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from budget.domain import validation as v
+from budget.domain.clock import utcnow
+from budget.domain.defaults import PROVIDER_TIERS
+from budget.domain.enums import Tier
+from budget.domain.models import CostEstimate
+from budget.domain.prices import CostBreakdown, Price, TokenUsage
+from budget.engine.context import PRICES, EngineContext, bump_version
+from budget.pricing.catalog import PriceCatalog
+from budget.pricing.cost import compute_cost
+from budget.pricing.default_catalog import load_default_prices
+from budget.settings import Settings
+from budget.storage.prices import count_prices, insert_prices
+
+#: Model families that do a different job; never suggested for a chat model.
+_SPECIAL = (
+    "realtime",
+    "audio",
+    "tts",
+    "transcribe",
+    "image",
+    "search",
+    "embed",
+    "moderation",
+    "whisper",
+    "dall-e",
+    "ft:",
+)
+
+
+def resolve_tier(
+    settings: Settings, tier: Tier | None, provider: str | None, model: str | None
+) -> Tier:
+    """Given, else from the model, else from the provider, else the highest."""
+    if tier is not None:
+        return tier
+    if model:
+        for key, value in settings.model_tiers.items():
+            key = key.lower()
+            if model == key or (key.endswith("*") and model.startswith(key[:-1])):
+                return value
+    if provider:
+        tiers = {**PROVIDER_TIERS, **{k.lower(): val for k, val in settings.provider_tiers.items()}}
+        if provider in tiers:
+            return tiers[provider]
+    return Tier.REMOTE_HEAVYWEIGHT
+
+
+def cost_of(price: Price | None, usage: TokenUsage, at: datetime) -> CostBreakdown | None:
+    """The cost of a call, or None when the model has no usable price."""
+    if price is None:
+        return None
+    try:
+        return compute_cost(price, usage, at)
+    except ValueError:
+        return None
+
+
+def estimate_cost(
+    ctx: EngineContext,
+    *,
+    provider: str,
+    model: str,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    cached_input_tokens: int = 0,
+    cache_write_tokens: int = 0,
+    reasoning_tokens: int = 0,
+    at: datetime | None = None,
+) -> CostEstimate:
+    """What a call would cost at the price in force (now, or at ``at``)."""
+    provider = v.text("provider", provider, required=True).lower()
+    model = v.text("model", model, required=True, max_len=200).lower()
+    usage = token_usage(
+        input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
+    )
+    when = v.instant("at", at) or utcnow()
+    price = ctx.catalog.lookup(provider, model, when)
+    cost = cost_of(price, usage, when)
+    return CostEstimate(
+        provider=provider,
+        model=model,
+        priced=cost is not None,
+        cost=None if cost is None else cost.total_usd,
+        breakdown=None if cost is None else cost.as_usd(),
+        price_source=None if price is None else price.source,
+        price_id=None if price is None else price.price_id,
+    )
+
+
+def token_usage(
+    input_tokens: object,
+    output_tokens: object,
+    cached_input_tokens: object = 0,
+    cache_write_tokens: object = 0,
+    reasoning_tokens: object = 0,
+) -> TokenUsage:
+    """Validated token counts in the one convention (cached and written
+    cache tokens are part of input; reasoning tokens are part of output)."""
+    usage = TokenUsage(
+        input_tokens=v.tokens("input_tokens", input_tokens) or 0,
+        output_tokens=v.tokens("output_tokens", output_tokens) or 0,
+        cached_input_tokens=v.tokens("cached_input_tokens", cached_input_tokens) or 0,
+        cache_write_tokens=v.tokens("cache_write_tokens", cache_write_tokens) or 0,
+        reasoning_tokens=v.tokens("reasoning_tokens", reasoning_tokens) or 0,
+    )
+    if usage.cached_input_tokens + usage.cache_write_tokens > usage.input_tokens:
+        raise v.ValidationError(
+            "cached_input_tokens",
+            usage.cached_input_tokens,
+            f"cached_input_tokens + cache_write_tokens ({usage.cached_input_tokens} + "
+            f"{usage.cache_write_tokens}) exceed input_tokens ({usage.input_tokens}), "
+            "which include them",
+        )
+    if usage.reasoning_tokens > usage.output_tokens:
+        raise v.ValidationError(
+            "reasoning_tokens",
+            usage.reasoning_tokens,
+            f"exceeds output_tokens ({usage.output_tokens}), which include reasoning tokens",
+        )
+    return usage
+
+
+def cheaper_model(
+    catalog: PriceCatalog,
+    provider: str | None,
+    model: str | None,
+    at: datetime,
+    fallbacks: dict[str, str],
+) -> str | None:
+    """The nearest cheaper model of the same provider, or a configured fallback.
+
+    Candidates have known input and output rates below the model's blended
+    rate (3 input : 1 output) and a context window at least as large; the
+    most expensive of them is the closest in capability.
+    """
+    if not provider or not model:
+        return None
+    if model in fallbacks:
+        return fallbacks[model]
+    current = catalog.lookup(provider, model, at)
+    if current is None or not _has_rates(current):
+        return None
+    target = _blended(current)
+    special = [s for s in _SPECIAL if s in model]
+    best: tuple[Decimal, str] | None = None
+    for price in catalog.prices():
+        if (
+            price.provider != current.provider
+            or price.model == current.model
+            or not _has_rates(price)
+            or not _in_force(price, at)
+        ):
+            continue
+        if any(s in price.model for s in _SPECIAL if s not in special):
+            continue
+        if current.context_window and (price.context_window or 0) < current.context_window:
+            continue
+        blended = _blended(price)
+        if 0 < blended < target and (best is None or blended > best[0]):
+            best = (blended, price.model)
+    return best[1] if best else None
+
+
+def _has_rates(price: Price) -> bool:
+    return price.rates.input is not None and price.rates.output is not None
+
+
+def _blended(price: Price) -> Decimal:
+    return price.rates.input.base * 3 + price.rates.output.base  # type: ignore[union-attr]
+
+
+def _in_force(price: Price, at: datetime) -> bool:
+    return (price.effective_from is None or price.effective_from <= at) and (
+        price.effective_to is None or at < price.effective_to
+    )
+
+
+def seed_default_prices(ctx: EngineContext) -> int:
+    """Fill an empty price table from the catalog shipped with the package."""
+    with ctx.db.write() as conn:
+        if count_prices(conn):
+            return 0
+        written = insert_prices(conn, load_default_prices(), utcnow())
+        bump_version(conn, PRICES)
+    ctx.invalidate()
+    return written

@@ -1,0 +1,322 @@
+"""Record usage: append to the ledger, count on every matching window, draw
+down the allocation it came from. Idempotent by request id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from budget.domain import validation as v
+from budget.domain.clock import utcnow
+from budget.domain.enums import AllocationStatus, Tier
+from budget.domain.models import RequestAttributes, UsageRecord
+from budget.domain.prices import CostBreakdown, TokenUsage
+from budget.engine.alerts import check_thresholds
+from budget.engine.allocate import raise_unpriced_alert
+from budget.engine.context import EngineContext
+from budget.engine.expiry import allocation_window_ids, expire_if_due, locked_allocation
+from budget.engine.pricing import cost_of, resolve_tier, token_usage
+from budget.engine.windows import add_used, ensure_windows, matching_spans, return_reserved
+from budget.errors import IdempotencyConflict, NotFound, ValidationError
+from budget.storage import tables as t
+from budget.storage.mapping import attributes_to_columns, row_to_usage
+from budget.storage.sql import insert_ignoring_conflicts, lock_rows, new_id
+
+U = t.usage_records.c
+_ATTRS = (
+    "component",
+    "project",
+    "user",
+    "api_key",
+    "provider",
+    "model",
+    "tier",
+    "task_type",
+    "tags",
+    "session_id",
+    "task_id",
+)
+
+
+@dataclass(frozen=True)
+class UsageInput:
+    """One validated usage report, before it meets the database."""
+
+    usage: TokenUsage
+    given: dict[str, Any]
+    allocation_id: str | None
+    request_id: str | None
+    context_id: str | None
+    latency_ms: int | None
+    metadata: dict[str, Any]
+    occurred_at: datetime | None
+    content_hash: str
+
+
+class _AlreadyRecorded(Exception):
+    pass
+
+
+def build_usage(
+    *,
+    provider: Any = None,
+    model: Any = None,
+    input_tokens: Any = 0,
+    output_tokens: Any = 0,
+    cached_input_tokens: Any = 0,
+    cache_write_tokens: Any = 0,
+    reasoning_tokens: Any = 0,
+    allocation_id: Any = None,
+    request_id: Any = None,
+    context_id: Any = None,
+    component: Any = None,
+    project: Any = None,
+    user: Any = None,
+    api_key: Any = None,
+    tier: Any = None,
+    task_type: Any = None,
+    tags: Any = None,
+    session_id: Any = None,
+    task_id: Any = None,
+    latency_ms: Any = None,
+    metadata: Any = None,
+    occurred_at: Any = None,
+) -> UsageInput:
+    """Validate the arguments of ``record_usage``."""
+    usage = token_usage(
+        input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
+    )
+    given = {
+        "provider": _lower(v.text("provider", provider, max_len=100)),
+        "model": _lower(v.text("model", model, max_len=200)),
+        "component": v.text("component", component),
+        "project": v.text("project", project),
+        "user": v.text("user", user),
+        "api_key": v.text("api_key", api_key),
+        "tier": v.choice("tier", tier, Tier, required=False),
+        "task_type": v.text("task_type", task_type, max_len=100),
+        "tags": v.tag_set("tags", tags) if tags is not None else None,
+        "session_id": v.text("session_id", session_id, max_len=300),
+        "task_id": v.text("task_id", task_id, max_len=300),
+    }
+    given = {k: val for k, val in given.items() if val is not None}
+    fields = {
+        "allocation_id": v.text("allocation_id", allocation_id, max_len=40),
+        "request_id": v.text("request_id", request_id, max_len=300),
+        "context_id": v.text("context_id", context_id, max_len=300),
+        "latency_ms": v.latency("latency_ms", latency_ms),
+        "metadata": v.metadata("metadata", metadata),
+        "occurred_at": v.instant("occurred_at", occurred_at),
+    }
+    if fields["allocation_id"] is None and ("provider" not in given or "model" not in given):
+        missing = "provider" if "provider" not in given else "model"
+        raise ValidationError(missing, None, "required when no allocation_id is given")
+    return UsageInput(usage=usage, given=given, content_hash=_hash(usage, given, fields), **fields)
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else value
+
+
+def _hash(usage: TokenUsage, given: dict[str, Any], fields: dict[str, Any]) -> str:
+    content = {**given, **fields, **usage.__dict__}
+    text = json.dumps(
+        content, sort_keys=True, default=lambda o: sorted(o) if isinstance(o, frozenset) else str(o)
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_usage(ctx: EngineContext, item: UsageInput) -> UsageRecord:
+    """Append one usage record (or return the first one with its request id)."""
+    return record_batch(ctx, [item])[0]
+
+
+def record_batch(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecord]:
+    """Append many usage records in one transaction: all of them or none."""
+    for attempt in range(3):
+        existing = _existing(ctx, items)
+        fresh = [item for item in items if item.request_id not in existing]
+        if not fresh:
+            return [existing[item.request_id] for item in items]  # type: ignore[index]
+        created: dict[tuple[str, str], int] = {}
+        try:
+            with ctx.db.write() as conn:
+                ctx.refresh(conn)
+                now = utcnow()
+                written = {id(item): _write_one(ctx, conn, item, now, created) for item in fresh}
+        except _AlreadyRecorded:
+            if attempt == 2:
+                raise
+            continue  # another writer recorded one of these request ids first
+        ctx.window_ids.update(created)
+        return [
+            existing[item.request_id]
+            if item.request_id in existing  # type: ignore[index]
+            else written[id(item)]
+            for item in items
+        ]
+    raise AssertionError("unreachable")
+
+
+def _existing(ctx: EngineContext, items: list[UsageInput]) -> dict[str, UsageRecord]:
+    ids = [item.request_id for item in items if item.request_id]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise ValidationError("request_id", dup, "appears twice in one batch")
+    if not ids:
+        return {}
+    with ctx.db.read() as conn:
+        rows = conn.execute(select(t.usage_records).where(U.request_id.in_(ids))).all()
+    found = {row.request_id: row for row in rows}
+    for item in items:
+        row = found.get(item.request_id)
+        if row is not None and row.content_hash != item.content_hash:
+            raise IdempotencyConflict(item.request_id or "", row.id)
+    return {rid: row_to_usage(row) for rid, row in found.items()}
+
+
+def _write_one(
+    ctx: EngineContext,
+    conn: Connection,
+    item: UsageInput,
+    now: datetime,
+    created: dict[tuple[str, str], int],
+) -> UsageRecord:
+    allocation = None
+    if item.allocation_id:
+        allocation = locked_allocation(conn, item.allocation_id)
+        if allocation is None:
+            raise NotFound("allocation", "allocation_id", item.allocation_id)
+        allocation = expire_if_due(conn, allocation, now)
+    attrs, context_id = _attributes(ctx, item, allocation)
+    at = item.occurred_at or now
+    price = ctx.catalog.lookup(attrs.provider or "", attrs.model or "", at)
+    cost = cost_of(price, item.usage, at)
+    usage_id = new_id("use")
+    _insert(conn, usage_id, item, attrs, context_id, cost, price, at, now)
+    targets = ensure_windows(ctx, conn, matching_spans(ctx, attrs, at), now, created)
+    alloc_windows = allocation_window_ids(conn, allocation.id) if allocation is not None else []
+    lock_rows(conn, t.windows, sorted({x.window_id for x in targets} | set(alloc_windows)))
+    nanos = cost.total_nanos if cost else 0
+    tokens = item.usage.total_tokens
+    after = add_used(conn, [x.window_id for x in targets], tokens, nanos)
+    for target in targets:
+        check_thresholds(conn, target, after[target.window_id], tokens, nanos, now)
+    if allocation is not None:
+        _draw_down(conn, allocation, alloc_windows, tokens, nanos)
+    if cost is None:
+        raise_unpriced_alert(conn, attrs.provider or "", attrs.model or "", now)
+    row = conn.execute(select(t.usage_records).where(U.id == usage_id)).one()
+    return row_to_usage(row)
+
+
+def _attributes(
+    ctx: EngineContext, item: UsageInput, allocation
+) -> tuple[RequestAttributes, str | None]:
+    """The request's attributes: what the report says, else what its allocation said."""
+    base: dict[str, Any] = {}
+    if allocation is not None:
+        base = {
+            "component": allocation.component,
+            "project": allocation.project,
+            "user": allocation.user_id,
+            "api_key": allocation.api_key,
+            "provider": allocation.provider,
+            "model": allocation.model,
+            "tier": Tier(allocation.tier) if allocation.tier else None,
+            "task_type": allocation.task_type,
+            "tags": frozenset(allocation.tags or ()),
+            "session_id": allocation.session_id,
+            "task_id": allocation.task_id,
+        }
+    merged = {**base, **item.given}
+    if not merged.get("provider") or not merged.get("model"):
+        field = "provider" if not merged.get("provider") else "model"
+        raise ValidationError(
+            field, None, "required: neither the report nor its allocation names it"
+        )
+    context_id = item.context_id or (allocation.context_id if allocation is not None else None)
+    merged.setdefault("session_id", context_id)
+    merged.setdefault("task_id", context_id)
+    if "tier" not in item.given or merged.get("tier") is None:
+        merged["tier"] = resolve_tier(
+            ctx.settings, merged.get("tier"), merged["provider"], merged["model"]
+        )
+    merged["tags"] = merged.get("tags") or frozenset()
+    return RequestAttributes(**{k: merged.get(k) for k in _ATTRS}), context_id
+
+
+def _insert(
+    conn: Connection,
+    usage_id: str,
+    item: UsageInput,
+    attrs: RequestAttributes,
+    context_id: str | None,
+    cost: CostBreakdown | None,
+    price,
+    at: datetime,
+    now: datetime,
+) -> None:
+    usage = item.usage
+    parts = {
+        f"{name}_nanos": None
+        for name in ("input", "cached_input", "cache_write", "output", "reasoning", "request")
+    }
+    if cost is not None:
+        parts = {
+            "input_nanos": cost.input_nanos,
+            "cached_input_nanos": cost.cached_input_nanos,
+            "cache_write_nanos": cost.cache_write_nanos,
+            "output_nanos": cost.output_nanos,
+            "reasoning_nanos": cost.reasoning_nanos,
+            "request_nanos": cost.request_nanos,
+        }
+    values = dict(
+        id=usage_id,
+        request_id=item.request_id,
+        content_hash=item.content_hash,
+        allocation_id=item.allocation_id,
+        context_id=context_id,
+        session_id=attrs.session_id,
+        task_id=attrs.task_id,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        total_tokens=usage.total_tokens,
+        priced=cost is not None,
+        cost_nanos=cost.total_nanos if cost is not None else None,
+        price_id=price.price_id if (cost is not None and price is not None) else None,
+        latency_ms=item.latency_ms,
+        metadata=item.metadata,
+        occurred_at=at,
+        recorded_at=now,
+        **parts,
+        **attributes_to_columns(attrs),
+    )
+    stmt = insert_ignoring_conflicts(conn, t.usage_records, index_elements=["request_id"])
+    if conn.execute(stmt.values(values)).rowcount != 1:
+        raise _AlreadyRecorded(item.request_id)
+
+
+def _draw_down(
+    conn: Connection, allocation, window_ids: list[int], tokens: int, nanos: int
+) -> None:
+    """Usage moves what it used from reserved to used; the reservation shrinks."""
+    values: dict[str, Any] = {
+        "tokens_used": t.allocations.c.tokens_used + tokens,
+        "nanos_used": t.allocations.c.nanos_used + nanos,
+    }
+    if allocation.status == AllocationStatus.ACTIVE.value:
+        draw_tokens = min(allocation.tokens_remaining, tokens)
+        draw_nanos = min(allocation.nanos_remaining, nanos)
+        return_reserved(conn, window_ids, draw_tokens, draw_nanos)
+        values["tokens_remaining"] = allocation.tokens_remaining - draw_tokens
+        values["nanos_remaining"] = allocation.nanos_remaining - draw_nanos
+    conn.execute(update(t.allocations).where(t.allocations.c.id == allocation.id).values(values))

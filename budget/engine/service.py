@@ -1,0 +1,261 @@
+"""BudgetService: the one object a program holds; every entry point calls it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from budget.domain.models import (
+    Alert,
+    Allocation,
+    Budget,
+    BudgetSummary,
+    CostEstimate,
+    Policy,
+    UsageRecord,
+)
+from budget.engine import alerts, allocate, budgets, check, pricing, queries, record
+from budget.engine.context import EngineContext
+
+
+class BudgetService:
+    """Budgets, policies, allocations, the ledger, alerts and prices.
+
+    Build one with :func:`budget.open`; it is safe to share between threads.
+    """
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self._ctx = ctx
+
+    @property
+    def settings(self):
+        return self._ctx.settings
+
+    # --- budgets and policies ---------------------------------------------
+
+    def create_budget(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        owner: str | None = None,
+        active: bool = True,
+        metadata: dict[str, Any] | None = None,
+    ) -> Budget:
+        """Create a named budget (names are unique among live budgets)."""
+        return budgets.create_budget(self._ctx, name, description, owner, active, metadata)
+
+    def get_budget(self, budget_id: str) -> Budget:
+        return budgets.get_budget(self._ctx, budget_id)
+
+    def find_budget(self, name: str) -> Budget:
+        """A live budget by name."""
+        return budgets.find_budget(self._ctx, name)
+
+    def list_budgets(
+        self,
+        *,
+        owner: str | None = None,
+        active: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Budget]:
+        return budgets.list_budgets(
+            self._ctx, owner=owner, active=active, limit=limit, offset=offset
+        )[0]
+
+    def update_budget(self, budget_id: str, **changes: Any) -> Budget:
+        """Change name, description, owner, active or metadata."""
+        return budgets.update_budget(self._ctx, budget_id, **changes)
+
+    def delete_budget(self, budget_id: str) -> None:
+        """Soft-delete a budget and its policies; the ledger is kept."""
+        budgets.delete_budget(self._ctx, budget_id)
+
+    def add_policy(self, budget_id: str, **fields: Any) -> Policy:
+        """Add a policy: type, period and a token_limit and/or cost_limit (USD),
+        plus optional timezone, thresholds, dates and scope filters."""
+        return budgets.add_policy(self._ctx, budget_id, **fields)
+
+    def get_policy(self, policy_id: str) -> Policy:
+        return budgets.get_policy(self._ctx, policy_id)
+
+    def list_policies(self, budget_id: str | None = None) -> list[Policy]:
+        return budgets.list_policies(self._ctx, budget_id)
+
+    def update_policy(self, policy_id: str, **changes: Any) -> Policy:
+        return budgets.update_policy(self._ctx, policy_id, **changes)
+
+    def disable_policy(self, policy_id: str) -> Policy:
+        return budgets.update_policy(self._ctx, policy_id, enabled=False)
+
+    def enable_policy(self, policy_id: str) -> Policy:
+        return budgets.update_policy(self._ctx, policy_id, enabled=True)
+
+    def delete_policy(self, policy_id: str) -> None:
+        budgets.delete_policy(self._ctx, policy_id)
+
+    # --- allocations --------------------------------------------------------
+
+    def allocate(self, *, context_id: str, **request: Any) -> Allocation:
+        """Reserve tokens (and their USD) on every matching window before a call.
+
+        Give ``input_tokens`` and ``max_output_tokens`` (or ``tokens``; with
+        neither, the default size for ``task_type`` and ``priority``). Raises
+        :class:`budget.BudgetExceeded` when a hard limit refuses; nothing is
+        then reserved anywhere.
+        """
+        req = allocate.build_request(self._ctx, context_id=context_id, **request)
+        return allocate.allocate(self._ctx, req)
+
+    def check(self, *, context_id: str = "dry-run", **request: Any) -> check.CheckResult:
+        """Would ``allocate`` succeed now? Reserves and writes nothing."""
+        req = allocate.build_request(self._ctx, context_id=context_id, **request)
+        return check.check(self._ctx, req)
+
+    def release(self, allocation_id: str) -> Allocation:
+        """Return what the allocation did not use to its windows."""
+        return queries.release(self._ctx, allocation_id)
+
+    def get_allocation(self, allocation_id: str) -> Allocation:
+        return queries.get_allocation(self._ctx, allocation_id)
+
+    def list_allocations(
+        self,
+        *,
+        context_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Allocation]:
+        return queries.list_allocations(
+            self._ctx, context_id=context_id, status=status, limit=limit, offset=offset
+        )[0]
+
+    def sweep_expired(self) -> int:
+        """Expire allocations past their deadline; returns how many. Schedulers call this."""
+        return queries.sweep_expired(self._ctx)
+
+    # --- the ledger ---------------------------------------------------------
+
+    def record_usage(self, **usage: Any) -> UsageRecord:
+        """Append what a call used. ``input_tokens`` include cached reads and
+        cache writes; ``reasoning_tokens`` are part of ``output_tokens``. The
+        same ``request_id`` twice returns the first record."""
+        return record.record_usage(self._ctx, record.build_usage(**usage))
+
+    def record_usage_batch(self, items: list[dict[str, Any]]) -> list[UsageRecord]:
+        """Record many usage reports in one transaction: all or none."""
+        built = []
+        for index, item in enumerate(items):
+            try:
+                built.append(record.build_usage(**item))
+            except TypeError as exc:
+                raise _batch_error(index, "items", item, str(exc)) from None
+            except Exception as exc:
+                if hasattr(exc, "field"):
+                    exc.field = f"items[{index}].{exc.field}"  # type: ignore[attr-defined]
+                    exc.args = (f"items[{index}]: {exc}",)
+                raise
+        return record.record_batch(self._ctx, built)
+
+    def get_usage(self, usage_id: str) -> UsageRecord:
+        return queries.get_usage(self._ctx, usage_id)
+
+    def list_usage(
+        self,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        budget_id: str | None = None,
+        priced: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        **filters: Any,
+    ) -> list[UsageRecord]:
+        """Ledger entries, newest first; filters: component, project, user,
+        api_key, provider, model, context_id, allocation_id, task_type."""
+        return queries.list_usage(
+            self._ctx,
+            since=since,
+            until=until,
+            budget_id=budget_id,
+            priced=priced,
+            limit=limit,
+            offset=offset,
+            **filters,
+        )[0]
+
+    def usage_totals(self, **filters: Any) -> dict[str, Any]:
+        """Records, tokens, cost and unpriced records over the matching ledger."""
+        return queries.usage_totals(self._ctx, **filters)
+
+    # --- state, alerts and prices --------------------------------------------
+
+    def summary(self, budget_id: str) -> BudgetSummary:
+        """Per policy: window, used, reserved, limit, remaining and resets_at."""
+        return queries.summary(self._ctx, budget_id)
+
+    def list_alerts(
+        self,
+        *,
+        budget_id: str | None = None,
+        kind: str | None = None,
+        acknowledged: bool | None = None,
+        since: datetime | str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Alert]:
+        return alerts.list_alerts(
+            self._ctx,
+            budget_id=budget_id,
+            kind=kind,
+            acknowledged=acknowledged,
+            since=since,
+            limit=limit,
+            offset=offset,
+        )[0]
+
+    def acknowledge_alert(self, alert_id: str, by: str) -> Alert:
+        return alerts.acknowledge_alert(self._ctx, alert_id, by)
+
+    def estimate_cost(
+        self,
+        *,
+        provider: str,
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        at: datetime | str | None = None,
+    ) -> CostEstimate:
+        """What a call would cost at the catalog price (unpriced: ``cost`` None)."""
+        return pricing.estimate_cost(
+            self._ctx,
+            provider=provider,
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_input_tokens=cached_input_tokens,
+            cache_write_tokens=cache_write_tokens,
+            reasoning_tokens=reasoning_tokens,
+            at=at,
+        )
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._ctx.db.dispose()
+
+    def __enter__(self) -> BudgetService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _batch_error(index: int, field: str, value: Any, reason: str):
+    from budget.errors import ValidationError
+
+    return ValidationError(f"{field}[{index}]", value, reason)

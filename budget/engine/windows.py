@@ -1,0 +1,171 @@
+"""Window counters: find or create a policy's window, reserve, use, release.
+
+Every change is a single UPDATE that adds to the counters in the database,
+never a read-modify-write in Python, so concurrent writers cannot lose an
+update. A hard limit is checked inside the UPDATE's WHERE clause: the row is
+changed only if the limit still holds, which is the atomic check-and-reserve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from budget.domain.enums import PolicyType
+from budget.domain.models import Policy, RequestAttributes, WindowCounters
+from budget.domain.periods import WindowSpan, load_timezone, window_for
+from budget.engine.context import EngineContext
+from budget.storage import tables as t
+from budget.storage.sql import insert_ignoring_conflicts
+
+W = t.windows.c
+
+
+@dataclass(frozen=True)
+class Target:
+    """One policy's window for one request."""
+
+    policy: Policy
+    span: WindowSpan
+    window_id: int = 0
+
+    @property
+    def is_hard(self) -> bool:
+        return self.policy.type is PolicyType.HARD_LIMIT
+
+
+def matching_spans(
+    ctx: EngineContext,
+    attrs: RequestAttributes,
+    at: datetime,
+) -> list[tuple[Policy, WindowSpan]]:
+    """The policies that cover a request at ``at``, each with its window."""
+    out = []
+    for policy in ctx.policies:
+        if not policy.applies_to(attrs, at):
+            continue
+        span = window_for(
+            policy.period,
+            load_timezone(policy.timezone),
+            at,
+            session_id=attrs.session_id,
+            task_id=attrs.task_id,
+        )
+        if span is not None:
+            out.append((policy, span))
+    return out
+
+
+def ensure_windows(
+    ctx: EngineContext,
+    conn: Connection,
+    spans: list[tuple[Policy, WindowSpan]],
+    now: datetime,
+    created: dict[tuple[str, str], int],
+) -> list[Target]:
+    """Targets with their window ids, creating missing windows.
+
+    Ids of windows created here go to ``created``; the caller caches them only
+    once the transaction commits, so a rollback never leaves a stale id behind.
+    """
+    targets = []
+    for policy, span in spans:
+        key = (policy.policy_id, span.key)
+        window_id = ctx.window_ids.get(key) or created.get(key)
+        if window_id is None:
+            window_id = _find_or_create(conn, policy.policy_id, span, now)
+            created[key] = window_id
+        targets.append(Target(policy, span, window_id))
+    return targets
+
+
+def _find_or_create(conn: Connection, policy_id: str, span: WindowSpan, now: datetime) -> int:
+    query = select(W.id).where(W.policy_id == policy_id, W.window_key == span.key)
+    found = conn.execute(query).scalar()
+    if found is not None:
+        return found
+    conn.execute(
+        insert_ignoring_conflicts(conn, t.windows).values(
+            policy_id=policy_id,
+            window_key=span.key,
+            starts_at=span.starts_at,
+            ends_at=span.ends_at,
+            used_tokens=0,
+            reserved_tokens=0,
+            used_nanos=0,
+            reserved_nanos=0,
+            created_at=now,
+        )
+    )
+    return conn.execute(query).scalar_one()
+
+
+def reserve_within_limit(
+    conn: Connection, target: Target, tokens: int, nanos: int, critical: bool
+) -> bool:
+    """Reserve on a hard-limit window only if it stays within its limit."""
+    token_limit, cost_limit = target.policy.effective_limits(critical)
+    stmt = (
+        update(t.windows)
+        .where(W.id == target.window_id)
+        .values(reserved_tokens=W.reserved_tokens + tokens, reserved_nanos=W.reserved_nanos + nanos)
+    )
+    if token_limit is not None:
+        stmt = stmt.where(W.used_tokens + W.reserved_tokens + tokens <= token_limit)
+    if cost_limit is not None:
+        stmt = stmt.where(W.used_nanos + W.reserved_nanos + nanos <= cost_limit)
+    return conn.execute(stmt).rowcount == 1
+
+
+def add_reserved(
+    conn: Connection,
+    window_ids: list[int],
+    tokens: int,
+    nanos: int,
+) -> dict[int, WindowCounters]:
+    """Reserve on windows without a limit check; returns their new counters."""
+    return _add(conn, window_ids, reserved_tokens=tokens, reserved_nanos=nanos)
+
+
+def add_used(
+    conn: Connection,
+    window_ids: list[int],
+    tokens: int,
+    nanos: int,
+) -> dict[int, WindowCounters]:
+    """Count usage on windows; returns their new counters."""
+    return _add(conn, window_ids, used_tokens=tokens, used_nanos=nanos)
+
+
+def return_reserved(conn: Connection, window_ids: list[int], tokens: int, nanos: int) -> None:
+    """Give back what an allocation held and did not use."""
+    if window_ids and (tokens or nanos):
+        _add(conn, window_ids, reserved_tokens=-tokens, reserved_nanos=-nanos)
+
+
+def _add(conn: Connection, window_ids: list[int], **deltas: int) -> dict[int, WindowCounters]:
+    if not window_ids:
+        return {}
+    stmt = (
+        update(t.windows)
+        .where(W.id.in_(window_ids))
+        .values({name: getattr(W, name) + delta for name, delta in deltas.items()})
+        .returning(W.id, W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos)
+    )
+    return {
+        row.id: WindowCounters(
+            row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos
+        )
+        for row in conn.execute(stmt)
+    }
+
+
+def read_counters(conn: Connection, window_id: int) -> WindowCounters:
+    row = conn.execute(
+        select(W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos).where(
+            W.id == window_id
+        )
+    ).one()
+    return WindowCounters(row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos)

@@ -1,0 +1,33 @@
+"""Small SQL helpers that differ between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def new_id(prefix: str) -> str:
+    """A random, URL-safe id with a readable prefix (``bud_…``, ``pol_…``)."""
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+def insert_ignoring_conflicts(conn: Connection, table: Table, **index: Any):
+    """INSERT … ON CONFLICT DO NOTHING on either backend."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(**index)
+
+
+def lock_rows(conn: Connection, table: Table, ids: list[Any]) -> None:
+    """Lock rows in id order (PostgreSQL), so that concurrent transactions
+    touching overlapping rows never deadlock. SQLite holds the whole-database
+    write lock already."""
+    if conn.dialect.name != "postgresql" or not ids:
+        return
+    from sqlalchemy import select
+
+    conn.execute(
+        select(table.c.id).where(table.c.id.in_(sorted(ids))).order_by(table.c.id).with_for_update()
+    ).all()
