@@ -53,7 +53,7 @@ def raise_alert(
         acknowledged_by=None,
         acknowledged_at=None,
     )
-    return conn.execute(stmt).rowcount == 1
+    return conn.execute(stmt.returning(t.alerts.c.id)).first() is not None
 
 
 def check_thresholds(

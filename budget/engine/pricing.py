@@ -13,7 +13,7 @@ from budget.domain.models import CostEstimate
 from budget.domain.prices import CostBreakdown, Price, TokenUsage
 from budget.engine.context import PRICES, EngineContext, bump_version
 from budget.pricing.catalog import PriceCatalog
-from budget.pricing.cost import compute_cost
+from budget.pricing.cost import MissingRate, compute_cost
 from budget.pricing.default_catalog import load_default_prices
 from budget.settings import Settings
 from budget.storage.prices import count_prices, insert_prices
@@ -58,7 +58,7 @@ def cost_of(price: Price | None, usage: TokenUsage, at: datetime) -> CostBreakdo
         return None
     try:
         return compute_cost(price, usage, at)
-    except ValueError:
+    except MissingRate:
         return None
 
 

@@ -301,7 +301,7 @@ def _insert(
         **attributes_to_columns(attrs),
     )
     stmt = insert_ignoring_conflicts(conn, t.usage_records, index_elements=["request_id"])
-    if conn.execute(stmt.values(values)).rowcount != 1:
+    if conn.execute(stmt.values(values).returning(U.id)).first() is None:
         raise _AlreadyRecorded(item.request_id)
 
 
