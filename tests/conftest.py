@@ -22,8 +22,9 @@ import budget
 from budget.domain import clock
 from budget.settings import Settings
 
-PG_ADMIN_URL = os.environ.get("BUDGET_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "BUDGET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REQUIRE_PG = os.environ.get("BUDGET_TEST_REQUIRE_POSTGRES") == "1"
 KEEP_TABLES = {"prices", "alembic_version"}
 
@@ -42,7 +43,7 @@ def postgres_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         admin.dispose()
         message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
         if REQUIRE_PG:
@@ -58,9 +59,10 @@ def postgres_url() -> Iterator[str]:
         yield rendered
     finally:
         with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -77,8 +79,12 @@ def reset_postgres(url: str) -> None:
     """Empty every table but the price catalog and the migration marker."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            )
+        ]
         wipe = [f'"{name}"' for name in tables if name not in KEEP_TABLES]
         if wipe:
             conn.execute(text(f"TRUNCATE {', '.join(wipe)} RESTART IDENTITY CASCADE"))

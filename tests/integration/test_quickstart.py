@@ -9,19 +9,43 @@ import budget
 
 def test_quickstart_flow(svc):
     team = svc.create_budget(name="team-alpha", owner="platform")
-    hard = svc.add_policy(team.budget_id, type="hard_limit", period="daily",
-                          cost_limit=Decimal("5"), provider="openai", timezone="Europe/Berlin")
-    warn = svc.add_policy(team.budget_id, type="warn", period="monthly", token_limit=2_000_000,
-                          warning_thresholds=[0.5, 0.8])
-    alloc = svc.allocate(context_id="task-42", component="rhetor", provider="openai",
-                         model="gpt-4o", input_tokens=1200, max_output_tokens=800, priority=5)
+    hard = svc.add_policy(
+        team.budget_id,
+        type="hard_limit",
+        period="daily",
+        cost_limit=Decimal("5"),
+        provider="openai",
+        timezone="Europe/Berlin",
+    )
+    warn = svc.add_policy(
+        team.budget_id,
+        type="warn",
+        period="monthly",
+        token_limit=2_000_000,
+        warning_thresholds=[0.5, 0.8],
+    )
+    alloc = svc.allocate(
+        context_id="task-42",
+        component="rhetor",
+        provider="openai",
+        model="gpt-4o",
+        input_tokens=1200,
+        max_output_tokens=800,
+        priority=5,
+    )
     assert alloc.tokens_reserved == 2000
     # gpt-4o: $2.50 / $10 per million: 1200 in + 800 out = 0.003 + 0.008
     assert alloc.cost_reserved == Decimal("0.011")
     assert set(alloc.policy_ids) == {hard.policy_id, warn.policy_id}
 
-    rec = svc.record_usage(allocation_id=alloc.allocation_id, provider="openai", model="gpt-4o",
-                           input_tokens=1200, output_tokens=640, request_id="req-1")
+    rec = svc.record_usage(
+        allocation_id=alloc.allocation_id,
+        provider="openai",
+        model="gpt-4o",
+        input_tokens=1200,
+        output_tokens=640,
+        request_id="req-1",
+    )
     assert rec.priced and rec.cost == Decimal("0.0094")
     assert rec.attributes.component == "rhetor"  # inherited from the allocation
 
@@ -38,8 +62,9 @@ def test_quickstart_flow(svc):
     assert monthly.tokens_used == 1840 and monthly.tokens_reserved == 0
     assert monthly.tokens_remaining == 2_000_000 - 1840
 
-    estimate = svc.estimate_cost(provider="openai", model="gpt-4o", input_tokens=1000,
-                                 output_tokens=500)
+    estimate = svc.estimate_cost(
+        provider="openai", model="gpt-4o", input_tokens=1000, output_tokens=500
+    )
     assert estimate.cost == Decimal("0.0075")
 
 

@@ -1,0 +1,3 @@
+from budget.cli.app import main
+
+main()
