@@ -10,9 +10,12 @@ check-and-reserve one atomic step there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -20,6 +23,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from budget.errors import StorageError
 from budget.settings import Settings
+
+T = TypeVar("T")
+
+#: PostgreSQL's "try again" states: deadlock detected, serialization failure.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 class Database:
@@ -39,6 +47,19 @@ class Database:
         with self._transaction(immediate=True) as conn:
             yield conn
 
+    def run_write(self, work: Callable[[Connection], T], attempts: int = 6) -> T:
+        """Run ``work`` in a write transaction, again from the start if the
+        database chose it as a deadlock victim (it then changed nothing)."""
+        for attempt in range(attempts):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except StorageError as exc:
+                if not exc.retryable or attempt == attempts - 1:
+                    raise
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise AssertionError("unreachable")
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A transaction that only reads."""
@@ -54,6 +75,10 @@ class Database:
                 with conn.begin():
                     yield conn
         except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+                raise StorageError(
+                    f"transaction aborted, retry: {exc.orig}", retryable=True
+                ) from exc
             raise StorageError(f"database unavailable: {exc.orig}") from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:

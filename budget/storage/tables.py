@@ -272,3 +272,21 @@ prices = PriceRow.__table__
 usage_records = UsageRow.__table__
 alerts = AlertRow.__table__
 meta = MetaRow.__table__
+
+
+class ApiKeyRow(Base):
+    """API keys of the REST service; only a hash of the secret is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+api_keys = ApiKeyRow.__table__
