@@ -138,26 +138,27 @@ def allocate(ctx: EngineContext, request: AllocationRequest) -> Allocation:
     """Reserve for one call on every window that covers it, or raise BudgetExceeded."""
     now = utcnow()
     created: dict[tuple[str, str], int] = {}
-    try:
-        with ctx.db.write() as conn:
-            ctx.refresh(conn)
-            nanos, priced = reservation_cost(ctx, request, now)
-            targets = ensure_windows(
-                ctx, conn, matching_spans(ctx, request.attributes, now), now, created
+
+    def work(conn: Connection):
+        created.clear()
+        ctx.refresh(conn)
+        nanos, priced = reservation_cost(ctx, request, now)
+        spans = matching_spans(ctx, request.attributes, now)
+        targets = ensure_windows(ctx, conn, spans, now, created)
+        _require_price_for_hard_usd(request, targets, priced)
+        _reserve_hard(conn, targets, request, nanos, now)
+        over_soft = _reserve_rest(conn, targets, request, nanos)
+        recommended = None
+        if over_soft:
+            attrs = request.attributes
+            recommended = cheaper_model(
+                ctx.catalog, attrs.provider, attrs.model, now, ctx.settings.fallback_models
             )
-            _require_price_for_hard_usd(request, targets, priced)
-            _reserve_hard(conn, targets, request, nanos, now)
-            over_soft = _reserve_rest(conn, targets, request, nanos)
-            recommended = None
-            if over_soft:
-                attrs = request.attributes
-                recommended = cheaper_model(
-                    ctx.catalog, attrs.provider, attrs.model, now, ctx.settings.fallback_models
-                )
-            allocation_id = _insert(conn, request, targets, nanos, now, over_soft, recommended)
-            row = conn.execute(
-                select(t.allocations).where(t.allocations.c.id == allocation_id)
-            ).one()
+        allocation_id = _insert(conn, request, targets, nanos, now, over_soft, recommended)
+        return conn.execute(select(t.allocations).where(t.allocations.c.id == allocation_id)).one()
+
+    try:
+        row = ctx.db.run_write(work)
     except BudgetExceeded as denied:
         _record_denial(ctx, denied, now)
         raise

@@ -43,14 +43,16 @@ RECENT_WINDOWS = 20
 def release(ctx: EngineContext, allocation_id: str) -> Allocation:
     """Return what an allocation did not use; releasing twice changes nothing."""
     now = utcnow()
-    with ctx.db.write() as conn:
+
+    def work(conn: Connection):
         row = locked_allocation(conn, allocation_id)
         if row is None:
             raise NotFound("allocation", "allocation_id", allocation_id)
         row = expire_if_due(conn, row, now)
         close_allocation(conn, row, AllocationStatus.RELEASED, now)
-        row = conn.execute(select(t.allocations).where(A.id == allocation_id)).one()
-    return row_to_allocation(row)
+        return conn.execute(select(t.allocations).where(A.id == allocation_id)).one()
+
+    return row_to_allocation(ctx.db.run_write(work))
 
 
 def sweep_expired(ctx: EngineContext, limit: int | None = None) -> int:
@@ -58,8 +60,7 @@ def sweep_expired(ctx: EngineContext, limit: int | None = None) -> int:
     batch = limit or ctx.settings.sweep_batch
     total = 0
     while True:
-        with ctx.db.write() as conn:
-            done = expire_allocations(conn, utcnow(), limit=batch)
+        done = ctx.db.run_write(lambda conn: expire_allocations(conn, utcnow(), limit=batch))
         total += done
         if done < batch:
             return total
@@ -67,12 +68,14 @@ def sweep_expired(ctx: EngineContext, limit: int | None = None) -> int:
 
 def get_allocation(ctx: EngineContext, allocation_id: str) -> Allocation:
     """One allocation (expired on access if past its deadline)."""
-    with ctx.db.write() as conn:
+
+    def work(conn: Connection):
         row = locked_allocation(conn, allocation_id)
         if row is None:
             raise NotFound("allocation", "allocation_id", allocation_id)
-        row = expire_if_due(conn, row, utcnow())
-    return row_to_allocation(row)
+        return expire_if_due(conn, row, utcnow())
+
+    return row_to_allocation(ctx.db.run_write(work))
 
 
 def list_allocations(
@@ -229,8 +232,7 @@ def summary(ctx: EngineContext, budget_id: str) -> BudgetSummary:
     remaining and when it resets."""
     budget = get_budget(ctx, budget_id)
     now = utcnow()
-    with ctx.db.write() as conn:
-        expire_allocations(conn, now, limit=ctx.settings.sweep_batch)
+    ctx.db.run_write(lambda conn: expire_allocations(conn, now, limit=ctx.settings.sweep_batch))
     statuses: list[WindowStatus] = []
     with ctx.db.read() as conn:
         for policy in list_policies(ctx, budget_id):

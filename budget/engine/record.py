@@ -144,11 +144,15 @@ def record_batch(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecor
         if not fresh:
             return [existing[item.request_id] for item in items]  # type: ignore[index]
         created: dict[tuple[str, str], int] = {}
+
+        def work(conn: Connection, fresh=fresh, created=created) -> dict[int, UsageRecord]:
+            created.clear()
+            ctx.refresh(conn)
+            now = utcnow()
+            return {id(item): _write_one(ctx, conn, item, now, created) for item in fresh}
+
         try:
-            with ctx.db.write() as conn:
-                ctx.refresh(conn)
-                now = utcnow()
-                written = {id(item): _write_one(ctx, conn, item, now, created) for item in fresh}
+            written = ctx.db.run_write(work)
         except _AlreadyRecorded:
             if attempt == 2:
                 raise
