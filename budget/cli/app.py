@@ -85,6 +85,33 @@ def status(
         console.print(table)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8013,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes.")] = 1,
+    insecure: Annotated[
+        bool,
+        typer.Option(help="Serve beyond loopback without API keys (anyone can manage budgets)."),
+    ] = False,
+    database_url: UrlOption = None,
+) -> None:
+    """Run the REST service (OpenAPI at /docs) on embedded SQLite or PostgreSQL.
+
+    Example: budget serve --port 8013 --workers 2
+    """
+    from budget.api.server import check_bind
+    from budget.api.server import serve as run_server
+
+    with _open(database_url) as svc:
+        settings = svc.settings
+        check_bind(host, svc.active_api_keys() > 0, insecure)
+    console.print(
+        f"serving on http://{host}:{port} (docs at /docs), database {settings.database_url}"
+    )
+    run_server(host, port, workers, settings)
+
+
 def _summary_json(item) -> dict:
     def window(w) -> dict:
         return {

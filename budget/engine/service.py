@@ -14,8 +14,16 @@ from budget.domain.models import (
     Policy,
     UsageRecord,
 )
-from budget.engine import alerts, allocate, budgets, check, pricing, queries, record
+from budget.engine import alerts, allocate, budgets, check, keys, pricing, queries, record
 from budget.engine.context import EngineContext
+
+
+class Listing(list):
+    """A page of results (a list) that also knows how many match in all."""
+
+    def __init__(self, items, total: int) -> None:
+        super().__init__(items)
+        self.total = total
 
 
 class BudgetService:
@@ -60,9 +68,9 @@ class BudgetService:
         limit: int = 100,
         offset: int = 0,
     ) -> list[Budget]:
-        return budgets.list_budgets(
-            self._ctx, owner=owner, active=active, limit=limit, offset=offset
-        )[0]
+        return Listing(
+            *budgets.list_budgets(self._ctx, owner=owner, active=active, limit=limit, offset=offset)
+        )
 
     def update_budget(self, budget_id: str, **changes: Any) -> Budget:
         """Change name, description, owner, active or metadata."""
@@ -128,9 +136,11 @@ class BudgetService:
         limit: int = 100,
         offset: int = 0,
     ) -> list[Allocation]:
-        return queries.list_allocations(
-            self._ctx, context_id=context_id, status=status, limit=limit, offset=offset
-        )[0]
+        return Listing(
+            *queries.list_allocations(
+                self._ctx, context_id=context_id, status=status, limit=limit, offset=offset
+            )
+        )
 
     def sweep_expired(self) -> int:
         """Expire allocations past their deadline; returns how many. Schedulers call this."""
@@ -175,16 +185,18 @@ class BudgetService:
     ) -> list[UsageRecord]:
         """Ledger entries, newest first; filters: component, project, user,
         api_key, provider, model, context_id, allocation_id, task_type."""
-        return queries.list_usage(
-            self._ctx,
-            since=since,
-            until=until,
-            budget_id=budget_id,
-            priced=priced,
-            limit=limit,
-            offset=offset,
-            **filters,
-        )[0]
+        return Listing(
+            *queries.list_usage(
+                self._ctx,
+                since=since,
+                until=until,
+                budget_id=budget_id,
+                priced=priced,
+                limit=limit,
+                offset=offset,
+                **filters,
+            )
+        )
 
     def usage_totals(self, **filters: Any) -> dict[str, Any]:
         """Records, tokens, cost and unpriced records over the matching ledger."""
@@ -206,15 +218,17 @@ class BudgetService:
         limit: int = 100,
         offset: int = 0,
     ) -> list[Alert]:
-        return alerts.list_alerts(
-            self._ctx,
-            budget_id=budget_id,
-            kind=kind,
-            acknowledged=acknowledged,
-            since=since,
-            limit=limit,
-            offset=offset,
-        )[0]
+        return Listing(
+            *alerts.list_alerts(
+                self._ctx,
+                budget_id=budget_id,
+                kind=kind,
+                acknowledged=acknowledged,
+                since=since,
+                limit=limit,
+                offset=offset,
+            )
+        )
 
     def acknowledge_alert(self, alert_id: str, by: str) -> Alert:
         return alerts.acknowledge_alert(self._ctx, alert_id, by)
@@ -243,6 +257,32 @@ class BudgetService:
             reasoning_tokens=reasoning_tokens,
             at=at,
         )
+
+    # --- API keys of the REST service -------------------------------------------
+
+    def create_api_key(self, name: str, role: str = "client") -> tuple[keys.ApiKey, str]:
+        """A new key (admin or client) and its secret, shown only this once."""
+        return keys.create_key(self._ctx, name, role)
+
+    def list_api_keys(self) -> list[keys.ApiKey]:
+        return keys.list_keys(self._ctx)
+
+    def revoke_api_key(self, key_id: str) -> keys.ApiKey:
+        return keys.revoke_key(self._ctx, key_id)
+
+    def authenticate(self, secret: str) -> keys.ApiKey | None:
+        """The live key with this secret, or None."""
+        return keys.authenticate(self._ctx, secret)
+
+    def active_api_keys(self) -> int:
+        return keys.active_key_count(self._ctx)
+
+    def ping(self) -> None:
+        """Raise StorageError if the database does not answer."""
+        from sqlalchemy import text
+
+        with self._ctx.db.read() as conn:
+            conn.execute(text("SELECT 1"))
 
     def close(self) -> None:
         """Release the database connections."""

@@ -1,0 +1,63 @@
+"""The FastAPI application: /api/v1, /health, /ready, /metrics, /docs."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from budget.api import metrics, problems
+from budget.api.routes import admin, budgets, ledger
+from budget.engine.service import BudgetService
+from budget.errors import StorageError
+from budget.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(service: BudgetService | None = None, settings: Settings | None = None) -> FastAPI:
+    """The app over ``service``, or over a service opened from ``settings`` at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        owned = None
+        if getattr(app.state, "service", None) is None:
+            from budget.bootstrap import open as open_budget
+
+            owned = open_budget(settings=settings or Settings())
+            app.state.service = owned
+        try:
+            yield
+        finally:
+            if owned is not None:
+                owned.close()
+
+    app = FastAPI(
+        title="Budget",
+        version="0.1.0",
+        description="Token-and-cost budgets for programs that call language models: "
+        "allocate before a call, record usage after it.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    problems.install(app)
+    metrics.install(app)
+    for router in (budgets.router, ledger.router, admin.router):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["health"], responses={503: {"description": "Database down"}})
+    def ready() -> JSONResponse:
+        """Readiness: the database answers."""
+        try:
+            app.state.service.ping()
+        except StorageError as exc:
+            return JSONResponse({"status": "unavailable", "detail": exc.message}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return app

@@ -1,0 +1,83 @@
+"""FastAPI dependencies: the service and who is calling."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.exceptions import HTTPException
+
+from budget.engine.service import BudgetService
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made the request: a named key with a role, or anyone on an open server."""
+
+    name: str
+    role: str
+
+
+OPEN_CALLER = Caller(name="anonymous", role="admin")
+_KEY_COUNT_TTL = 2.0
+
+
+def get_service(request: Request) -> BudgetService:
+    return request.app.state.service
+
+
+ServiceDep = Annotated[BudgetService, Depends(get_service)]
+
+
+def _keys_in_use(request: Request, svc: BudgetService) -> bool:
+    """True once any live key exists; rechecked every couple of seconds."""
+    state = request.app.state
+    now = time.monotonic()
+    if now - getattr(state, "keys_checked_at", -1e9) > _KEY_COUNT_TTL:
+        state.keys_in_use = svc.active_api_keys() > 0
+        state.keys_checked_at = now
+    return state.keys_in_use
+
+
+def _secret(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def get_caller(request: Request, svc: ServiceDep) -> Caller:
+    """Authenticate by ``Authorization: Bearer <key>`` or ``X-API-Key``.
+
+    A server with no keys is open (it only binds loopback unless told it may
+    be insecure); once a key exists, every request needs one.
+    """
+    secret = _secret(request)
+    if secret is None:
+        if _keys_in_use(request, svc):
+            raise HTTPException(
+                401,
+                "an API key is required (Authorization: Bearer <key>)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return OPEN_CALLER
+    key = svc.authenticate(secret)
+    if key is None:
+        raise HTTPException(
+            401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return Caller(name=key.name, role=key.role)
+
+
+def require_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    if caller.role != "admin":
+        raise HTTPException(
+            403, f"key {caller.name!r} has role {caller.role!r}; this needs an admin key"
+        )
+    return caller
+
+
+ClientDep = Annotated[Caller, Depends(get_caller)]
+AdminDep = Annotated[Caller, Depends(require_admin)]

@@ -1,0 +1,160 @@
+"""Every error as RFC 9457 problem+json, with the right status.
+
+BudgetExceeded is 429 with Retry-After; bad input 422 (400 for a body that is
+not JSON) naming the field; unknown ids 404; conflicts 409; an unreachable
+database 503. Nothing reaches the client as a bare 500 traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from budget.errors import (
+    BudgetError,
+    BudgetExceeded,
+    Conflict,
+    NotFound,
+    PriceUnknown,
+    StorageError,
+    ValidationError,
+)
+
+log = logging.getLogger("budget.api")
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "urn:budget:problem:"
+
+_STATUS: list[tuple[type[BudgetError], int, str]] = [
+    (BudgetExceeded, 429, "Budget exceeded"),
+    (ValidationError, 422, "Invalid input"),
+    (PriceUnknown, 422, "Price unknown"),
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (StorageError, 503, "Storage unavailable"),
+]
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": TYPE_BASE + code.replace("_", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def budget_error(request: Request, exc: BudgetError) -> JSONResponse:
+    status, title = 400, "Bad request"
+    for kind, code, name in _STATUS:
+        if isinstance(exc, kind):
+            status, title = code, name
+            break
+    body = exc.to_dict()
+    code = body.pop("code")
+    body.pop("message", None)
+    headers = None
+    if isinstance(exc, BudgetExceeded):
+        retry = exc.retry_after_seconds
+        if retry is not None:
+            headers = {"Retry-After": str(retry)}
+    if isinstance(exc, ValidationError):
+        body["errors"] = [{"field": exc.field, "value": body.get("value"), "reason": exc.reason}]
+    return problem(status, title, exc.message, code, request, headers, **body)
+
+
+def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = []
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path")]
+        errors.append(
+            {
+                "field": ".".join(loc) or "body",
+                "reason": err.get("msg", "invalid"),
+                "value": _short(err.get("input")),
+            }
+        )
+    raw = exc.errors()
+    if any(e.get("type") == "json_invalid" or isinstance(e.get("input"), bytes) for e in raw):
+        return problem(
+            400,
+            "Malformed JSON",
+            "the request body is not valid JSON",
+            "malformed_json",
+            request,
+            errors=errors,
+        )
+    first = errors[0] if errors else {"field": "body", "reason": "invalid", "value": None}
+    detail = f"{first['field']}={first['value']!r}: {first['reason']}"
+    return problem(
+        422,
+        "Invalid input",
+        detail,
+        "invalid_input",
+        request,
+        field=first["field"],
+        value=first["value"],
+        errors=errors,
+    )
+
+
+def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return problem(
+        exc.status_code,
+        _title(exc.status_code),
+        str(exc.detail),
+        "http_error",
+        request,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(
+        500,
+        "Internal error",
+        "an unexpected error occurred; it has been logged",
+        "internal_error",
+        request,
+    )
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _short(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+    app.add_exception_handler(BudgetError, budget_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, request_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, unexpected)

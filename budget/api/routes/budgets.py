@@ -1,0 +1,105 @@
+"""/budgets and /policies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from budget.api.deps import AdminDep, ClientDep, ServiceDep
+from budget.api.schemas import (
+    BudgetIn,
+    BudgetOut,
+    BudgetPatch,
+    Page,
+    PolicyIn,
+    PolicyOut,
+    PolicyPatch,
+    SummaryOut,
+)
+
+router = APIRouter(tags=["budgets"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+
+
+@router.post("/budgets", status_code=201, response_model=BudgetOut)
+def create_budget(body: BudgetIn, svc: ServiceDep, _: AdminDep) -> BudgetOut:
+    return BudgetOut.of(svc.create_budget(**body.model_dump()))
+
+
+@router.get("/budgets", response_model=Page[BudgetOut])
+def list_budgets(
+    svc: ServiceDep,
+    _: ClientDep,
+    owner: str | None = None,
+    active: bool | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[BudgetOut]:
+    items = svc.list_budgets(owner=owner, active=active, limit=limit, offset=offset)
+    return Page(
+        items=[BudgetOut.of(b) for b in items], total=items.total, limit=limit, offset=offset
+    )
+
+
+@router.get("/budgets/{budget_id}", response_model=BudgetOut)
+def get_budget(budget_id: str, svc: ServiceDep, _: ClientDep) -> BudgetOut:
+    return BudgetOut.of(svc.get_budget(budget_id))
+
+
+@router.patch("/budgets/{budget_id}", response_model=BudgetOut)
+def update_budget(budget_id: str, body: BudgetPatch, svc: ServiceDep, _: AdminDep) -> BudgetOut:
+    return BudgetOut.of(svc.update_budget(budget_id, **body.model_dump(exclude_unset=True)))
+
+
+@router.delete("/budgets/{budget_id}", status_code=204)
+def delete_budget(budget_id: str, svc: ServiceDep, _: AdminDep) -> Response:
+    svc.delete_budget(budget_id)
+    return Response(status_code=204)
+
+
+@router.get("/budgets/{budget_id}/summary", response_model=SummaryOut)
+def budget_summary(budget_id: str, svc: ServiceDep, _: ClientDep) -> SummaryOut:
+    return SummaryOut.of(svc.summary(budget_id))
+
+
+@router.post("/budgets/{budget_id}/policies", status_code=201, response_model=PolicyOut)
+def add_policy(budget_id: str, body: PolicyIn, svc: ServiceDep, _: AdminDep) -> PolicyOut:
+    return PolicyOut.of(svc.add_policy(budget_id, **body.model_dump(exclude_none=True)))
+
+
+@router.get("/budgets/{budget_id}/policies", response_model=list[PolicyOut])
+def list_budget_policies(budget_id: str, svc: ServiceDep, _: ClientDep) -> list[PolicyOut]:
+    return [PolicyOut.of(p) for p in svc.list_policies(budget_id)]
+
+
+@router.get("/policies", response_model=list[PolicyOut])
+def list_policies(svc: ServiceDep, _: ClientDep) -> list[PolicyOut]:
+    return [PolicyOut.of(p) for p in svc.list_policies()]
+
+
+@router.get("/policies/{policy_id}", response_model=PolicyOut)
+def get_policy(policy_id: str, svc: ServiceDep, _: ClientDep) -> PolicyOut:
+    return PolicyOut.of(svc.get_policy(policy_id))
+
+
+@router.patch("/policies/{policy_id}", response_model=PolicyOut)
+def update_policy(policy_id: str, body: PolicyPatch, svc: ServiceDep, _: AdminDep) -> PolicyOut:
+    return PolicyOut.of(svc.update_policy(policy_id, **body.model_dump(exclude_unset=True)))
+
+
+@router.post("/policies/{policy_id}/disable", response_model=PolicyOut)
+def disable_policy(policy_id: str, svc: ServiceDep, _: AdminDep) -> PolicyOut:
+    return PolicyOut.of(svc.disable_policy(policy_id))
+
+
+@router.post("/policies/{policy_id}/enable", response_model=PolicyOut)
+def enable_policy(policy_id: str, svc: ServiceDep, _: AdminDep) -> PolicyOut:
+    return PolicyOut.of(svc.enable_policy(policy_id))
+
+
+@router.delete("/policies/{policy_id}", status_code=204)
+def delete_policy(policy_id: str, svc: ServiceDep, _: AdminDep) -> Response:
+    svc.delete_policy(policy_id)
+    return Response(status_code=204)

@@ -1,0 +1,183 @@
+"""/allocations, /check, /usage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from budget.api.deps import ClientDep, ServiceDep
+from budget.api.metrics import count_allocation
+from budget.api.schemas import (
+    AllocationIn,
+    AllocationOut,
+    CheckIn,
+    CheckOut,
+    Page,
+    UsageBatchIn,
+    UsageIn,
+    UsageOut,
+    UsageTotalsOut,
+)
+from budget.domain.enums import AllocationStatus
+from budget.errors import BudgetExceeded
+
+router = APIRouter(tags=["allocations and usage"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+Filter = Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$")]
+
+
+@router.post(
+    "/allocations",
+    status_code=201,
+    response_model=AllocationOut,
+    responses={429: {"description": "A hard limit refused (problem+json)"}},
+)
+def allocate(body: AllocationIn, svc: ServiceDep, _: ClientDep) -> AllocationOut:
+    """Check-and-reserve, atomically, on every matching window."""
+    try:
+        allocation = svc.allocate(**body.model_dump(exclude_none=True))
+    except BudgetExceeded:
+        count_allocation("denied")
+        raise
+    count_allocation("granted")
+    return AllocationOut.of(allocation)
+
+
+@router.post("/check", response_model=CheckOut)
+def check(body: CheckIn, svc: ServiceDep, _: ClientDep) -> CheckOut:
+    """Would this allocation be granted now? Reserves nothing."""
+    return CheckOut.of(svc.check(**body.model_dump(exclude_none=True)))
+
+
+@router.get("/allocations", response_model=Page[AllocationOut])
+def list_allocations(
+    svc: ServiceDep,
+    _: ClientDep,
+    context_id: Filter = None,
+    status: AllocationStatus | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[AllocationOut]:
+    items = svc.list_allocations(context_id=context_id, status=status, limit=limit, offset=offset)
+    return Page(
+        items=[AllocationOut.of(a) for a in items], total=items.total, limit=limit, offset=offset
+    )
+
+
+@router.get("/allocations/{allocation_id}", response_model=AllocationOut)
+def get_allocation(allocation_id: str, svc: ServiceDep, _: ClientDep) -> AllocationOut:
+    return AllocationOut.of(svc.get_allocation(allocation_id))
+
+
+@router.post("/allocations/{allocation_id}/release", response_model=AllocationOut)
+def release(allocation_id: str, svc: ServiceDep, _: ClientDep) -> AllocationOut:
+    """Return what the allocation did not use (idempotent)."""
+    return AllocationOut.of(svc.release(allocation_id))
+
+
+@router.post("/usage", status_code=201, response_model=UsageOut)
+def record_usage(body: UsageIn, svc: ServiceDep, _: ClientDep) -> UsageOut:
+    """Append to the ledger; the same request_id again returns the first record."""
+    return UsageOut.of(svc.record_usage(**body.model_dump(exclude_none=True)))
+
+
+@router.post("/usage/batch", status_code=201, response_model=list[UsageOut])
+def record_usage_batch(body: UsageBatchIn, svc: ServiceDep, _: ClientDep) -> list[UsageOut]:
+    """Record up to 1000 usage reports in one transaction: all or none."""
+    items = [item.model_dump(exclude_none=True) for item in body.items]
+    return [UsageOut.of(u) for u in svc.record_usage_batch(items)]
+
+
+def _filters(
+    component, project, user, api_key, provider, model, context_id, allocation_id, task_type
+) -> dict:
+    return {
+        "component": component,
+        "project": project,
+        "user": user,
+        "api_key": api_key,
+        "provider": provider,
+        "model": model,
+        "context_id": context_id,
+        "allocation_id": allocation_id,
+        "task_type": task_type,
+    }
+
+
+@router.get("/usage", response_model=Page[UsageOut])
+def list_usage(
+    svc: ServiceDep,
+    _: ClientDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    budget_id: Filter = None,
+    priced: bool | None = None,
+    component: Filter = None,
+    project: Filter = None,
+    user: Filter = None,
+    api_key: Filter = None,
+    provider: Filter = None,
+    model: Filter = None,
+    context_id: Filter = None,
+    allocation_id: Filter = None,
+    task_type: Filter = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[UsageOut]:
+    """Ledger entries, newest first, filtered by time, budget and attributes."""
+    items = svc.list_usage(
+        since=since,
+        until=until,
+        budget_id=budget_id,
+        priced=priced,
+        limit=limit,
+        offset=offset,
+        **_filters(
+            component, project, user, api_key, provider, model, context_id, allocation_id, task_type
+        ),
+    )
+    return Page(
+        items=[UsageOut.of(u) for u in items], total=items.total, limit=limit, offset=offset
+    )
+
+
+@router.get("/usage/totals", response_model=UsageTotalsOut)
+def usage_totals(
+    svc: ServiceDep,
+    _: ClientDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    budget_id: Filter = None,
+    component: Filter = None,
+    project: Filter = None,
+    user: Filter = None,
+    api_key: Filter = None,
+    provider: Filter = None,
+    model: Filter = None,
+    context_id: Filter = None,
+    allocation_id: Filter = None,
+    task_type: Filter = None,
+) -> UsageTotalsOut:
+    """Sums over the matching ledger."""
+    totals = svc.usage_totals(
+        since=since,
+        until=until,
+        budget_id=budget_id,
+        **_filters(
+            component, project, user, api_key, provider, model, context_id, allocation_id, task_type
+        ),
+    )
+    return UsageTotalsOut(
+        records=totals["records"],
+        tokens=totals["tokens"],
+        cost=format(totals["cost"], "f"),
+        unpriced_records=totals["unpriced_records"],
+    )
+
+
+@router.get("/usage/{usage_id}", response_model=UsageOut)
+def get_usage(usage_id: str, svc: ServiceDep, _: ClientDep) -> UsageOut:
+    return UsageOut.of(svc.get_usage(usage_id))

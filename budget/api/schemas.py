@@ -1,0 +1,565 @@
+"""Request and response models of the REST API, separate from storage and domain.
+
+Money is a decimal *string* in responses ("0.0094"), never a JSON float. The
+CLI prints these same models, so local and remote output are identical.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from budget.domain import models as m
+from budget.domain.enums import AlertKind, AllocationStatus, Period, PolicyType, Severity, Tier
+
+T = TypeVar("T")
+MAX_TOKENS = 10**15
+
+Tokens = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
+Usd = Annotated[Decimal, Field(ge=0, le=Decimal("1e9"), max_digits=22, decimal_places=9)]
+Share = Annotated[Decimal, Field(gt=0, le=1)]
+Tags = Annotated[list[Text], Field(max_length=50)]
+Metadata = Annotated[dict[str, Any], Field(max_length=100)]
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing, with the total that match."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- budgets -------------------------------------------------------------------
+
+
+class BudgetIn(Strict):
+    name: Text
+    description: LongText | None = None
+    owner: Text | None = None
+    active: bool = True
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class BudgetPatch(Strict):
+    name: Text | None = None
+    description: LongText | None = None
+    owner: Text | None = None
+    active: bool | None = None
+    metadata: Metadata | None = None
+
+
+class BudgetOut(BaseModel):
+    budget_id: str
+    name: str
+    description: str | None
+    owner: str | None
+    active: bool
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, b: m.Budget) -> BudgetOut:
+        return cls(
+            budget_id=b.budget_id,
+            name=b.name,
+            description=b.description,
+            owner=b.owner,
+            active=b.active,
+            metadata=b.metadata,
+            created_at=b.created_at,
+            updated_at=b.updated_at,
+        )
+
+
+# --- policies ------------------------------------------------------------------
+
+
+class ScopeFields(Strict):
+    component: Text | None = None
+    project: Text | None = None
+    user: Text | None = None
+    api_key: Text | None = None
+    provider: Text | None = None
+    model: Text | None = None
+    tier: Tier | None = None
+    task_type: Text | None = None
+    tags: Tags | None = None
+
+
+class PolicyIn(ScopeFields):
+    type: PolicyType
+    period: Period
+    token_limit: Annotated[int, Field(gt=0, le=MAX_TOKENS)] | None = None
+    cost_limit: Usd | None = None
+    name: Text | None = None
+    timezone: Text = "UTC"
+    warning_thresholds: Annotated[list[Share], Field(max_length=20)] | None = None
+    action_threshold: Share | None = Decimal("0.95")
+    critical_headroom: Annotated[Decimal, Field(ge=0, lt=1)] = Decimal(0)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    enabled: bool = True
+
+
+class PolicyPatch(ScopeFields):
+    type: PolicyType | None = None
+    period: Period | None = None
+    token_limit: Annotated[int, Field(gt=0, le=MAX_TOKENS)] | None = None
+    cost_limit: Usd | None = None
+    name: Text | None = None
+    timezone: Text | None = None
+    warning_thresholds: Annotated[list[Share], Field(max_length=20)] | None = None
+    action_threshold: Share | None = None
+    critical_headroom: Annotated[Decimal, Field(ge=0, lt=1)] | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    enabled: bool | None = None
+
+
+class ScopeOut(BaseModel):
+    component: str | None = None
+    project: str | None = None
+    user: str | None = None
+    api_key: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    tier: Tier | None = None
+    task_type: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class PolicyOut(BaseModel):
+    policy_id: str
+    budget_id: str
+    name: str
+    type: PolicyType
+    period: Period
+    timezone: str
+    token_limit: int | None
+    cost_limit: str | None
+    warning_thresholds: list[str]
+    action_threshold: str | None
+    critical_headroom: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    enabled: bool
+    scope: ScopeOut
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: m.Policy) -> PolicyOut:
+        s = p.scope
+        return cls(
+            policy_id=p.policy_id,
+            budget_id=p.budget_id,
+            name=p.name,
+            type=p.type,
+            period=p.period,
+            timezone=p.timezone,
+            token_limit=p.token_limit,
+            cost_limit=money(p.cost_limit),
+            warning_thresholds=[str(x) for x in p.warning_thresholds],
+            action_threshold=None if p.action_threshold is None else str(p.action_threshold),
+            critical_headroom=str(p.critical_headroom),
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            enabled=p.enabled,
+            scope=ScopeOut(
+                component=s.component,
+                project=s.project,
+                user=s.user,
+                api_key=s.api_key,
+                provider=s.provider,
+                model=s.model,
+                tier=s.tier,
+                task_type=s.task_type,
+                tags=sorted(s.tags),
+            ),
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+
+
+class WindowOut(BaseModel):
+    policy_id: str
+    policy_name: str
+    policy_type: PolicyType
+    period: Period
+    window: str
+    starts_at: datetime | None
+    resets_at: datetime | None
+    token_limit: int | None
+    tokens_used: int
+    tokens_reserved: int
+    tokens_remaining: int | None
+    cost_limit: str | None
+    cost_used: str
+    cost_reserved: str
+    cost_remaining: str | None
+    utilization: str | None
+
+    @classmethod
+    def of(cls, w: m.WindowStatus) -> WindowOut:
+        return cls(
+            policy_id=w.policy_id,
+            policy_name=w.policy_name,
+            policy_type=w.policy_type,
+            period=w.period,
+            window=w.window,
+            starts_at=w.starts_at,
+            resets_at=w.resets_at,
+            token_limit=w.token_limit,
+            tokens_used=w.tokens_used,
+            tokens_reserved=w.tokens_reserved,
+            tokens_remaining=w.tokens_remaining,
+            cost_limit=money(w.cost_limit),
+            cost_used=money(w.cost_used) or "0",
+            cost_reserved=money(w.cost_reserved) or "0",
+            cost_remaining=money(w.cost_remaining),
+            utilization=None if w.utilization is None else str(w.utilization),
+        )
+
+
+class SummaryOut(BaseModel):
+    budget: BudgetOut
+    windows: list[WindowOut]
+    as_of: datetime
+
+    @classmethod
+    def of(cls, s: m.BudgetSummary) -> SummaryOut:
+        return cls(
+            budget=BudgetOut.of(s.budget),
+            windows=[WindowOut.of(w) for w in s.windows],
+            as_of=s.as_of,
+        )
+
+
+# --- allocations -----------------------------------------------------------------
+
+
+class RequestFields(ScopeFields):
+    context_id: Id
+    input_tokens: Tokens | None = None
+    max_output_tokens: Tokens | None = None
+    tokens: Annotated[int, Field(gt=0, le=MAX_TOKENS)] | None = None
+    priority: Annotated[int, Field(ge=1, le=10)] | Literal["low", "normal", "high", "critical"] = 5
+    session_id: Id | None = None
+    task_id: Id | None = None
+    ttl_seconds: Annotated[int, Field(ge=1, le=31 * 86400)] | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class AllocationIn(RequestFields):
+    """Reserve before a call (check-and-reserve, atomic)."""
+
+
+class CheckIn(RequestFields):
+    """The same request as an allocation; nothing is reserved."""
+
+    context_id: Id = "dry-run"
+
+
+class AttributesOut(ScopeOut):
+    session_id: str | None = None
+    task_id: str | None = None
+
+    @classmethod
+    def of(cls, a: m.RequestAttributes) -> AttributesOut:
+        return cls(
+            component=a.component,
+            project=a.project,
+            user=a.user,
+            api_key=a.api_key,
+            provider=a.provider,
+            model=a.model,
+            tier=a.tier,
+            task_type=a.task_type,
+            tags=sorted(a.tags),
+            session_id=a.session_id,
+            task_id=a.task_id,
+        )
+
+
+class AllocationOut(BaseModel):
+    allocation_id: str
+    context_id: str
+    attributes: AttributesOut
+    priority: int
+    tokens_requested: int
+    tokens_reserved: int
+    cost_reserved: str
+    tokens_remaining: int
+    cost_remaining: str
+    tokens_used: int
+    cost_used: str
+    status: AllocationStatus
+    expires_at: datetime
+    created_at: datetime
+    closed_at: datetime | None
+    over_soft_limit: bool
+    recommended_model: str | None
+    policy_ids: list[str]
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, a: m.Allocation) -> AllocationOut:
+        return cls(
+            allocation_id=a.allocation_id,
+            context_id=a.context_id,
+            attributes=AttributesOut.of(a.attributes),
+            priority=a.priority,
+            tokens_requested=a.tokens_requested,
+            tokens_reserved=a.tokens_reserved,
+            cost_reserved=money(a.cost_reserved) or "0",
+            tokens_remaining=a.tokens_remaining,
+            cost_remaining=money(a.cost_remaining) or "0",
+            tokens_used=a.tokens_used,
+            cost_used=money(a.cost_used) or "0",
+            status=a.status,
+            expires_at=a.expires_at,
+            created_at=a.created_at,
+            closed_at=a.closed_at,
+            over_soft_limit=a.over_soft_limit,
+            recommended_model=a.recommended_model,
+            policy_ids=list(a.policy_ids),
+            metadata=a.metadata,
+        )
+
+
+class DenialOut(BaseModel):
+    budget_id: str
+    policy_id: str
+    policy_name: str
+    window: str
+    limit_kind: str
+    limit: str
+    used: str
+    reserved: str
+    requested: str
+    resets_at: datetime | None
+
+
+class CheckOut(BaseModel):
+    allowed: bool
+    tokens: int
+    estimated_cost: str | None
+    denials: list[DenialOut]
+    over_soft_limit: bool
+    recommended_model: str | None
+    policy_ids: list[str]
+
+    @classmethod
+    def of(cls, c) -> CheckOut:
+        return cls(
+            allowed=c.allowed,
+            tokens=c.tokens,
+            estimated_cost=money(c.estimated_cost),
+            denials=[DenialOut(**d.to_dict()) for d in c.denials],
+            over_soft_limit=c.over_soft_limit,
+            recommended_model=c.recommended_model,
+            policy_ids=list(c.policy_ids),
+        )
+
+
+# --- usage -----------------------------------------------------------------------
+
+
+class UsageIn(ScopeFields):
+    input_tokens: Tokens = 0
+    output_tokens: Tokens = 0
+    cached_input_tokens: Tokens = 0
+    cache_write_tokens: Tokens = 0
+    reasoning_tokens: Tokens = 0
+    allocation_id: Annotated[str, StringConstraints(max_length=40)] | None = None
+    request_id: Id | None = None
+    context_id: Id | None = None
+    session_id: Id | None = None
+    task_id: Id | None = None
+    latency_ms: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    occurred_at: datetime | None = None
+
+
+class UsageBatchIn(Strict):
+    items: Annotated[list[UsageIn], Field(min_length=1, max_length=1000)]
+
+
+class UsageOut(BaseModel):
+    usage_id: str
+    request_id: str | None
+    allocation_id: str | None
+    context_id: str | None
+    attributes: AttributesOut
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    total_tokens: int
+    priced: bool
+    cost: str | None
+    cost_breakdown: dict[str, str] | None
+    price_id: int | None
+    latency_ms: int | None
+    metadata: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, u: m.UsageRecord) -> UsageOut:
+        return cls(
+            usage_id=u.usage_id,
+            request_id=u.request_id,
+            allocation_id=u.allocation_id,
+            context_id=u.context_id,
+            attributes=AttributesOut.of(u.attributes),
+            input_tokens=u.input_tokens,
+            output_tokens=u.output_tokens,
+            cached_input_tokens=u.cached_input_tokens,
+            cache_write_tokens=u.cache_write_tokens,
+            reasoning_tokens=u.reasoning_tokens,
+            total_tokens=u.total_tokens,
+            priced=u.priced,
+            cost=money(u.cost),
+            cost_breakdown=None
+            if u.cost_breakdown is None
+            else {k: money(val) or "0" for k, val in u.cost_breakdown.items()},
+            price_id=u.price_id,
+            latency_ms=u.latency_ms,
+            metadata=u.metadata,
+            occurred_at=u.occurred_at,
+            recorded_at=u.recorded_at,
+        )
+
+
+class UsageTotalsOut(BaseModel):
+    records: int
+    tokens: int
+    cost: str
+    unpriced_records: int
+
+
+# --- alerts and prices --------------------------------------------------------------
+
+
+class AlertOut(BaseModel):
+    alert_id: str
+    kind: AlertKind
+    severity: Severity
+    message: str
+    budget_id: str | None
+    policy_id: str | None
+    window: str | None
+    threshold: str | None
+    details: dict[str, Any]
+    created_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+    @classmethod
+    def of(cls, a: m.Alert) -> AlertOut:
+        return cls(
+            alert_id=a.alert_id,
+            kind=a.kind,
+            severity=a.severity,
+            message=a.message,
+            budget_id=a.budget_id,
+            policy_id=a.policy_id,
+            window=a.window,
+            threshold=None if a.threshold is None else str(a.threshold),
+            details=a.details,
+            created_at=a.created_at,
+            acknowledged_by=a.acknowledged_by,
+            acknowledged_at=a.acknowledged_at,
+        )
+
+
+class AcknowledgeIn(Strict):
+    by: Text
+
+
+class EstimateIn(Strict):
+    provider: Text
+    model: Text
+    input_tokens: Tokens = 0
+    output_tokens: Tokens = 0
+    cached_input_tokens: Tokens = 0
+    cache_write_tokens: Tokens = 0
+    reasoning_tokens: Tokens = 0
+    at: datetime | None = None
+
+
+class EstimateOut(BaseModel):
+    provider: str
+    model: str
+    priced: bool
+    cost: str | None
+    breakdown: dict[str, str] | None
+    price_source: str | None
+    price_id: int | None
+
+    @classmethod
+    def of(cls, e: m.CostEstimate) -> EstimateOut:
+        return cls(
+            provider=e.provider,
+            model=e.model,
+            priced=e.priced,
+            cost=money(e.cost),
+            breakdown=None
+            if e.breakdown is None
+            else {k: money(v) or "0" for k, v in e.breakdown.items()},
+            price_source=e.price_source,
+            price_id=e.price_id,
+        )
+
+
+# --- keys ----------------------------------------------------------------------------
+
+
+class KeyIn(Strict):
+    name: Text
+    role: Literal["admin", "client"] = "client"
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewKeyOut(KeyOut):
+    secret: str = Field(description="Shown once; only its hash is stored.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (extension members vary by error)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None

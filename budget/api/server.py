@@ -1,0 +1,70 @@
+"""Running the service under uvicorn, with one or more worker processes."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+from fastapi import FastAPI
+
+from budget.errors import ValidationError
+from budget.settings import Settings
+
+
+def app_factory() -> FastAPI:
+    """The app for uvicorn's ``--factory`` (each worker opens its own service)."""
+    from budget.api.app import create_app
+
+    return create_app(settings=Settings())
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and names that resolve only to them."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def check_bind(host: str, keys_configured: bool, insecure: bool) -> None:
+    """Refuse to expose an open server: beyond loopback, API keys are required."""
+    if is_loopback(host) or keys_configured or insecure:
+        return
+    raise ValidationError(
+        "host",
+        host,
+        "binding beyond loopback needs API keys (create one with "
+        "`budget keys create NAME --role admin`) or --insecure to serve without them",
+    )
+
+
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    settings: Settings,
+    log_level: str = "info",
+) -> None:
+    """Migrate once, then run uvicorn; workers share the database."""
+    import uvicorn
+
+    from budget.bootstrap import open as open_budget
+
+    with open_budget(settings=settings):
+        pass  # migrate and seed before the workers start
+    os.environ["BUDGET_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "budget.api.server:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )
