@@ -39,6 +39,7 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
         description="Token-and-cost budgets for programs that call language models: "
         "allocate before a call, record usage after it.",
         lifespan=lifespan,
+        responses=problems.RESPONSES,
     )
     app.state.service = service
     problems.install(app)
@@ -60,4 +61,25 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
             return JSONResponse({"status": "unavailable", "detail": exc.message}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    _register_problem_schema(app)
     return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Add the Problem model to the OpenAPI components the error responses cite."""
+    from fastapi.openapi.utils import get_openapi
+
+    from budget.api.schemas import Problem
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                Problem.model_json_schema()
+            )
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

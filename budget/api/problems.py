@@ -39,6 +39,26 @@ _STATUS: list[tuple[type[BudgetError], int, str]] = [
 ]
 
 
+def _documented(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+#: Error responses every operation may give, documented as problem+json.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("Malformed request (not JSON)"),
+    401: _documented("Missing, unknown or revoked API key"),
+    403: _documented("The key's role may not do this"),
+    404: _documented("No such resource"),
+    409: _documented("Conflicts with what is stored"),
+    422: _documented("Invalid input; names the field and the value"),
+    429: _documented("A hard limit refused the allocation"),
+    503: _documented("The database is unavailable"),
+}
+
+
 def problem(
     status: int,
     title: str,
@@ -115,14 +135,30 @@ def request_validation(request: Request, exc: RequestValidationError) -> JSONRes
 
 
 def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem(
         exc.status_code,
         _title(exc.status_code),
         str(exc.detail),
         "http_error",
         request,
-        headers=getattr(exc, "headers", None),
+        headers=headers or None,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every documented method on this path, across all routes that share it
+    (HEAD is answered for every GET but not listed)."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods - {"HEAD"})
 
 
 def unexpected(request: Request, exc: Exception) -> JSONResponse:

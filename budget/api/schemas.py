@@ -6,19 +6,41 @@ CLI prints these same models, so local and remote output are identical.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic import (
+    Strict as StrictType,
+)
 
 from budget.domain import models as m
 from budget.domain.enums import AlertKind, AllocationStatus, Period, PolicyType, Severity, Tier
 
 T = TypeVar("T")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 MAX_TOKENS = 10**15
 
-Tokens = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO.match(value)):
+        return value
+    raise ValueError("must be an ISO-8601 date-time such as 2026-11-29T12:00:00Z")
+
+
+#: A date-time given as ISO-8601 text (numbers are refused, not read as epochs).
+Instant = Annotated[datetime, BeforeValidator(_iso_text)]
+Int = Annotated[int, StrictType()]
+Bool = Annotated[bool, StrictType()]
+Tokens = Annotated[int, StrictType(), Field(ge=0, le=MAX_TOKENS)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
@@ -52,16 +74,18 @@ class BudgetIn(Strict):
     name: Text
     description: LongText | None = None
     owner: Text | None = None
-    active: bool = True
+    active: Bool = True
     metadata: Metadata = Field(default_factory=dict)
 
 
 class BudgetPatch(Strict):
-    name: Text | None = None
+    """Only the fields given change; description and owner may be cleared with null."""
+
+    name: Text = Field(default=None)
     description: LongText | None = None
     owner: Text | None = None
-    active: bool | None = None
-    metadata: Metadata | None = None
+    active: Bool = Field(default=None)
+    metadata: Metadata = Field(default=None)
 
 
 class BudgetOut(BaseModel):
@@ -106,31 +130,34 @@ class ScopeFields(Strict):
 class PolicyIn(ScopeFields):
     type: PolicyType
     period: Period
-    token_limit: Annotated[int, Field(gt=0, le=MAX_TOKENS)] | None = None
+    token_limit: Annotated[int, StrictType(), Field(gt=0, le=MAX_TOKENS)] | None = None
     cost_limit: Usd | None = None
     name: Text | None = None
     timezone: Text = "UTC"
     warning_thresholds: Annotated[list[Share], Field(max_length=20)] | None = None
     action_threshold: Share | None = Decimal("0.95")
     critical_headroom: Annotated[Decimal, Field(ge=0, lt=1)] = Decimal(0)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    enabled: bool = True
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    enabled: Bool = True
 
 
 class PolicyPatch(ScopeFields):
-    type: PolicyType | None = None
-    period: Period | None = None
-    token_limit: Annotated[int, Field(gt=0, le=MAX_TOKENS)] | None = None
+    """Only the fields given change; limits, dates and scope filters may be
+    cleared with null (the policy must keep at least one limit)."""
+
+    type: PolicyType = Field(default=None)
+    period: Period = Field(default=None)
+    token_limit: Annotated[int, StrictType(), Field(gt=0, le=MAX_TOKENS)] | None = None
     cost_limit: Usd | None = None
-    name: Text | None = None
-    timezone: Text | None = None
-    warning_thresholds: Annotated[list[Share], Field(max_length=20)] | None = None
+    name: Text = Field(default=None)
+    timezone: Text = Field(default=None)
+    warning_thresholds: Annotated[list[Share], Field(max_length=20)] = Field(default=None)
     action_threshold: Share | None = None
-    critical_headroom: Annotated[Decimal, Field(ge=0, lt=1)] | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    enabled: bool | None = None
+    critical_headroom: Annotated[Decimal, Field(ge=0, lt=1)] = Field(default=None)
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    enabled: Bool = Field(default=None)
 
 
 class ScopeOut(BaseModel):
@@ -259,11 +286,14 @@ class RequestFields(ScopeFields):
     context_id: Id
     input_tokens: Tokens | None = None
     max_output_tokens: Tokens | None = None
-    tokens: Annotated[int, Field(gt=0, le=MAX_TOKENS)] | None = None
-    priority: Annotated[int, Field(ge=1, le=10)] | Literal["low", "normal", "high", "critical"] = 5
+    tokens: Annotated[int, StrictType(), Field(gt=0, le=MAX_TOKENS)] | None = None
+    priority: (
+        Annotated[int, StrictType(), Field(ge=1, le=10)]
+        | Literal["low", "normal", "high", "critical"]
+    ) = 5
     session_id: Id | None = None
     task_id: Id | None = None
-    ttl_seconds: Annotated[int, Field(ge=1, le=31 * 86400)] | None = None
+    ttl_seconds: Annotated[int, StrictType(), Field(ge=1, le=31 * 86400)] | None = None
     metadata: Metadata = Field(default_factory=dict)
 
 
@@ -393,9 +423,9 @@ class UsageIn(ScopeFields):
     context_id: Id | None = None
     session_id: Id | None = None
     task_id: Id | None = None
-    latency_ms: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    latency_ms: Annotated[int, StrictType(), Field(ge=0, le=10**9)] | None = None
     metadata: Metadata = Field(default_factory=dict)
-    occurred_at: datetime | None = None
+    occurred_at: Instant | None = None
 
 
 class UsageBatchIn(Strict):
@@ -504,7 +534,7 @@ class EstimateIn(Strict):
     cached_input_tokens: Tokens = 0
     cache_write_tokens: Tokens = 0
     reasoning_tokens: Tokens = 0
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class EstimateOut(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,6 +12,7 @@ from budget.api.schemas import (
     AlertOut,
     EstimateIn,
     EstimateOut,
+    Instant,
     KeyIn,
     KeyOut,
     NewKeyOut,
@@ -32,7 +32,7 @@ def list_alerts(
     budget_id: Annotated[str | None, Query(max_length=40)] = None,
     kind: AlertKind | None = None,
     acknowledged: bool | None = None,
-    since: datetime | None = None,
+    since: Instant | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AlertOut]:

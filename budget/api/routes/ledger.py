@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,6 +13,7 @@ from budget.api.schemas import (
     AllocationOut,
     CheckIn,
     CheckOut,
+    Instant,
     Page,
     UsageBatchIn,
     UsageIn,
@@ -111,8 +111,8 @@ def _filters(
 def list_usage(
     svc: ServiceDep,
     _: ClientDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     budget_id: Filter = None,
     priced: bool | None = None,
     component: Filter = None,
@@ -148,8 +148,8 @@ def list_usage(
 def usage_totals(
     svc: ServiceDep,
     _: ClientDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     budget_id: Filter = None,
     component: Filter = None,
     project: Filter = None,
