@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
@@ -38,7 +39,7 @@ from budget.engine.windows import (
 from budget.errors import BudgetExceeded, Denial, PriceUnknown
 from budget.storage import tables as t
 from budget.storage.mapping import attributes_to_columns, row_to_allocation
-from budget.storage.sql import new_id
+from budget.storage.sql import lock_rows, new_id
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,8 @@ def allocate(ctx: EngineContext, request: AllocationRequest) -> Allocation:
         spans = matching_spans(ctx, request.attributes, now)
         targets = ensure_windows(ctx, conn, spans, now, created)
         _require_price_for_hard_usd(request, targets, priced)
+        # Every writer locks windows in id order (PostgreSQL), so none deadlock.
+        lock_rows(conn, t.windows, [x.window_id for x in targets])
         _reserve_hard(conn, targets, request, nanos, now)
         over_soft = _reserve_rest(conn, targets, request, nanos)
         recommended = None
@@ -154,11 +157,10 @@ def allocate(ctx: EngineContext, request: AllocationRequest) -> Allocation:
             recommended = cheaper_model(
                 ctx.catalog, attrs.provider, attrs.model, now, ctx.settings.fallback_models
             )
-        allocation_id = _insert(conn, request, targets, nanos, now, over_soft, recommended)
-        return conn.execute(select(t.allocations).where(t.allocations.c.id == allocation_id)).one()
+        return _insert(conn, request, targets, nanos, now, over_soft, recommended)
 
     try:
-        row = ctx.db.run_write(work)
+        allocation = ctx.db.run_write(work)
     except BudgetExceeded as denied:
         _record_denial(ctx, denied, now)
         raise
@@ -166,7 +168,7 @@ def allocate(ctx: EngineContext, request: AllocationRequest) -> Allocation:
         _record_unpriced(ctx, unknown, now)
         raise
     ctx.window_ids.update(created)
-    return row_to_allocation(row)
+    return allocation
 
 
 def reservation_cost(
@@ -270,6 +272,10 @@ def _reserve_rest(
     return over
 
 
+_INSERT = insert(t.allocations)
+_INSERT_WINDOWS = insert(t.allocation_windows)
+
+
 def _insert(
     conn: Connection,
     request: AllocationRequest,
@@ -278,39 +284,37 @@ def _insert(
     now: datetime,
     over_soft: bool,
     recommended: str | None,
-) -> str:
-    allocation_id = new_id("alc")
-    conn.execute(
-        insert(t.allocations).values(
-            id=allocation_id,
-            context_id=request.context_id,
-            session_id=request.attributes.session_id,
-            task_id=request.attributes.task_id,
-            priority=request.priority,
-            tokens_requested=request.tokens,
-            tokens_reserved=request.tokens,
-            nanos_reserved=nanos,
-            tokens_remaining=request.tokens,
-            nanos_remaining=nanos,
-            tokens_used=0,
-            nanos_used=0,
-            status=AllocationStatus.ACTIVE.value,
-            over_soft_limit=over_soft,
-            recommended_model=recommended,
-            policy_ids=[x.policy.policy_id for x in targets],
-            metadata=request.metadata,
-            expires_at=now + request.ttl,
-            created_at=now,
-            closed_at=None,
-            **attributes_to_columns(request.attributes),
-        )
-    )
+) -> Allocation:
+    values = {
+        "id": new_id("alc"),
+        "context_id": request.context_id,
+        "session_id": request.attributes.session_id,
+        "task_id": request.attributes.task_id,
+        "priority": request.priority,
+        "tokens_requested": request.tokens,
+        "tokens_reserved": request.tokens,
+        "nanos_reserved": nanos,
+        "tokens_remaining": request.tokens,
+        "nanos_remaining": nanos,
+        "tokens_used": 0,
+        "nanos_used": 0,
+        "status": AllocationStatus.ACTIVE.value,
+        "over_soft_limit": over_soft,
+        "recommended_model": recommended,
+        "policy_ids": [x.policy.policy_id for x in targets],
+        "metadata": request.metadata,
+        "expires_at": now + request.ttl,
+        "created_at": now,
+        "closed_at": None,
+        **attributes_to_columns(request.attributes),
+    }
+    conn.execute(_INSERT, values)
     if targets:
         conn.execute(
-            insert(t.allocation_windows),
-            [{"allocation_id": allocation_id, "window_id": x.window_id} for x in targets],
+            _INSERT_WINDOWS,
+            [{"allocation_id": values["id"], "window_id": x.window_id} for x in targets],
         )
-    return allocation_id
+    return row_to_allocation(SimpleNamespace(**values))
 
 
 def _record_denial(ctx: EngineContext, denied: BudgetExceeded, now: datetime) -> None:

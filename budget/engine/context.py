@@ -22,6 +22,7 @@ from budget.storage.mapping import row_to_policy
 from budget.storage.prices import load_current_prices
 from budget.storage.sql import insert_ignoring_conflicts
 
+_VERSIONS = select(t.meta.c.key, t.meta.c.value)
 POLICIES = "policies_version"
 PRICES = "prices_version"
 
@@ -48,7 +49,7 @@ class EngineContext:
 
     def refresh(self, conn: Connection) -> None:
         """Reload policies and prices if another call changed them."""
-        versions = dict(conn.execute(select(t.meta.c.key, t.meta.c.value)).all())
+        versions = dict(conn.execute(_VERSIONS).all())
         policy_version = versions.get(POLICIES, 0)
         price_version = versions.get(PRICES, 0)
         cache = self._cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from budget.domain.enums import AlertKind, AllocationStatus, Severity
 from budget.engine.alerts import raise_alert
@@ -17,22 +17,31 @@ from budget.storage import tables as t
 from budget.storage.sql import lock_rows
 
 A = t.allocations.c
+AW = t.allocation_windows.c
 ACTIVE = AllocationStatus.ACTIVE.value
+_BY_ID = select(t.allocations).where(A.id == bindparam("aid"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_WINDOW_IDS = select(AW.window_id).where(AW.allocation_id == bindparam("aid"))
+_CLOSE = (
+    update(t.allocations)
+    .where(A.id == bindparam("aid"))
+    .values(
+        status=bindparam("status"),
+        closed_at=bindparam("closed_at"),
+        tokens_remaining=0,
+        nanos_remaining=0,
+    )
+)
 
 
 def locked_allocation(conn: Connection, allocation_id: str) -> Row | None:
     """The allocation row, locked for this transaction (PostgreSQL)."""
-    query = select(t.allocations).where(A.id == allocation_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return conn.execute(query).first()
+    query = _BY_ID_LOCKED if conn.dialect.name == "postgresql" else _BY_ID
+    return conn.execute(query, {"aid": allocation_id}).first()
 
 
 def allocation_window_ids(conn: Connection, allocation_id: str) -> list[int]:
-    aw = t.allocation_windows.c
-    return sorted(
-        conn.execute(select(aw.window_id).where(aw.allocation_id == allocation_id)).scalars()
-    )
+    return sorted(conn.execute(_WINDOW_IDS, {"aid": allocation_id}).scalars())
 
 
 def close_allocation(conn: Connection, row: Row, status: AllocationStatus, now: datetime) -> bool:
@@ -43,11 +52,7 @@ def close_allocation(conn: Connection, row: Row, status: AllocationStatus, now: 
     window_ids = allocation_window_ids(conn, row.id)
     lock_rows(conn, t.windows, window_ids)
     return_reserved(conn, window_ids, row.tokens_remaining, row.nanos_remaining)
-    conn.execute(
-        update(t.allocations)
-        .where(A.id == row.id)
-        .values(status=status.value, closed_at=now, tokens_remaining=0, nanos_remaining=0)
-    )
+    conn.execute(_CLOSE, {"aid": row.id, "status": status.value, "closed_at": now})
     return True
 
 
@@ -75,7 +80,7 @@ def expire_if_due(conn: Connection, row: Row, now: datetime) -> Row:
     if row.status == ACTIVE and row.expires_at <= now:
         if close_allocation(conn, row, AllocationStatus.EXPIRED, now):
             _expiry_alert(conn, row, now)
-        return conn.execute(select(t.allocations).where(A.id == row.id)).one()
+        return conn.execute(_BY_ID, {"aid": row.id}).one()
     return row
 
 

@@ -7,9 +7,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
@@ -137,9 +138,14 @@ def record_usage(ctx: EngineContext, item: UsageInput) -> UsageRecord:
 
 
 def record_batch(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecord]:
-    """Append many usage records in one transaction: all of them or none."""
-    for attempt in range(3):
-        existing = _existing(ctx, items)
+    """Append many usage records in one transaction: all of them or none.
+
+    Inserts first and looks for earlier records only when a request id is
+    already taken, so the usual case costs no extra read.
+    """
+    _refuse_repeated_ids(items)
+    existing: dict[str, UsageRecord] = {}
+    for attempt in range(4):
         fresh = [item for item in items if item.request_id not in existing]
         if not fresh:
             return [existing[item.request_id] for item in items]  # type: ignore[index]
@@ -154,9 +160,10 @@ def record_batch(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecor
         try:
             written = ctx.db.run_write(work)
         except _AlreadyRecorded:
-            if attempt == 2:
+            if attempt == 3:
                 raise
-            continue  # another writer recorded one of these request ids first
+            existing = _existing(ctx, items)  # raises on a reused id with other content
+            continue
         ctx.window_ids.update(created)
         return [
             existing[item.request_id]
@@ -167,13 +174,18 @@ def record_batch(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecor
     raise AssertionError("unreachable")
 
 
+def _refuse_repeated_ids(items: list[UsageInput]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.request_id is None:
+            continue
+        if item.request_id in seen:
+            raise ValidationError("request_id", item.request_id, "appears twice in one batch")
+        seen.add(item.request_id)
+
+
 def _existing(ctx: EngineContext, items: list[UsageInput]) -> dict[str, UsageRecord]:
     ids = [item.request_id for item in items if item.request_id]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise ValidationError("request_id", dup, "appears twice in one batch")
-    if not ids:
-        return {}
     with ctx.db.read() as conn:
         rows = conn.execute(select(t.usage_records).where(U.request_id.in_(ids))).all()
     found = {row.request_id: row for row in rows}
@@ -201,8 +213,7 @@ def _write_one(
     at = item.occurred_at or now
     price = ctx.catalog.lookup(attrs.provider or "", attrs.model or "", at)
     cost = cost_of(price, item.usage, at)
-    usage_id = new_id("use")
-    _insert(conn, usage_id, item, attrs, context_id, cost, price, at, now)
+    values = _insert(conn, item, attrs, context_id, cost, price, at, now)
     targets = ensure_windows(ctx, conn, matching_spans(ctx, attrs, at), now, created)
     alloc_windows = allocation_window_ids(conn, allocation.id) if allocation is not None else []
     lock_rows(conn, t.windows, sorted({x.window_id for x in targets} | set(alloc_windows)))
@@ -215,8 +226,7 @@ def _write_one(
         _draw_down(conn, allocation, alloc_windows, tokens, nanos)
     if cost is None:
         raise_unpriced_alert(conn, attrs.provider or "", attrs.model or "", now)
-    row = conn.execute(select(t.usage_records).where(U.id == usage_id)).one()
-    return row_to_usage(row)
+    return row_to_usage(SimpleNamespace(**values))
 
 
 def _attributes(
@@ -257,7 +267,6 @@ def _attributes(
 
 def _insert(
     conn: Connection,
-    usage_id: str,
     item: UsageInput,
     attrs: RequestAttributes,
     context_id: str | None,
@@ -265,7 +274,7 @@ def _insert(
     price,
     at: datetime,
     now: datetime,
-) -> None:
+) -> dict[str, Any]:
     usage = item.usage
     parts = {
         f"{name}_nanos": None
@@ -281,7 +290,7 @@ def _insert(
             "request_nanos": cost.request_nanos,
         }
     values = dict(
-        id=usage_id,
+        id=new_id("use"),
         request_id=item.request_id,
         content_hash=item.content_hash,
         allocation_id=item.allocation_id,
@@ -304,23 +313,57 @@ def _insert(
         **parts,
         **attributes_to_columns(attrs),
     )
-    stmt = insert_ignoring_conflicts(conn, t.usage_records, index_elements=["request_id"])
-    if conn.execute(stmt.values(values).returning(U.id)).first() is None:
+    if conn.execute(_insert_stmt(conn), values).first() is None:
         raise _AlreadyRecorded(item.request_id)
+    return values
+
+
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_stmt(conn: Connection):
+    """INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING id, built once per dialect."""
+    stmt = _INSERTS.get(conn.dialect.name)
+    if stmt is None:
+        stmt = insert_ignoring_conflicts(
+            conn, t.usage_records, index_elements=["request_id"]
+        ).returning(U.id)
+        _INSERTS[conn.dialect.name] = stmt
+    return stmt
+
+
+_A = t.allocations.c
+_DRAW = (
+    update(t.allocations)
+    .where(_A.id == bindparam("aid"))
+    .values(
+        tokens_used=_A.tokens_used + bindparam("tokens"),
+        nanos_used=_A.nanos_used + bindparam("nanos"),
+        tokens_remaining=_A.tokens_remaining - bindparam("draw_tokens"),
+        nanos_remaining=_A.nanos_remaining - bindparam("draw_nanos"),
+    )
+)
 
 
 def _draw_down(
     conn: Connection, allocation, window_ids: list[int], tokens: int, nanos: int
 ) -> None:
-    """Usage moves what it used from reserved to used; the reservation shrinks."""
-    values: dict[str, Any] = {
-        "tokens_used": t.allocations.c.tokens_used + tokens,
-        "nanos_used": t.allocations.c.nanos_used + nanos,
-    }
+    """Usage moves what it used from reserved to used; the reservation shrinks.
+
+    A closed allocation only counts what was used: its reservation is gone.
+    """
+    draw_tokens = draw_nanos = 0
     if allocation.status == AllocationStatus.ACTIVE.value:
         draw_tokens = min(allocation.tokens_remaining, tokens)
         draw_nanos = min(allocation.nanos_remaining, nanos)
         return_reserved(conn, window_ids, draw_tokens, draw_nanos)
-        values["tokens_remaining"] = allocation.tokens_remaining - draw_tokens
-        values["nanos_remaining"] = allocation.nanos_remaining - draw_nanos
-    conn.execute(update(t.allocations).where(t.allocations.c.id == allocation.id).values(values))
+    conn.execute(
+        _DRAW,
+        {
+            "aid": allocation.id,
+            "tokens": tokens,
+            "nanos": nanos,
+            "draw_tokens": draw_tokens,
+            "draw_nanos": draw_nanos,
+        },
+    )

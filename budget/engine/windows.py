@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from budget.domain.enums import PolicyType
 from budget.domain.models import Policy, RequestAttributes, WindowCounters
@@ -102,21 +102,62 @@ def _find_or_create(conn: Connection, policy_id: str, span: WindowSpan, now: dat
     return conn.execute(query).scalar_one()
 
 
+def _reserve_stmt(check_tokens: bool, check_cost: bool):
+    stmt = (
+        update(t.windows)
+        .where(W.id == bindparam("wid"))
+        .values(
+            reserved_tokens=W.reserved_tokens + bindparam("tokens"),
+            reserved_nanos=W.reserved_nanos + bindparam("nanos"),
+        )
+    )
+    if check_tokens:
+        stmt = stmt.where(
+            W.used_tokens + W.reserved_tokens + bindparam("tokens") <= bindparam("tl")
+        )
+    if check_cost:
+        stmt = stmt.where(W.used_nanos + W.reserved_nanos + bindparam("nanos") <= bindparam("cl"))
+    return stmt
+
+
+# Statements are built once: building and hashing them costs more than running them.
+_RESERVE = {(a, b): _reserve_stmt(a, b) for a in (False, True) for b in (False, True)}
+_COUNTERS = (W.id, W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos)
+_ADD_RESERVED = (
+    update(t.windows)
+    .where(W.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        reserved_tokens=W.reserved_tokens + bindparam("tokens"),
+        reserved_nanos=W.reserved_nanos + bindparam("nanos"),
+    )
+)
+_ADD_USED = (
+    update(t.windows)
+    .where(W.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        used_tokens=W.used_tokens + bindparam("tokens"),
+        used_nanos=W.used_nanos + bindparam("nanos"),
+    )
+)
+_ADD_RESERVED_RETURNING = _ADD_RESERVED.returning(*_COUNTERS)
+_ADD_USED_RETURNING = _ADD_USED.returning(*_COUNTERS)
+_READ = select(*_COUNTERS).where(W.id == bindparam("wid"))
+
+
 def reserve_within_limit(
     conn: Connection, target: Target, tokens: int, nanos: int, critical: bool
 ) -> bool:
     """Reserve on a hard-limit window only if it stays within its limit."""
     token_limit, cost_limit = target.policy.effective_limits(critical)
-    stmt = (
-        update(t.windows)
-        .where(W.id == target.window_id)
-        .values(reserved_tokens=W.reserved_tokens + tokens, reserved_nanos=W.reserved_nanos + nanos)
-    )
-    if token_limit is not None:
-        stmt = stmt.where(W.used_tokens + W.reserved_tokens + tokens <= token_limit)
-    if cost_limit is not None:
-        stmt = stmt.where(W.used_nanos + W.reserved_nanos + nanos <= cost_limit)
-    return conn.execute(stmt).rowcount == 1
+    stmt = _RESERVE[(token_limit is not None, cost_limit is not None)]
+    params = {
+        "wid": target.window_id,
+        "tokens": tokens,
+        "nanos": nanos,
+        "tl": token_limit,
+        "cl": cost_limit,
+    }
+    return conn.execute(stmt, params).rowcount == 1
 
 
 def add_reserved(
@@ -126,7 +167,7 @@ def add_reserved(
     nanos: int,
 ) -> dict[int, WindowCounters]:
     """Reserve on windows without a limit check; returns their new counters."""
-    return _add(conn, window_ids, reserved_tokens=tokens, reserved_nanos=nanos)
+    return _add(conn, _ADD_RESERVED_RETURNING, window_ids, tokens, nanos, returning=True)
 
 
 def add_used(
@@ -136,36 +177,33 @@ def add_used(
     nanos: int,
 ) -> dict[int, WindowCounters]:
     """Count usage on windows; returns their new counters."""
-    return _add(conn, window_ids, used_tokens=tokens, used_nanos=nanos)
+    return _add(conn, _ADD_USED_RETURNING, window_ids, tokens, nanos, returning=True)
 
 
 def return_reserved(conn: Connection, window_ids: list[int], tokens: int, nanos: int) -> None:
     """Give back what an allocation held and did not use."""
     if window_ids and (tokens or nanos):
-        _add(conn, window_ids, reserved_tokens=-tokens, reserved_nanos=-nanos)
+        _add(conn, _ADD_RESERVED, window_ids, -tokens, -nanos, returning=False)
 
 
-def _add(conn: Connection, window_ids: list[int], **deltas: int) -> dict[int, WindowCounters]:
+def _add(
+    conn: Connection, stmt, window_ids: list[int], tokens: int, nanos: int, returning: bool
+) -> dict[int, WindowCounters]:
     if not window_ids:
         return {}
-    stmt = (
-        update(t.windows)
-        .where(W.id.in_(window_ids))
-        .values({name: getattr(W, name) + delta for name, delta in deltas.items()})
-        .returning(W.id, W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos)
-    )
+    params = {"ids": window_ids, "tokens": tokens, "nanos": nanos}
+    if not returning:
+        conn.execute(stmt, params)
+        return {}
+    rows = conn.execute(stmt, params)
     return {
         row.id: WindowCounters(
             row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos
         )
-        for row in conn.execute(stmt)
+        for row in rows
     }
 
 
 def read_counters(conn: Connection, window_id: int) -> WindowCounters:
-    row = conn.execute(
-        select(W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos).where(
-            W.id == window_id
-        )
-    ).one()
+    row = conn.execute(_READ, {"wid": window_id}).one()
     return WindowCounters(row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos)

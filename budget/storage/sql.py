@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -26,8 +26,16 @@ def lock_rows(conn: Connection, table: Table, ids: list[Any]) -> None:
     write lock already."""
     if conn.dialect.name != "postgresql" or not ids:
         return
-    from sqlalchemy import select
+    stmt = _LOCKS.get(table.name)
+    if stmt is None:
+        stmt = (
+            select(table.c.id)
+            .where(table.c.id.in_(bindparam("ids", expanding=True)))
+            .order_by(table.c.id)
+            .with_for_update()
+        )
+        _LOCKS[table.name] = stmt
+    conn.execute(stmt, {"ids": sorted(ids)}).all()
 
-    conn.execute(
-        select(table.c.id).where(table.c.id.in_(sorted(ids))).order_by(table.c.id).with_for_update()
-    ).all()
+
+_LOCKS: dict[str, Any] = {}
