@@ -1,0 +1,226 @@
+"""LocalBackend: BudgetService on a database, answering as the REST API would.
+
+Each method validates the body with the API's request model and calls the
+service exactly as its route does, then converts the result with the API's
+response model, so ``--json`` prints the same body locally and remotely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pydantic
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+import budget
+from budget.api.schemas import (
+    AcknowledgeIn,
+    AlertOut,
+    AllocationIn,
+    AllocationOut,
+    BudgetIn,
+    BudgetOut,
+    BudgetPatch,
+    CheckIn,
+    CheckOut,
+    EstimateIn,
+    EstimateOut,
+    KeyIn,
+    KeyOut,
+    NewKeyOut,
+    PolicyIn,
+    PolicyOut,
+    PolicyPatch,
+    SummaryOut,
+    UsageBatchIn,
+    UsageIn,
+    UsageOut,
+    UsageTotalsOut,
+)
+from budget.cli.backends.base import USAGE_FILTERS, Backend, Json, parse_body
+from budget.errors import BudgetError, StorageError, ValidationError
+
+
+def _dump(model: pydantic.BaseModel) -> Json:
+    return model.model_dump(mode="json")
+
+
+def _page(items: Any, out: Any, query: Json) -> Json:
+    return {
+        "items": [_dump(out.of(x)) for x in items],
+        "total": items.total,
+        "limit": query.get("limit", 100),
+        "offset": query.get("offset", 0),
+    }
+
+
+def _key(key: Any) -> Json:
+    return _dump(KeyOut(**dataclasses.asdict(key)))
+
+
+def _query(query: Json, *names: str) -> Json:
+    return {k: query.get(k) for k in names if query.get(k) is not None}
+
+
+def open_service(url: str | None) -> budget.BudgetService:
+    """budget.open, with a database that cannot be opened as a Budget error."""
+    try:
+        return budget.open(url)
+    except BudgetError:
+        raise
+    except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ValidationError("database_url", url, f"not a usable database URL ({exc})") from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError(f"cannot open the database: {short_error(exc)}") from None
+
+
+def short_error(exc: BaseException) -> str:
+    """The first line of a driver's message, without SQLAlchemy's background link."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.split("(Background on this error")[0].strip().splitlines()[0]
+
+
+class LocalBackend(Backend):
+    """BudgetService on a database URL (default: the embedded SQLite file)."""
+
+    def __init__(self, database_url: str | None = None) -> None:
+        self._url = database_url
+        self._svc: budget.BudgetService | None = None
+
+    @property
+    def svc(self) -> budget.BudgetService:
+        if self._svc is None:
+            self._svc = open_service(self._url)
+        return self._svc
+
+    @property
+    def target(self) -> str:  # type: ignore[override]
+        return self.svc.settings.database_url
+
+    def close(self) -> None:
+        if self._svc is not None:
+            self._svc.close()
+            self._svc = None
+
+    def ready(self):
+        self.svc.ping()
+        return {"status": "ready"}
+
+    def clock(self):
+        from budget.domain.clock import utcnow
+
+        return utcnow()
+
+    def create_budget(self, body):
+        return _dump(
+            BudgetOut.of(self.svc.create_budget(**parse_body(BudgetIn, body).model_dump()))
+        )
+
+    def list_budgets(self, query):
+        items = self.svc.list_budgets(**_query(query, "owner", "active", "limit", "offset"))
+        return _page(items, BudgetOut, query)
+
+    def get_budget(self, budget_id):
+        return _dump(BudgetOut.of(self.svc.get_budget(budget_id)))
+
+    def update_budget(self, budget_id, body):
+        changes = parse_body(BudgetPatch, body).model_dump(exclude_unset=True)
+        return _dump(BudgetOut.of(self.svc.update_budget(budget_id, **changes)))
+
+    def delete_budget(self, budget_id):
+        self.svc.delete_budget(budget_id)
+
+    def summary(self, budget_id):
+        return _dump(SummaryOut.of(self.svc.summary(budget_id)))
+
+    def add_policy(self, budget_id, body):
+        fields = parse_body(PolicyIn, body).model_dump(exclude_none=True)
+        return _dump(PolicyOut.of(self.svc.add_policy(budget_id, **fields)))
+
+    def list_policies(self, budget_id):
+        return [_dump(PolicyOut.of(p)) for p in self.svc.list_policies(budget_id)]
+
+    def get_policy(self, policy_id):
+        return _dump(PolicyOut.of(self.svc.get_policy(policy_id)))
+
+    def update_policy(self, policy_id, body):
+        changes = parse_body(PolicyPatch, body).model_dump(exclude_unset=True)
+        return _dump(PolicyOut.of(self.svc.update_policy(policy_id, **changes)))
+
+    def set_policy_enabled(self, policy_id, enabled):
+        change = self.svc.enable_policy if enabled else self.svc.disable_policy
+        return _dump(PolicyOut.of(change(policy_id)))
+
+    def delete_policy(self, policy_id):
+        self.svc.delete_policy(policy_id)
+
+    def allocate(self, body):
+        request = parse_body(AllocationIn, body).model_dump(exclude_none=True)
+        return _dump(AllocationOut.of(self.svc.allocate(**request)))
+
+    def check(self, body):
+        request = parse_body(CheckIn, body).model_dump(exclude_none=True)
+        return _dump(CheckOut.of(self.svc.check(**request)))
+
+    def list_allocations(self, query):
+        items = self.svc.list_allocations(
+            **_query(query, "context_id", "status", "limit", "offset")
+        )
+        return _page(items, AllocationOut, query)
+
+    def get_allocation(self, allocation_id):
+        return _dump(AllocationOut.of(self.svc.get_allocation(allocation_id)))
+
+    def release(self, allocation_id):
+        return _dump(AllocationOut.of(self.svc.release(allocation_id)))
+
+    def sweep(self):
+        return {"expired": self.svc.sweep_expired()}
+
+    def record_usage(self, body):
+        usage = parse_body(UsageIn, body).model_dump(exclude_none=True)
+        return _dump(UsageOut.of(self.svc.record_usage(**usage)))
+
+    def record_usage_batch(self, items):
+        batch = parse_body(UsageBatchIn, {"items": items})
+        records = self.svc.record_usage_batch(
+            [x.model_dump(exclude_none=True) for x in batch.items]
+        )
+        return [_dump(UsageOut.of(u)) for u in records]
+
+    def list_usage(self, query):
+        names = ("since", "until", "budget_id", "priced", "limit", "offset", *USAGE_FILTERS)
+        return _page(self.svc.list_usage(**_query(query, *names)), UsageOut, query)
+
+    def get_usage(self, usage_id):
+        return _dump(UsageOut.of(self.svc.get_usage(usage_id)))
+
+    def usage_totals(self, query):
+        totals = self.svc.usage_totals(
+            **_query(query, "since", "until", "budget_id", *USAGE_FILTERS)
+        )
+        return _dump(UsageTotalsOut(**{**totals, "cost": format(totals["cost"], "f")}))
+
+    def estimate(self, body):
+        request = parse_body(EstimateIn, body).model_dump(exclude_none=True)
+        return _dump(EstimateOut.of(self.svc.estimate_cost(**request)))
+
+    def list_alerts(self, query):
+        names = ("budget_id", "kind", "acknowledged", "since", "limit", "offset")
+        return _page(self.svc.list_alerts(**_query(query, *names)), AlertOut, query)
+
+    def acknowledge_alert(self, alert_id, body):
+        by = parse_body(AcknowledgeIn, body).by
+        return _dump(AlertOut.of(self.svc.acknowledge_alert(alert_id, by)))
+
+    def create_key(self, body):
+        request = parse_body(KeyIn, body)
+        key, secret = self.svc.create_api_key(request.name, request.role)
+        return _dump(NewKeyOut(**_key(key), secret=secret))
+
+    def list_keys(self):
+        return [_key(k) for k in self.svc.list_api_keys()]
+
+    def revoke_key(self, key_id):
+        return _key(self.svc.revoke_api_key(key_id))

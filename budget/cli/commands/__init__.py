@@ -1,0 +1,1 @@
+"""The command groups of ``budget``, one module each."""

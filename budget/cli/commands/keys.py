@@ -1,0 +1,65 @@
+"""``budget keys …``: API keys of the REST service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from budget.cli import render as r
+from budget.cli.runtime import Cli, command
+
+app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+
+COLUMNS: list[r.Column] = [
+    ("id", lambda k: k["key_id"]),
+    ("name", lambda k: k["name"]),
+    ("role", lambda k: k["role"]),
+    ("prefix", lambda k: k["prefix"]),
+    ("created", lambda k: r.when(k["created_at"])),
+    ("last used", lambda k: r.when(k["last_used_at"])),
+    ("revoked", lambda k: r.when(k["revoked_at"])),
+]
+
+
+@command(app, "create")
+def create(
+    cli: Cli,
+    name: Annotated[str, typer.Argument(help="Unique name of the key.", show_default=False)],
+    role: Annotated[
+        str, typer.Option(help="admin (manage budgets, policies, keys) or client.")
+    ] = "client",
+) -> None:
+    """Create an API key; its secret is shown this once (only a hash is stored).
+
+    Once a key exists, a server asks every request for one.
+
+    Example: budget keys create ops --role admin
+    """
+
+    def render(k: dict[str, Any]) -> None:
+        cli.print(r.details(k, title=f"key {k['name']}", skip=("secret",)))
+        cli.say(f"secret (shown once): {k['secret']}")
+
+    cli.emit(cli.backend.create_key({"name": name, "role": role}), render)
+
+
+@command(app, "list")
+def list_(cli: Cli) -> None:
+    """List API keys (never their secrets).
+
+    Example: budget keys list --json
+    """
+    cli.emit(cli.backend.list_keys(), lambda keys: cli.print(r.table(keys, COLUMNS)))
+
+
+@command(app, "revoke")
+def revoke(
+    cli: Cli, key: Annotated[str, typer.Argument(help="Key id.", show_default=False)]
+) -> None:
+    """Stop accepting a key (revoking twice keeps the first time).
+
+    Example: budget keys revoke key_0123456789abcdef01234567
+    """
+    result = cli.backend.revoke_key(key)
+    cli.emit(result, lambda k: cli.print(r.details(k, title=f"key {k['name']} revoked")))

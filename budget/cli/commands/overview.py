@@ -1,0 +1,136 @@
+"""``budget init``, ``budget serve``, ``budget status`` and ``budget cost``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from budget.cli import render as r
+from budget.cli.backends import LocalBackend
+from budget.cli.root import app as root
+from budget.cli.runtime import Cli, command
+
+
+@command(root, "init")
+def init(cli: Cli) -> None:
+    """Create or migrate the database and load the shipped price catalog.
+
+    With --url, checks that the server is ready and accepts the key instead.
+
+    Example: budget init --database-url postgresql://postgres@127.0.0.1/budget
+    """
+    result = cli.backend.ready()
+    cli.emit(result, lambda _: cli.say(f"ready: {cli.backend.target}"))
+
+
+@command(root, "serve", remote=False)
+def serve(
+    cli: Cli,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8013,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes.")] = 1,
+    insecure: Annotated[
+        bool,
+        typer.Option(help="Serve beyond loopback without API keys (anyone can manage budgets)."),
+    ] = False,
+) -> None:
+    """Run the REST service (OpenAPI at /docs) on embedded SQLite or PostgreSQL.
+
+    Example: budget serve --port 8013 --workers 2
+    """
+    from budget.api.server import check_bind
+    from budget.api.server import serve as run_server
+
+    local = LocalBackend(cli.options.database_url)
+    try:
+        settings = local.svc.settings
+        check_bind(host, local.svc.active_api_keys() > 0, insecure)
+    finally:
+        local.close()
+    cli.say(f"serving on http://{host}:{port} (docs at /docs), database {settings.database_url}")
+    run_server(host, port, workers, settings)
+
+
+def all_budgets(cli: Cli) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = cli.backend.list_budgets({"limit": 1000, "offset": len(items)})
+        items.extend(page["items"])
+        if not page["items"] or len(items) >= page["total"]:
+            return items
+
+
+@command(root, "status")
+def status(cli: Cli) -> None:
+    """Every budget with a bar of each current window's utilisation.
+
+    JSON: a list of budget summaries (GET /api/v1/budgets/{id}/summary).
+
+    Example: budget status --url http://127.0.0.1:8013
+    """
+    summaries = [cli.backend.summary(b["budget_id"]) for b in all_budgets(cli)]
+
+    def render(items: list[dict[str, Any]]) -> None:
+        if not items:
+            cli.say("no budgets yet: create one with `budget budgets create NAME`")
+        for item in items:
+            cli.print(r.summary_table(item))
+
+    cli.emit(summaries, render)
+
+
+TOKENS = "Tokens (input includes cached reads and cache writes)"
+
+
+@command(root, "cost")
+def cost(
+    cli: Cli,
+    model: Annotated[str, typer.Argument(help="Model, e.g. gpt-4o.", show_default=False)],
+    provider: Annotated[str, typer.Option(help="Provider, e.g. openai.", show_default=False)],
+    input: Annotated[
+        int, typer.Option("--input", min=0, help="All input tokens.", rich_help_panel=TOKENS)
+    ] = 0,
+    output: Annotated[
+        int, typer.Option("--output", min=0, help="Output tokens.", rich_help_panel=TOKENS)
+    ] = 0,
+    cached: Annotated[
+        int, typer.Option("--cached", min=0, help="Cache reads.", rich_help_panel=TOKENS)
+    ] = 0,
+    cache_write: Annotated[
+        int, typer.Option("--cache-write", min=0, help="Cache writes.", rich_help_panel=TOKENS)
+    ] = 0,
+    reasoning: Annotated[
+        int, typer.Option("--reasoning", min=0, help="Reasoning tokens.", rich_help_panel=TOKENS)
+    ] = 0,
+    at: Annotated[str | None, typer.Option(help="Price at this ISO time (default now).")] = None,
+) -> None:
+    """Estimate what a call would cost at the catalog price.
+
+    Example: budget cost gpt-4o --provider openai --input 1000 --output 500
+    """
+    body: dict[str, Any] = {
+        "provider": provider,
+        "model": model,
+        "input_tokens": input,
+        "output_tokens": output,
+        "cached_input_tokens": cached,
+        "cache_write_tokens": cache_write,
+        "reasoning_tokens": reasoning,
+    }
+    if at is not None:
+        body["at"] = at
+
+    def render(e: dict[str, Any]) -> None:
+        name = f"{e['provider']}/{e['model']}"
+        if not e["priced"]:
+            cli.say(f"{name}: no known price (usage would be recorded as unpriced)")
+            return
+        cli.say(f"{name}: {r.usd(e['cost'])} (price from {e['price_source']})")
+        parts = [(k, r.usd(v)) for k, v in (e["breakdown"] or {}).items()]
+        cli.print(r.table([dict(kind=k, cost=v) for k, v in parts], COST_COLUMNS))
+
+    cli.emit(cli.backend.estimate(body), render)
+
+
+COST_COLUMNS: list[r.Column] = [("kind", lambda x: x["kind"]), ("cost", lambda x: x["cost"])]

@@ -1,0 +1,255 @@
+"""``budget policies …``: limits on the requests a scope covers, per period."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from budget.cli import render as r
+from budget.cli.options import (
+    ApiKeyAttr,
+    BudgetRef,
+    Component,
+    Model,
+    Project,
+    Provider,
+    Tags,
+    TaskType,
+    TierOpt,
+    User,
+    compact,
+    scope,
+)
+from budget.cli.runtime import Cli, command
+from budget.domain.enums import Period, PolicyType
+from budget.errors import ValidationError
+
+app = typer.Typer(help="Add, list, change, disable and delete policies.", no_args_is_help=True)
+
+PolicyRef = Annotated[str, typer.Argument(help="Policy id.", show_default=False)]
+LIMITS = "Limits"
+TokenLimit = Annotated[
+    int | None, typer.Option(min=1, help="Tokens per window.", rich_help_panel=LIMITS)
+]
+CostLimit = Annotated[
+    str | None, typer.Option(help="USD per window, e.g. 5 or 0.50.", rich_help_panel=LIMITS)
+]
+Warn = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--warn", help="Warning threshold as a share, e.g. 0.8 (repeat).", rich_help_panel=LIMITS
+    ),
+]
+Action = Annotated[
+    str | None,
+    typer.Option(
+        help="Share at which the action alert fires (default 0.95).", rich_help_panel=LIMITS
+    ),
+]
+Headroom = Annotated[
+    str | None,
+    typer.Option(help="Share of a hard limit kept for critical requests.", rich_help_panel=LIMITS),
+]
+Timezone = Annotated[str | None, typer.Option(help="IANA zone of the windows (default UTC).")]
+StartsAt = Annotated[str | None, typer.Option(help="In force from this ISO time.")]
+EndsAt = Annotated[str | None, typer.Option(help="In force until this ISO time.")]
+CLEARABLE = (
+    "component",
+    "project",
+    "user",
+    "api_key",
+    "provider",
+    "model",
+    "tier",
+    "task_type",
+    "tags",
+    "token_limit",
+    "cost_limit",
+    "action_threshold",
+    "starts_at",
+    "ends_at",
+)
+
+COLUMNS: list[r.Column] = [
+    ("id", lambda p: p["policy_id"]),
+    ("name", lambda p: p["name"]),
+    ("type", lambda p: p["type"]),
+    ("period", lambda p: p["period"]),
+    ("limit", lambda p: r.limits(p["token_limit"], p["cost_limit"])),
+    ("scope", lambda p: _scope_text(p["scope"])),
+    ("tz", lambda p: p["timezone"]),
+    ("enabled", lambda p: p["enabled"]),
+]
+
+
+def _scope_text(s: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in s.items() if v not in (None, [])) or "any request"
+
+
+def show_policy(cli: Cli, item: dict[str, Any]) -> None:
+    cli.print(r.details(item, title=f"policy {item['name']}"))
+
+
+def _limits_body(token_limit, cost_limit, warn, action_threshold, critical_headroom) -> dict:
+    return compact(
+        token_limit=token_limit,
+        cost_limit=cost_limit,
+        warning_thresholds=list(warn) if warn else None,
+        action_threshold=action_threshold,
+        critical_headroom=critical_headroom,
+    )
+
+
+@command(app, "add")
+def add(
+    cli: Cli,
+    budget: BudgetRef,
+    type: Annotated[PolicyType, typer.Option("--type", help="What the limit does.")],
+    period: Annotated[Period, typer.Option(help="The window a limit counts over.")],
+    token_limit: TokenLimit = None,
+    cost_limit: CostLimit = None,
+    name: Annotated[str | None, typer.Option(help="A name (default: derived).")] = None,
+    timezone: Timezone = None,
+    warn: Warn = None,
+    action_threshold: Action = None,
+    critical_headroom: Headroom = None,
+    starts_at: StartsAt = None,
+    ends_at: EndsAt = None,
+    enabled: Annotated[bool, typer.Option("--enabled/--disabled", help="In force.")] = True,
+    component: Component = None,
+    project: Project = None,
+    user: User = None,
+    api_key: ApiKeyAttr = None,
+    provider: Provider = None,
+    model: Model = None,
+    tier: TierOpt = None,
+    task_type: TaskType = None,
+    tag: Tags = None,
+) -> None:
+    """Add a policy to a budget: a type, a period and a token and/or USD limit.
+
+    Example: budget policies add team-alpha --type hard_limit --period daily --cost-limit 5 --provider openai --timezone Europe/Berlin
+    """  # noqa: E501
+    body = {
+        "type": type.value,
+        "period": period.value,
+        **_limits_body(token_limit, cost_limit, warn, action_threshold, critical_headroom),
+        **compact(
+            name=name, timezone=timezone, starts_at=starts_at, ends_at=ends_at, enabled=enabled
+        ),
+        **scope(component, project, user, api_key, provider, model, tier, task_type, tag),
+    }
+    budget_id = cli.backend.resolve_budget(budget)
+    cli.emit(cli.backend.add_policy(budget_id, body), lambda p: show_policy(cli, p))
+
+
+@command(app, "list")
+def list_(
+    cli: Cli,
+    budget: Annotated[
+        str | None, typer.Option("--budget", help="Only this budget's (id or name).")
+    ] = None,
+) -> None:
+    """List live policies, of one budget or of all.
+
+    Example: budget policies list --budget team-alpha
+    """
+    budget_id = cli.backend.resolve_budget(budget) if budget else None
+    items = cli.backend.list_policies(budget_id)
+
+    def render(rows: list[dict[str, Any]]) -> None:
+        cli.print(r.table(rows, COLUMNS))
+        cli.say(f"{len(rows)} policies")
+
+    cli.emit(items, render)
+
+
+@command(app, "show")
+def show(cli: Cli, policy: PolicyRef) -> None:
+    """Show one policy.
+
+    Example: budget policies show pol_0123456789abcdef01234567
+    """
+    cli.emit(cli.backend.get_policy(policy), lambda p: show_policy(cli, p))
+
+
+@command(app, "update")
+def update(
+    cli: Cli,
+    policy: PolicyRef,
+    type: Annotated[PolicyType | None, typer.Option("--type", help="New type.")] = None,
+    period: Annotated[Period | None, typer.Option(help="New period.")] = None,
+    token_limit: TokenLimit = None,
+    cost_limit: CostLimit = None,
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    timezone: Timezone = None,
+    warn: Warn = None,
+    action_threshold: Action = None,
+    critical_headroom: Headroom = None,
+    starts_at: StartsAt = None,
+    ends_at: EndsAt = None,
+    clear: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--clear",
+            metavar="FIELD",
+            help="Unset a field: a scope filter, a limit, action_threshold, starts_at or "
+            "ends_at (repeat).",
+        ),
+    ] = None,
+    component: Component = None,
+    project: Project = None,
+    user: User = None,
+    api_key: ApiKeyAttr = None,
+    provider: Provider = None,
+    model: Model = None,
+    tier: TierOpt = None,
+    task_type: TaskType = None,
+    tag: Tags = None,
+) -> None:
+    """Change some fields of a policy (the result is validated as a whole).
+
+    Example: budget policies update pol_0123456789abcdef01234567 --cost-limit 10 --clear provider
+    """
+    body = {
+        **compact(type=type, period=period, name=name, timezone=timezone),
+        **compact(starts_at=starts_at, ends_at=ends_at),
+        **_limits_body(token_limit, cost_limit, warn, action_threshold, critical_headroom),
+        **scope(component, project, user, api_key, provider, model, tier, task_type, tag),
+    }
+    for field in clear or ():
+        if field not in CLEARABLE:
+            raise ValidationError("--clear", field, f"must be one of {', '.join(CLEARABLE)}")
+        body[field] = None
+    if not body:
+        raise ValidationError("policy", policy, "nothing to change: give an option to update")
+    cli.emit(cli.backend.update_policy(policy, body), lambda p: show_policy(cli, p))
+
+
+@command(app, "disable")
+def disable(cli: Cli, policy: PolicyRef) -> None:
+    """Stop enforcing a policy (its windows are kept).
+
+    Example: budget policies disable pol_0123456789abcdef01234567
+    """
+    cli.emit(cli.backend.set_policy_enabled(policy, False), lambda p: show_policy(cli, p))
+
+
+@command(app, "enable")
+def enable(cli: Cli, policy: PolicyRef) -> None:
+    """Enforce a disabled policy again.
+
+    Example: budget policies enable pol_0123456789abcdef01234567
+    """
+    cli.emit(cli.backend.set_policy_enabled(policy, True), lambda p: show_policy(cli, p))
+
+
+@command(app, "delete")
+def delete(cli: Cli, policy: PolicyRef) -> None:
+    """Delete a policy (soft: its windows and the ledger stay).
+
+    Example: budget policies delete pol_0123456789abcdef01234567
+    """
+    cli.backend.delete_policy(policy)
+    cli.say(f"deleted policy {policy}")

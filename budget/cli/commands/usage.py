@@ -1,0 +1,216 @@
+"""``budget usage …``: the append-only ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from budget.cli import render as r
+from budget.cli.options import (
+    ApiKeyAttr,
+    BudgetFilter,
+    Component,
+    Limit,
+    Meta,
+    Model,
+    Offset,
+    Project,
+    Provider,
+    Since,
+    Tags,
+    TaskType,
+    TierOpt,
+    Until,
+    User,
+    compact,
+    metadata,
+    scope,
+)
+from budget.cli.runtime import Cli, command
+
+app = typer.Typer(help="Record, list and import usage; see totals.", no_args_is_help=True)
+
+TOKENS = "Tokens (input includes cached reads and cache writes)"
+
+
+def _tokens(help_: str, name: str) -> Any:
+    return Annotated[int, typer.Option(name, min=0, help=help_, rich_help_panel=TOKENS)]
+
+
+Input = _tokens("All input tokens.", "--input")
+Output = _tokens("Output tokens (reasoning included).", "--output")
+Cached = _tokens("Input tokens read from the cache.", "--cached")
+CacheWrite = _tokens("Input tokens written to the cache.", "--cache-write")
+Reasoning = _tokens("Reasoning tokens (part of output).", "--reasoning")
+Context = Annotated[str | None, typer.Option("--context", help="Only this context id.")]
+Allocation = Annotated[
+    str | None, typer.Option("--allocation", help="Only usage drawn from this allocation.")
+]
+
+COLUMNS: list[r.Column] = [
+    ("id", lambda u: u["usage_id"]),
+    ("when", lambda u: r.when(u["occurred_at"])),
+    ("model", lambda u: f"{u['attributes']['provider']}/{u['attributes']['model']}"),
+    ("input", lambda u: f"{u['input_tokens']:,}"),
+    ("output", lambda u: f"{u['output_tokens']:,}"),
+    ("cost", lambda u: r.usd(u["cost"]) if u["priced"] else "unpriced"),
+    ("request", lambda u: u["request_id"]),
+    ("context", lambda u: u["context_id"]),
+]
+
+
+def show_usage(cli: Cli, u: dict[str, Any]) -> None:
+    cli.print(r.details(u, title=f"usage {u['usage_id']}"))
+
+
+def _filters(cli: Cli, o: dict[str, Any]) -> dict[str, Any]:
+    """The query of GET /usage and /usage/totals from the command's options, by name."""
+    return compact(
+        since=o["since"],
+        until=o["until"],
+        budget_id=cli.backend.resolve_budget(o["budget"]) if o["budget"] else None,
+        component=o["component"],
+        project=o["project"],
+        user=o["user"],
+        api_key=o["api_key"],
+        provider=o["provider"],
+        model=o["model"],
+        context_id=o["context"],
+        allocation_id=o["allocation"],
+        task_type=o["task_type"],
+    )
+
+
+@command(app, "record")
+def record(
+    cli: Cli,
+    provider: Provider = None,
+    model: Model = None,
+    input: Input = 0,
+    output: Output = 0,
+    cached: Cached = 0,
+    cache_write: CacheWrite = 0,
+    reasoning: Reasoning = 0,
+    allocation: Annotated[
+        str | None, typer.Option("--allocation", help="The allocation it drew from.")
+    ] = None,
+    request_id: Annotated[
+        str | None, typer.Option(help="Idempotency key: the same id twice counts once.")
+    ] = None,
+    context: Annotated[str | None, typer.Option("--context", help="Context id.")] = None,
+    session: Annotated[str | None, typer.Option("--session", help="Session id.")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="Task id.")] = None,
+    latency_ms: Annotated[int | None, typer.Option(min=0, help="Call latency.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="When it happened (ISO time; default now).")
+    ] = None,
+    tier: TierOpt = None,
+    component: Component = None,
+    project: Project = None,
+    user: User = None,
+    api_key: ApiKeyAttr = None,
+    task_type: TaskType = None,
+    tag: Tags = None,
+    meta: Meta = None,
+) -> None:
+    """Record what one call used (provider and model, or an allocation that names them).
+
+    Example: budget usage record --provider openai --model gpt-4o --input 1200 --output 640 --request-id req-1
+    """  # noqa: E501
+    body = {
+        **compact(
+            input_tokens=input,
+            output_tokens=output,
+            cached_input_tokens=cached,
+            cache_write_tokens=cache_write,
+            reasoning_tokens=reasoning,
+            allocation_id=allocation,
+            request_id=request_id,
+            context_id=context,
+            session_id=session,
+            task_id=task,
+            latency_ms=latency_ms,
+            occurred_at=at,
+            metadata=metadata(meta),
+        ),
+        **scope(component, project, user, api_key, provider, model, tier, task_type, tag),
+    }
+    cli.emit(cli.backend.record_usage(body), lambda u: show_usage(cli, u))
+
+
+@command(app, "list")
+def list_(
+    cli: Cli,
+    since: Since = None,
+    until: Until = None,
+    budget: BudgetFilter = None,
+    priced: Annotated[
+        bool | None, typer.Option("--priced/--unpriced", help="Only priced / unpriced usage.")
+    ] = None,
+    component: Component = None,
+    project: Project = None,
+    user: User = None,
+    api_key: ApiKeyAttr = None,
+    provider: Provider = None,
+    model: Model = None,
+    context: Context = None,
+    allocation: Allocation = None,
+    task_type: TaskType = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> None:
+    """List ledger entries, newest first.
+
+    Example: budget usage list --since 2026-11-01 --provider openai --budget team-alpha
+    """
+    query = {
+        **_filters(cli, locals()),
+        **compact(priced=priced, limit=limit, offset=offset),
+    }
+
+    def render(p: dict[str, Any]) -> None:
+        cli.print(r.table(p["items"], COLUMNS))
+        cli.say(r.page_footer(p, "usage records"))
+
+    cli.emit(cli.backend.list_usage(query), render)
+
+
+@command(app, "show")
+def show(
+    cli: Cli, usage: Annotated[str, typer.Argument(help="Usage id.", show_default=False)]
+) -> None:
+    """Show one usage record with its cost breakdown.
+
+    Example: budget usage show use_0123456789abcdef01234567
+    """
+    cli.emit(cli.backend.get_usage(usage), lambda u: show_usage(cli, u))
+
+
+@command(app, "totals")
+def totals(
+    cli: Cli,
+    since: Since = None,
+    until: Until = None,
+    budget: BudgetFilter = None,
+    component: Component = None,
+    project: Project = None,
+    user: User = None,
+    api_key: ApiKeyAttr = None,
+    provider: Provider = None,
+    model: Model = None,
+    context: Context = None,
+    allocation: Allocation = None,
+    task_type: TaskType = None,
+) -> None:
+    """Records, tokens, cost and unpriced records over the matching ledger.
+
+    Example: budget usage totals --since 2026-11-01 --project apollo
+    """
+    query = _filters(cli, locals())
+
+    def render(t: dict[str, Any]) -> None:
+        unpriced = f" ({t['unpriced_records']} unpriced)" if t["unpriced_records"] else ""
+        cli.say(f"{t['records']:,} records{unpriced}, {t['tokens']:,} tokens, {r.usd(t['cost'])}")
+
+    cli.emit(cli.backend.usage_totals(query), render)

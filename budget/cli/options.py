@@ -1,0 +1,105 @@
+"""Option types shared by several commands, and turning them into request bodies."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from budget.domain.enums import Tier
+from budget.errors import ValidationError
+
+SCOPE = "Scope (request attributes)"
+
+Component = Annotated[str | None, typer.Option(help="Component name.", rich_help_panel=SCOPE)]
+Project = Annotated[str | None, typer.Option(help="Project name.", rich_help_panel=SCOPE)]
+User = Annotated[str | None, typer.Option(help="User name.", rich_help_panel=SCOPE)]
+ApiKeyAttr = Annotated[
+    str | None,
+    typer.Option("--api-key", help="The caller's API key label.", rich_help_panel=SCOPE),
+]
+Provider = Annotated[str | None, typer.Option(help="Provider, e.g. openai.", rich_help_panel=SCOPE)]
+Model = Annotated[str | None, typer.Option(help="Model, e.g. gpt-4o.", rich_help_panel=SCOPE)]
+TierOpt = Annotated[Tier | None, typer.Option(help="Model tier.", rich_help_panel=SCOPE)]
+TaskType = Annotated[
+    str | None,
+    typer.Option("--task-type", help="Task type: chat, coding, ...", rich_help_panel=SCOPE),
+]
+Tags = Annotated[
+    list[str] | None,
+    typer.Option("--tag", help="A tag (repeat for several).", rich_help_panel=SCOPE),
+]
+Meta = Annotated[
+    list[str] | None,
+    typer.Option("--meta", metavar="KEY=VALUE", help="Metadata entry (repeat; VALUE may be JSON)."),
+]
+Limit = Annotated[int, typer.Option(min=1, max=1000, help="Rows per page.")]
+Offset = Annotated[int, typer.Option(min=0, help="Rows to skip.")]
+Since = Annotated[
+    str | None, typer.Option(help="From this ISO time or date on (UTC unless a zone is given).")
+]
+Until = Annotated[str | None, typer.Option(help="Before this ISO time or date.")]
+BudgetRef = Annotated[str, typer.Argument(help="Budget id or name.", show_default=False)]
+BudgetFilter = Annotated[
+    str | None, typer.Option("--budget", help="Only this budget (id or name).")
+]
+
+
+def value(x: Any) -> Any:
+    """An option's value as JSON: enums by value."""
+    return x.value if isinstance(x, Enum) else x
+
+
+def compact(**fields: Any) -> dict[str, Any]:
+    """A request body or query from options: unset (None) ones left out."""
+    return {k: value(v) for k, v in fields.items() if v is not None}
+
+
+def scope(
+    component=None,
+    project=None,
+    user=None,
+    api_key=None,
+    provider=None,
+    model=None,
+    tier=None,
+    task_type=None,
+    tags=None,
+) -> dict[str, Any]:
+    return compact(
+        component=component,
+        project=project,
+        user=user,
+        api_key=api_key,
+        provider=provider,
+        model=model,
+        tier=tier,
+        task_type=task_type,
+        tags=list(tags) if tags else None,
+    )
+
+
+def metadata(pairs: list[str] | None) -> dict[str, Any] | None:
+    """``--meta k=v`` options as a dict (values parsed as JSON when they are)."""
+    if not pairs:
+        return None
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError("--meta", pair, "must be KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    return out
+
+
+def priority(text: str | None) -> int | str | None:
+    """1..10 or low / normal / high / critical."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    return int(stripped) if stripped.isdigit() else stripped.lower()
