@@ -374,6 +374,10 @@ class AllocationOut(BaseModel):
         )
 
 
+class SweepOut(BaseModel):
+    expired: int
+
+
 class DenialOut(BaseModel):
     budget_id: str
     policy_id: str

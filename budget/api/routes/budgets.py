@@ -66,7 +66,7 @@ def budget_summary(budget_id: str, svc: ServiceDep, _: ClientDep) -> SummaryOut:
 
 @router.post("/budgets/{budget_id}/policies", status_code=201, response_model=PolicyOut)
 def add_policy(budget_id: str, body: PolicyIn, svc: ServiceDep, _: AdminDep) -> PolicyOut:
-    return PolicyOut.of(svc.add_policy(budget_id, **body.model_dump(exclude_none=True)))
+    return PolicyOut.of(svc.add_policy(budget_id, **body.model_dump(exclude_unset=True)))
 
 
 @router.get("/budgets/{budget_id}/policies", response_model=list[PolicyOut])

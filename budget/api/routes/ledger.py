@@ -15,6 +15,7 @@ from budget.api.schemas import (
     CheckOut,
     Instant,
     Page,
+    SweepOut,
     UsageBatchIn,
     UsageIn,
     UsageOut,
@@ -65,6 +66,12 @@ def list_allocations(
     return Page(
         items=[AllocationOut.of(a) for a in items], total=items.total, limit=limit, offset=offset
     )
+
+
+@router.post("/allocations/sweep", response_model=SweepOut)
+def sweep(svc: ServiceDep, _: ClientDep) -> SweepOut:
+    """Expire every allocation past its deadline, returning what it held."""
+    return SweepOut(expired=svc.sweep_expired())
 
 
 @router.get("/allocations/{allocation_id}", response_model=AllocationOut)
