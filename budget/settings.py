@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from budget.domain.enums import Tier
@@ -15,6 +16,20 @@ from budget.domain.enums import Tier
 def default_database_url() -> str:
     """An SQLite file in the user's data directory (created on first use)."""
     return f"sqlite:///{Path(user_data_dir('budget', appauthor=False)) / 'budget.db'}"
+
+
+class PriceSourceSettings(BaseModel):
+    """Changes to one price source, or (with ``kind``) a new one, e.g. an HTML
+    pricing page: ``{"kind": "html", "url": ..., "options": {"provider": ...}}``.
+    Fields left None keep the built-in value (see docs/prices.md)."""
+
+    kind: str | None = None
+    lineage: str | None = None
+    active: bool | None = None
+    trust: Decimal | None = None
+    refresh_interval_seconds: int | None = None
+    url: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):
@@ -41,3 +56,24 @@ class Settings(BaseSettings):
     sweep_batch: int = 500
     auto_migrate: bool = True
     seed_default_prices: bool = True
+
+    # --- price sources (docs/prices.md) ---------------------------------------
+    #: Start the background refresh of prices when Budget opens (off by default).
+    refresh_prices: bool = False
+    #: How often the refresh thread looks for sources that are due, in seconds.
+    price_refresh_tick_seconds: int = 60
+    #: Per source name: overrides of a built-in source, or a new source.
+    price_sources: dict[str, PriceSourceSettings] = Field(default_factory=dict)
+    #: False makes every network source inactive (offline sources still run).
+    price_network: bool = True
+    price_http_timeout_seconds: float = 20.0
+    price_http_retries: int = 2
+    price_http_backoff_seconds: float = 0.5
+    #: Two sources agree on a rate when they differ by at most this share of
+    #: the larger rate, or by at most the absolute amount (USD per million).
+    price_tolerance_relative: Decimal = Decimal("0.01")
+    price_tolerance_absolute: Decimal = Decimal("0.000001")
+    #: A source's rate above this (USD per million tokens) is rejected.
+    price_ceiling_per_million: Decimal = Decimal(1000)
+    #: Add models the catalog does not know yet when a source prices them.
+    price_add_new_models: bool = True

@@ -149,6 +149,43 @@ class PriceCatalog:
         """Every price, in catalog order."""
         return [entry.price for entry in self._entries]
 
+    def select(
+        self,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        search: str | None = None,
+        source: str | None = None,
+        verification: str | None = None,
+        override: bool | None = None,
+        at: datetime | None = None,
+    ) -> list[Price]:
+        """The prices that pass every filter given, in catalog order.
+
+        ``provider`` is normalised; ``model`` is an exact id (case-insensitive),
+        ``search`` a substring of it; ``at`` keeps the prices in effect then
+        (a naive ``at`` is UTC). Filters left None do not filter.
+        """
+        provider_id = None if provider is None else normalize_provider(provider)
+        model_id = None if model is None else model.strip().lower()
+        needle = None if search is None else search.strip().lower()
+        when = None if at is None else _to_utc(at)
+        out = []
+        for entry in self._entries:
+            price = entry.price
+            if (
+                (provider_id is not None and normalize_provider(price.provider) != provider_id)
+                or (model_id is not None and price.model.lower() != model_id)
+                or (needle is not None and needle not in price.model.lower())
+                or (source is not None and price.source != source)
+                or (verification is not None and price.verification != verification)
+                or (override is not None and price.is_override != override)
+                or (when is not None and not entry.in_effect(when))
+            ):
+                continue
+            out.append(price)
+        return out
+
     def providers(self) -> list[str]:
         """The normalised provider ids, sorted."""
         return sorted(self._by_provider)

@@ -1,0 +1,288 @@
+"""Verification of a model's price across independent sources, per token kind.
+
+Each source's claim is grouped by *lineage* (the data set it comes from; two
+sources that copy one another are one witness) and, per token kind, claims
+that agree within the tolerance (relative *or* absolute) form a cluster:
+
+* one cluster backed by two or more lineages: **verified**;
+* one cluster backed by one lineage: **unverified** (the source's trust stands);
+* several clusters, one backed by more lineages than any other (and by two at
+  least): **verified** by the majority; the others are *outliers*;
+* several clusters and no such majority: **conflict**.
+
+A model is in conflict if any kind is; verified if its input and output rates
+(those it has) are; unverified otherwise. Disagreements are labelled with
+their likely cause where the numbers tell it: a ~1e6x or ~1000x ratio is a unit
+error, ~2x a batch or discounted tier, a cache-read rate equal to another
+source's cache-write rate (or the reverse) a cache read/write mix-up.
+
+Sanity rules flag a source's row as unusable: a rate above the ceiling, a
+cache-read rate above the input rate, or a cache-write rate below it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from budget.domain.money import parse_usd
+from budget.domain.prices import PriceRates, Rate
+from budget.errors import ValidationError
+
+KINDS = ("input", "output", "cached_input", "cache_write", "reasoning")
+REQUIRED = ("input", "output")
+VERIFIED = "verified"
+UNVERIFIED = "unverified"
+CONFLICT = "conflict"
+_OTHER_CACHE = {"cached_input": "cache_write", "cache_write": "cached_input"}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Two rates agree when they differ by at most ``absolute`` USD per million
+    or by at most ``relative`` of the larger one."""
+
+    relative: Decimal = Decimal("0.01")
+    absolute: Decimal = Decimal("0.000001")
+
+    def agree(self, a: Decimal, b: Decimal) -> bool:
+        """True when ``a`` and ``b`` are the same price within the tolerance."""
+        return abs(a - b) <= max(self.absolute, self.relative * max(abs(a), abs(b)))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one source says a model costs. A *witness* is the stored price
+    standing in for a lineage that did not report in this run."""
+
+    source: str
+    lineage: str
+    trust: Decimal
+    rates: PriceRates
+    witness: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One lineage's rate for one token kind."""
+
+    source: str
+    lineage: str
+    trust: Decimal
+    rate: Rate
+
+    @property
+    def value(self) -> Decimal:
+        return self.rate.base
+
+
+@dataclass(frozen=True)
+class KindVerdict:
+    """The outcome for one token kind."""
+
+    kind: str
+    status: str
+    rate: Rate | None
+    agreeing: tuple[Claim, ...]
+    outliers: tuple[Claim, ...] = ()
+    causes: tuple[str, ...] = ()
+
+    @property
+    def claims(self) -> tuple[Claim, ...]:
+        return self.agreeing + self.outliers
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    """The outcome for one model: status, per-kind verdicts, the agreed rates."""
+
+    status: str
+    kinds: dict[str, KindVerdict]
+    rates: PriceRates
+    primary: Evidence
+    evidence: tuple[Evidence, ...] = field(default=())
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        """Every distinct likely cause of a disagreement, in kind order."""
+        return tuple(dict.fromkeys(c for kv in self.kinds.values() for c in kv.causes))
+
+    @property
+    def conflicting_kinds(self) -> tuple[str, ...]:
+        return tuple(k for k, kv in self.kinds.items() if kv.status == CONFLICT)
+
+
+def sanity_problems(rates: PriceRates, ceiling: Decimal) -> dict[str, str]:
+    """Why a row's rates cannot be right, per token kind (empty when sane).
+
+    A rate above ``ceiling``; a cache-read rate above the input rate; a
+    cache-write rate below it. The caller drops a row whose input or output
+    rate is flagged, and only the flagged rate otherwise.
+    """
+    problems: dict[str, str] = {}
+    for kind in KINDS:
+        rate = getattr(rates, kind)
+        if rate is None:
+            continue
+        top = max((rate.base, *(t.rate for t in rate.tiers)))
+        if top > ceiling:
+            problems[kind] = f"{kind} rate above the ceiling {ceiling}"
+    if rates.input is not None:
+        base = rates.input.base
+        read_high = rates.cached_input is not None and rates.cached_input.base > base
+        write_low = rates.cache_write is not None and rates.cache_write.base < base
+        if read_high and write_low:
+            swapped = "cache read/write mix-up (read above the input rate, write below it)"
+            problems.setdefault("cached_input", swapped)
+            problems.setdefault("cache_write", swapped)
+        elif read_high:
+            problems.setdefault("cached_input", "cache-read rate above the input rate")
+        elif write_low:
+            problems.setdefault("cache_write", "cache-write rate below the input rate")
+    return problems
+
+
+def best_per_lineage(evidence: Iterable[Evidence]) -> list[Evidence]:
+    """One piece of evidence per lineage: the most trusted (a fresh report beats
+    a witness), in order of decreasing trust."""
+    best: dict[str, Evidence] = {}
+    for item in evidence:
+        held = best.get(item.lineage)
+        if held is None or _rank(item) > _rank(held):
+            best[item.lineage] = item
+    return sorted(best.values(), key=lambda e: (-e.trust, e.source))
+
+
+def verify(evidence: Sequence[Evidence], tolerance: Tolerance) -> ModelVerdict:
+    """The verdict on one model from every source's evidence about it."""
+    if not evidence:
+        raise ValueError("verify() needs at least one piece of evidence")
+    chosen = best_per_lineage(evidence)
+    by_source = {e.source: e for e in chosen}
+    kinds: dict[str, KindVerdict] = {}
+    for kind in KINDS:
+        claims = [
+            Claim(e.source, e.lineage, e.trust, getattr(e.rates, kind))
+            for e in chosen
+            if getattr(e.rates, kind) is not None
+        ]
+        if claims:
+            kinds[kind] = _verify_kind(kind, claims, tolerance, by_source)
+    return ModelVerdict(
+        status=_model_status(kinds),
+        kinds=kinds,
+        rates=_agreed_rates(kinds, chosen[0]),
+        primary=_primary(kinds, by_source, chosen[0]),
+        evidence=tuple(chosen),
+    )
+
+
+def _rank(item: Evidence) -> tuple[bool, Decimal]:
+    return (not item.witness, item.trust)
+
+
+def _verify_kind(
+    kind: str, claims: list[Claim], tol: Tolerance, by_source: dict[str, Evidence]
+) -> KindVerdict:
+    clusters: list[list[Claim]] = []
+    for claim in claims:  # most trusted first, so each cluster's head is its best
+        home = next((c for c in clusters if tol.agree(c[0].value, claim.value)), None)
+        if home is None:
+            clusters.append([claim])
+        else:
+            home.append(claim)
+    clusters.sort(key=lambda c: (-len(c), -sum(x.trust for x in c)))
+    best = clusters[0]
+    others = [claim for cluster in clusters[1:] for claim in cluster]
+    causes = tuple(
+        dict.fromkeys(likely_cause(kind, best[0], c[0], tol, by_source) for c in clusters[1:])
+    )
+    if len(clusters) == 1:
+        status = VERIFIED if len(best) >= 2 else UNVERIFIED
+    elif len(best) >= 2 and len(best) > len(clusters[1]):
+        status = VERIFIED
+    else:
+        return KindVerdict(kind, CONFLICT, None, tuple(best), tuple(others), causes)
+    return KindVerdict(kind, status, _cluster_rate(best), tuple(best), tuple(others), causes)
+
+
+def _cluster_rate(cluster: list[Claim]) -> Rate:
+    """The most trusted claim's rate, with tiers from the first claim that has them."""
+    head = cluster[0].rate
+    if head.tiers:
+        return head
+    tiered = next((c.rate for c in cluster if c.rate.tiers), None)
+    return head if tiered is None else Rate(base=head.base, tiers=tiered.tiers)
+
+
+def likely_cause(
+    kind: str, agreed: Claim, other: Claim, tol: Tolerance, by_source: dict[str, Evidence]
+) -> str:
+    """A label for why ``other`` disagrees with ``agreed`` on ``kind``."""
+    twin = _OTHER_CACHE.get(kind)
+    if twin is not None:
+        twin_rate = getattr(by_source[agreed.source].rates, twin)
+        if twin_rate is not None and tol.agree(twin_rate.base, other.value):
+            return "cache read/write mix-up"
+    low, high = sorted((agreed.value, other.value))
+    if low == 0:
+        return "one source gives 0 (a free tier or a missing price)"
+    ratio = high / low
+    if _near(ratio, Decimal(1_000_000)):
+        return "unit error: per token vs per million tokens (~1e6x)"
+    if _near(ratio, Decimal(1000)):
+        return "unit error: per thousand vs per million tokens (~1000x)"
+    if _near(ratio, Decimal(2), Decimal("0.02")):
+        return "2x: a batch or discounted tier vs the standard price"
+    return f"prices differ ({ratio:.3g}x)"
+
+
+def _near(value: Decimal, target: Decimal, within: Decimal = Decimal("0.05")) -> bool:
+    return abs(value / target - 1) <= within
+
+
+def _model_status(kinds: dict[str, KindVerdict]) -> str:
+    if any(kv.status == CONFLICT for kv in kinds.values()):
+        return CONFLICT
+    required = [kinds[k] for k in REQUIRED if k in kinds]
+    if required and all(kv.status == VERIFIED for kv in required):
+        return VERIFIED
+    return UNVERIFIED
+
+
+def _agreed_rates(kinds: dict[str, KindVerdict], first: Evidence) -> PriceRates:
+    agreed = {k: kv.rate for k, kv in kinds.items() if kv.rate is not None}
+    return PriceRates(**agreed, per_request=first.rates.per_request)
+
+
+def _primary(
+    kinds: dict[str, KindVerdict], by_source: dict[str, Evidence], first: Evidence
+) -> Evidence:
+    """The most trusted evidence behind the input (else output) rate."""
+    for kind in REQUIRED:
+        verdict = kinds.get(kind)
+        if verdict is not None and verdict.agreeing:
+            return by_source[verdict.agreeing[0].source]
+    return first
+
+
+def override_rates(given: dict[str, Any], ceiling: Decimal) -> PriceRates:
+    """Rates a person gives for an override (USD per million; ``per_request`` in
+    USD), checked: Decimal, int or decimal strings only, an input rate at least,
+    and the sanity rules. Raises ValidationError naming the field and value."""
+    unknown = set(given) - set(KINDS) - {"per_request"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationError(name, given[name], f"unknown rate; one of {', '.join(KINDS)}")
+    amounts = {k: parse_usd(k, given.get(k)) for k in (*KINDS, "per_request")}
+    if amounts["input"] is None:
+        raise ValidationError("input", None, "an override needs at least an input rate")
+    rates = PriceRates(
+        **{k: Rate(base=v) for k in KINDS if (v := amounts[k]) is not None},
+        per_request=amounts["per_request"],
+    )
+    for kind, problem in sanity_problems(rates, ceiling).items():
+        raise ValidationError(kind, amounts[kind], problem)
+    return rates
