@@ -5,12 +5,47 @@ from __future__ import annotations
 
 from typing import Any
 
+from budget.engine.catalog_admin import start_scheduler
 from budget.engine.context import EngineContext
 from budget.engine.pricing import seed_default_prices
 from budget.engine.service import BudgetService
+from budget.errors import StorageError, ValidationError
 from budget.settings import Settings
 from budget.storage.database import Database
 from budget.storage.migrate import upgrade
+
+
+def _connect(settings: Settings) -> Database:
+    """The database, migrated; driver errors become Budget's own."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    try:
+        db = Database.connect(settings)
+        if settings.auto_migrate:
+            upgrade(db.engine)
+    except ArgumentError as exc:
+        raise ValidationError(
+            "database_url", _masked(settings.database_url), f"not a usable database URL: {exc}"
+        ) from None
+    except DBAPIError as exc:
+        raise StorageError(
+            f"cannot open the database {_masked(settings.database_url)}: {exc.orig}"
+        ) from None
+    except OSError as exc:
+        raise StorageError(
+            f"cannot open the database {_masked(settings.database_url)}: {exc}"
+        ) from None
+    return db
+
+
+def _masked(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable URL>"
 
 
 def open(
@@ -20,6 +55,8 @@ def open(
     (``BUDGET_DATABASE_URL``), e.g. ``postgresql://user@host/db``.
 
     Migrates the schema and seeds the shipped price catalog on first use.
+    With ``refresh_prices=True`` (``BUDGET_REFRESH_PRICES``), a background
+    thread refreshes prices from their sources at each source's interval.
     """
     if settings is None:
         settings = Settings(**({"database_url": url} if url else {}), **overrides)
@@ -27,10 +64,10 @@ def open(
         settings = settings.model_copy(
             update={**({"database_url": url} if url else {}), **overrides}
         )
-    db = Database.connect(settings)
-    if settings.auto_migrate:
-        upgrade(db.engine)
+    db = _connect(settings)
     ctx = EngineContext(db, settings)
     if settings.seed_default_prices:
         seed_default_prices(ctx)
+    if settings.refresh_prices:
+        start_scheduler(ctx)
     return BudgetService(ctx)

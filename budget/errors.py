@@ -25,6 +25,14 @@ class BudgetError(Exception):
         """A JSON-ready description, used by the entry points."""
         return {"code": self.code, "message": self.message}
 
+    def for_item(self, index: int) -> BudgetError:
+        """This error, saying which item of a batch it concerns (``items[3].model``)."""
+        if getattr(self, "field", None):
+            self.field = f"items[{index}].{self.field}"  # type: ignore[attr-defined]
+        self.message = f"items[{index}]: {self.message}"
+        self.args = (self.message,)
+        return self
+
 
 class ValidationError(BudgetError, ValueError):
     """Bad input: names the field, the value and what was expected."""

@@ -23,7 +23,7 @@ from budget.engine.context import EngineContext
 from budget.engine.expiry import allocation_window_ids, expire_if_due, locked_allocation
 from budget.engine.pricing import cost_of, resolve_tier, token_usage
 from budget.engine.windows import add_used, ensure_windows, matching_spans, return_reserved
-from budget.errors import IdempotencyConflict, NotFound, ValidationError
+from budget.errors import BudgetError, IdempotencyConflict, NotFound, ValidationError
 from budget.storage import tables as t
 from budget.storage.mapping import attributes_to_columns, row_to_usage
 from budget.storage.sql import insert_ignoring_conflicts, lock_rows, new_id
@@ -137,16 +137,35 @@ def record_usage(ctx: EngineContext, item: UsageInput) -> UsageRecord:
     return record_batch(ctx, [item])[0]
 
 
-def record_batch(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecord]:
+def record_batch(
+    ctx: EngineContext, items: list[UsageInput], *, batch: bool = False
+) -> list[UsageRecord]:
     """Append many usage records in one transaction: all of them or none.
 
     Inserts first and looks for earlier records only when a request id is
-    already taken, so the usual case costs no extra read.
+    already taken, so the usual case costs no extra read. With ``batch``,
+    an error names the item it concerns (``items[3].allocation_id``).
     """
+    try:
+        return _record_all(ctx, items)
+    except _ItemError as failed:
+        if batch:
+            raise failed.error.for_item(failed.index) from None
+        raise failed.error from None
+
+
+class _ItemError(Exception):
+    def __init__(self, index: int, error: BudgetError) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
+def _record_all(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecord]:
     _refuse_repeated_ids(items)
     existing: dict[str, UsageRecord] = {}
     for attempt in range(4):
-        fresh = [item for item in items if item.request_id not in existing]
+        fresh = [(i, item) for i, item in enumerate(items) if item.request_id not in existing]
         if not fresh:
             return [existing[item.request_id] for item in items]  # type: ignore[index]
         created: dict[tuple[str, str], int] = {}
@@ -155,7 +174,13 @@ def record_batch(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecor
             created.clear()
             ctx.refresh(conn)
             now = utcnow()
-            return {id(item): _write_one(ctx, conn, item, now, created) for item in fresh}
+            written = {}
+            for index, item in fresh:
+                try:
+                    written[index] = _write_one(ctx, conn, item, now, created)
+                except BudgetError as exc:
+                    raise _ItemError(index, exc) from None
+            return written
 
         try:
             written = ctx.db.run_write(work)
@@ -166,21 +191,22 @@ def record_batch(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecor
             continue
         ctx.window_ids.update(created)
         return [
-            existing[item.request_id]
-            if item.request_id in existing  # type: ignore[index]
-            else written[id(item)]
-            for item in items
+            existing[item.request_id]  # type: ignore[index]
+            if item.request_id in existing
+            else written[index]
+            for index, item in enumerate(items)
         ]
     raise AssertionError("unreachable")
 
 
 def _refuse_repeated_ids(items: list[UsageInput]) -> None:
     seen: set[str] = set()
-    for item in items:
+    for index, item in enumerate(items):
         if item.request_id is None:
             continue
         if item.request_id in seen:
-            raise ValidationError("request_id", item.request_id, "appears twice in one batch")
+            error = ValidationError("request_id", item.request_id, "appears twice in one batch")
+            raise _ItemError(index, error)
         seen.add(item.request_id)
 
 
@@ -189,10 +215,10 @@ def _existing(ctx: EngineContext, items: list[UsageInput]) -> dict[str, UsageRec
     with ctx.db.read() as conn:
         rows = conn.execute(select(t.usage_records).where(U.request_id.in_(ids))).all()
     found = {row.request_id: row for row in rows}
-    for item in items:
+    for index, item in enumerate(items):
         row = found.get(item.request_id)
         if row is not None and row.content_hash != item.content_hash:
-            raise IdempotencyConflict(item.request_id or "", row.id)
+            raise _ItemError(index, IdempotencyConflict(item.request_id or "", row.id))
     return {rid: row_to_usage(row) for rid, row in found.items()}
 
 

@@ -16,6 +16,8 @@ from budget.domain.models import (
 )
 from budget.engine import alerts, allocate, budgets, check, keys, pricing, queries, record
 from budget.engine.context import EngineContext
+from budget.engine.service_prices import PriceOperations
+from budget.errors import BudgetError
 
 
 class Listing(list):
@@ -26,7 +28,7 @@ class Listing(list):
         self.total = total
 
 
-class BudgetService:
+class BudgetService(PriceOperations):
     """Budgets, policies, allocations, the ledger, alerts and prices.
 
     Build one with :func:`budget.open`; it is safe to share between threads.
@@ -162,12 +164,9 @@ class BudgetService:
                 built.append(record.build_usage(**item))
             except TypeError as exc:
                 raise _batch_error(index, "items", item, str(exc)) from None
-            except Exception as exc:
-                if hasattr(exc, "field"):
-                    exc.field = f"items[{index}].{exc.field}"  # type: ignore[attr-defined]
-                    exc.args = (f"items[{index}]: {exc}",)
-                raise
-        return record.record_batch(self._ctx, built)
+            except BudgetError as exc:
+                raise exc.for_item(index) from None
+        return record.record_batch(self._ctx, built, batch=True)
 
     def get_usage(self, usage_id: str) -> UsageRecord:
         return queries.get_usage(self._ctx, usage_id)
@@ -285,7 +284,8 @@ class BudgetService:
             conn.execute(text("SELECT 1"))
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop the price refresh, if running, and release the database connections."""
+        self.stop_price_refresh()
         self._ctx.db.dispose()
 
     def __enter__(self) -> BudgetService:

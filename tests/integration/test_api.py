@@ -33,30 +33,57 @@ def make_budget(client, **policy):
 
 
 def test_walkthrough(client):
-    budget_id = make_budget(client, type="hard_limit", period="daily", cost_limit="0.02",
-                            provider="openai")
-    alloc = client.post(f"{V1}/allocations", json={
-        "context_id": "task-1", "provider": "openai", "model": "gpt-4o",
-        "input_tokens": 1200, "max_output_tokens": 800})
+    budget_id = make_budget(
+        client, type="hard_limit", period="daily", cost_limit="0.02", provider="openai"
+    )
+    alloc = client.post(
+        f"{V1}/allocations",
+        json={
+            "context_id": "task-1",
+            "provider": "openai",
+            "model": "gpt-4o",
+            "input_tokens": 1200,
+            "max_output_tokens": 800,
+        },
+    )
     assert alloc.status_code == 201, alloc.text
     a = alloc.json()
     assert a["cost_reserved"] == "0.011" and a["status"] == "active"
-    usage = client.post(f"{V1}/usage", json={
-        "allocation_id": a["allocation_id"], "input_tokens": 1200, "output_tokens": 640,
-        "request_id": "req-1"})
+    usage = client.post(
+        f"{V1}/usage",
+        json={
+            "allocation_id": a["allocation_id"],
+            "input_tokens": 1200,
+            "output_tokens": 640,
+            "request_id": "req-1",
+        },
+    )
     assert usage.status_code == 201 and usage.json()["cost"] == "0.0094"
-    again = client.post(f"{V1}/usage", json={
-        "allocation_id": a["allocation_id"], "input_tokens": 1200, "output_tokens": 640,
-        "request_id": "req-1"})
+    again = client.post(
+        f"{V1}/usage",
+        json={
+            "allocation_id": a["allocation_id"],
+            "input_tokens": 1200,
+            "output_tokens": 640,
+            "request_id": "req-1",
+        },
+    )
     assert again.json()["usage_id"] == usage.json()["usage_id"]
     released = client.post(f"{V1}/allocations/{a['allocation_id']}/release").json()
     assert released["status"] == "released"
     summary = client.get(f"{V1}/budgets/{budget_id}/summary").json()
     (window,) = summary["windows"]
     assert window["cost_used"] == "0.0094" and window["cost_reserved"] == "0"
-    denied = client.post(f"{V1}/allocations", json={
-        "context_id": "task-2", "provider": "openai", "model": "gpt-4o",
-        "input_tokens": 2000, "max_output_tokens": 2000})
+    denied = client.post(
+        f"{V1}/allocations",
+        json={
+            "context_id": "task-2",
+            "provider": "openai",
+            "model": "gpt-4o",
+            "input_tokens": 2000,
+            "max_output_tokens": 2000,
+        },
+    )
     body = problem(denied, 429)
     assert int(denied.headers["retry-after"]) > 0
     assert body["limit"] == "0.02" and body["used"] == "0.0094"
@@ -73,8 +100,16 @@ def test_pagination_and_filters(client):
 
 
 def test_usage_list_batch_and_totals(client):
-    items = [{"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 1000 * (i + 1),
-              "output_tokens": 10, "component": "c1" if i < 2 else "c2"} for i in range(3)]
+    items = [
+        {
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "input_tokens": 1000 * (i + 1),
+            "output_tokens": 10,
+            "component": "c1" if i < 2 else "c2",
+        }
+        for i in range(3)
+    ]
     r = client.post(f"{V1}/usage/batch", json={"items": items})
     assert r.status_code == 201 and len(r.json()) == 3
     listed = client.get(f"{V1}/usage", params={"component": "c1"}).json()
@@ -88,42 +123,68 @@ def test_usage_list_batch_and_totals(client):
 
 def test_errors_are_problems_naming_the_field(client):
     budget_id = make_budget(client)
-    body = problem(client.post(f"{V1}/budgets/{budget_id}/policies",
-                               json={"type": "warn", "period": "daily",
-                                     "token_limit": 5, "timezone": "Nowhere/Land"}), 422)
+    body = problem(
+        client.post(
+            f"{V1}/budgets/{budget_id}/policies",
+            json={"type": "warn", "period": "daily", "token_limit": 5, "timezone": "Nowhere/Land"},
+        ),
+        422,
+    )
     assert body["field"] == "timezone" and body["value"] == "Nowhere/Land"
-    body = problem(client.post(f"{V1}/budgets/{budget_id}/policies",
-                               json={"type": "warn", "period": "yearly", "token_limit": 5}), 422)
+    body = problem(
+        client.post(
+            f"{V1}/budgets/{budget_id}/policies",
+            json={"type": "warn", "period": "yearly", "token_limit": 5},
+        ),
+        422,
+    )
     assert body["field"] == "period"
-    body = problem(client.post(f"{V1}/usage", json={
-        "provider": "openai", "model": "gpt-4o", "input_tokens": -1}), 422)
+    body = problem(
+        client.post(
+            f"{V1}/usage", json={"provider": "openai", "model": "gpt-4o", "input_tokens": -1}
+        ),
+        422,
+    )
     assert body["field"] == "input_tokens"
     problem(client.get(f"{V1}/budgets/bud_missing"), 404)
     problem(client.post(f"{V1}/allocations/alc_missing/release"), 404)
     problem(client.post(f"{V1}/budgets", json={"name": "team"}), 409)
-    problem(client.post(f"{V1}/usage", content=b"{not json",
-                        headers={"content-type": "application/json"}), 400)
-    client.post(f"{V1}/usage", json={"provider": "openai", "model": "gpt-4o",
-                                     "input_tokens": 1, "request_id": "r"})
-    body = problem(client.post(f"{V1}/usage", json={"provider": "openai", "model": "gpt-4o",
-                                                    "input_tokens": 2, "request_id": "r"}), 409)
+    problem(
+        client.post(
+            f"{V1}/usage", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        400,
+    )
+    client.post(
+        f"{V1}/usage",
+        json={"provider": "openai", "model": "gpt-4o", "input_tokens": 1, "request_id": "r"},
+    )
+    body = problem(
+        client.post(
+            f"{V1}/usage",
+            json={"provider": "openai", "model": "gpt-4o", "input_tokens": 2, "request_id": "r"},
+        ),
+        409,
+    )
     assert body["field"] == "request_id"
 
 
 def test_check_estimate_alerts_and_policies(client):
-    budget_id = make_budget(client, type="warn", period="monthly", token_limit=1000,
-                            warning_thresholds=[0.5])
+    budget_id = make_budget(
+        client, type="warn", period="monthly", token_limit=1000, warning_thresholds=[0.5]
+    )
     check = client.post(f"{V1}/check", json={"tokens": 10}).json()
     assert check["allowed"] and len(check["policy_ids"]) == 1
-    client.post(f"{V1}/usage", json={"provider": "openai", "model": "gpt-4o",
-                                     "input_tokens": 600})
+    client.post(f"{V1}/usage", json={"provider": "openai", "model": "gpt-4o", "input_tokens": 600})
     alerts = client.get(f"{V1}/alerts", params={"budget_id": budget_id}).json()
     assert alerts["total"] == 1 and alerts["items"][0]["kind"] == "threshold_crossed"
     alert_id = alerts["items"][0]["alert_id"]
     acked = client.post(f"{V1}/alerts/{alert_id}/acknowledge", json={"by": "ops"}).json()
     assert acked["acknowledged_by"] == "ops"
-    est = client.post(f"{V1}/estimate", json={"provider": "openai", "model": "gpt-4o",
-                                              "input_tokens": 1000, "output_tokens": 500})
+    est = client.post(
+        f"{V1}/estimate",
+        json={"provider": "openai", "model": "gpt-4o", "input_tokens": 1000, "output_tokens": 500},
+    )
     assert est.json()["cost"] == "0.0075"
     (policy,) = client.get(f"{V1}/budgets/{budget_id}/policies").json()
     patched = client.patch(f"{V1}/policies/{policy['policy_id']}", json={"token_limit": 2000})
@@ -134,16 +195,21 @@ def test_check_estimate_alerts_and_policies(client):
 
 def test_api_keys_and_roles(client):
     admin = client.post(f"{V1}/keys", json={"name": "ops", "role": "admin"}).json()
-    client_key = client.post(f"{V1}/keys", json={"name": "app"},
-                             headers={"Authorization": f"Bearer {admin['secret']}"}).json()
+    client_key = client.post(
+        f"{V1}/keys", json={"name": "app"}, headers={"Authorization": f"Bearer {admin['secret']}"}
+    ).json()
     assert client_key["role"] == "client" and "secret" in client_key
     client.app.state.keys_checked_at = -1e9  # forget the cached "no keys yet"
     problem(client.get(f"{V1}/budgets"), 401)
     problem(client.get(f"{V1}/budgets", headers={"X-API-Key": "bgt_wrong"}), 401)
     as_client = {"Authorization": f"Bearer {client_key['secret']}"}
     assert client.get(f"{V1}/budgets", headers=as_client).status_code == 200
-    assert client.post(f"{V1}/allocations", json={"context_id": "c", "tokens": 5},
-                       headers=as_client).status_code == 201
+    assert (
+        client.post(
+            f"{V1}/allocations", json={"context_id": "c", "tokens": 5}, headers=as_client
+        ).status_code
+        == 201
+    )
     body = problem(client.post(f"{V1}/budgets", json={"name": "x"}, headers=as_client), 403)
     assert client_key["secret"] not in body["detail"]
     as_admin = {"Authorization": f"Bearer {admin['secret']}"}

@@ -139,3 +139,17 @@ def test_usage_needs_provider_and_model_without_allocation(svc):
     with pytest.raises(budget.ValidationError) as info:
         svc.record_usage(model="gpt-4o", input_tokens=1)
     assert info.value.field == "provider"
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("nosuch://x", budget.ValidationError),
+        ("postgresql://nobody:secret@127.0.0.1:1/x", budget.StorageError),
+        ("sqlite:////proc/no-such-dir/x.db", budget.StorageError),
+    ],
+)
+def test_open_reports_a_bad_database_in_budgets_own_terms(url, error):
+    with pytest.raises(error) as info:
+        budget.open(url)
+    assert "secret" not in str(info.value)
