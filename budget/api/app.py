@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from budget.api import metrics, problems
-from budget.api.routes import admin, budgets, ledger
+from budget.api.routes import admin, budgets, ledger, prices
 from budget.engine.service import BudgetService
 from budget.errors import StorageError
 from budget.settings import Settings
@@ -44,7 +44,7 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
     app.state.service = service
     problems.install(app)
     metrics.install(app)
-    for router in (budgets.router, ledger.router, admin.router):
+    for router in (budgets.router, ledger.router, admin.router, prices.router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/health", tags=["health"])

@@ -81,6 +81,8 @@ def estimate_cost(
         input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
     )
     when = v.instant("at", at) or utcnow()
+    with ctx.db.read() as conn:
+        ctx.refresh(conn)  # another call or process may have changed prices
     price = ctx.catalog.lookup(provider, model, when)
     cost = cost_of(price, usage, when)
     return CostEstimate(

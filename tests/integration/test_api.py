@@ -228,3 +228,42 @@ def test_health_ready_metrics_docs(client):
     assert "budget_http_request_seconds" in metrics and "budget_allocations_total" in metrics
     assert client.get("/openapi.json").json()["info"]["title"] == "Budget"
     assert client.get("/docs").status_code == 200
+
+
+def test_prices_endpoints(client):
+    listed = client.get(f"{V1}/prices", params={"provider": "openai", "search": "gpt-4o"}).json()
+    assert listed["total"] >= 2 and all("gpt-4o" in p["model"] for p in listed["items"])
+    current = client.get(
+        f"{V1}/prices/current", params={"provider": "openai", "model": "gpt-4o"}
+    ).json()
+    assert current["rates"]["input"]["base"] == "2.5"
+    problem(client.get(f"{V1}/prices/current", params={"provider": "acme", "model": "x-1"}), 404)
+    override = client.put(
+        f"{V1}/prices/override",
+        json={"provider": "acme", "model": "x-1", "input": "1", "output": "2"},
+    )
+    assert override.status_code == 200 and override.json()["is_override"] is True
+    est = client.post(
+        f"{V1}/estimate", json={"provider": "acme", "model": "x-1", "input_tokens": 1_000_000}
+    ).json()
+    assert est["cost"] == "1"
+    history = client.get(f"{V1}/prices/history", params={"provider": "acme", "model": "x-1"})
+    assert len(history.json()) == 1
+    assert (
+        client.delete(
+            f"{V1}/prices/override", params={"provider": "openai", "model": "gpt-4o"}
+        ).status_code
+        == 404
+    )
+    assert isinstance(client.get(f"{V1}/prices/conflicts").json(), list)
+    names = {s["name"] for s in client.get(f"{V1}/prices/sources").json()}
+    assert {"genai-prices", "openrouter"} <= names
+    report = client.post(f"{V1}/prices/update", json={"source": "genai-prices"}).json()
+    assert (
+        report["status"] in {"ok", "partial"} and report["sources"][0]["source"] == "genai-prices"
+    )
+    assert (
+        client.get(f"{V1}/prices/updates/{report['update_id']}").json()["update_id"]
+        == report["update_id"]
+    )
+    problem(client.post(f"{V1}/prices/update", json={"source": "nope"}), 404)

@@ -20,7 +20,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 @pytest.fixture(scope="module", autouse=True)
 def service(tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "budget.db"
-    svc = budget.open(f"sqlite:///{path}")
+    svc = budget.open(f"sqlite:///{path}", price_network=False)
     team = svc.create_budget(name="fuzz-team")
     svc.add_policy(team.budget_id, type="hard_limit", period="daily", token_limit=1_000_000)
     app.state.service = svc

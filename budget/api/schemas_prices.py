@@ -1,0 +1,176 @@
+"""Request and response models of the price catalog's endpoints.
+
+Rates are USD per million tokens as decimal strings; a tier is
+``[start, rate]``: the rate for all tokens of that kind once the request's
+input tokens exceed ``start``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from budget.api.schemas import Strict, Text
+from budget.domain.prices import Price
+from budget.pricing.serialize import price_to_dict
+
+Rate = Annotated[Decimal, Field(ge=0, le=Decimal(1_000_000), decimal_places=12)]
+
+
+class RateOut(BaseModel):
+    base: str
+    tiers: list[tuple[int, str]] = Field(default_factory=list)
+
+
+class PriceOut(BaseModel):
+    price_id: int | None
+    provider: str
+    model: str
+    name: str | None = None
+    rates: dict[str, RateOut]
+    per_request: str | None = None
+    time_of_day: list[dict[str, Any]] = Field(default_factory=list)
+    effective_from: datetime | None = None
+    effective_to: datetime | None = None
+    context_window: int | None = None
+    source: str
+    source_version: str | None = None
+    verification: str
+    is_override: bool
+
+    @classmethod
+    def of(cls, price: Price) -> PriceOut:
+        data = price_to_dict(price)
+        rates = dict(data.get("rates", {}))
+        per_request = rates.pop("per_request", None)
+        return cls(
+            price_id=price.price_id,
+            provider=price.provider,
+            model=price.model,
+            name=price.name,
+            rates={kind: _rate(rate) for kind, rate in rates.items()},
+            per_request=None if per_request is None else str(per_request),
+            time_of_day=data.get("time_of_day", []),
+            effective_from=price.effective_from,
+            effective_to=price.effective_to,
+            context_window=price.context_window,
+            source=price.source,
+            source_version=price.source_version,
+            verification=price.verification,
+            is_override=price.is_override,
+        )
+
+
+def _rate(value: Any) -> RateOut:
+    if isinstance(value, dict):
+        return RateOut(
+            base=str(value["base"]), tiers=[(int(a), str(b)) for a, b in value.get("tiers", [])]
+        )
+    return RateOut(base=str(value))
+
+
+class PriceConflictOut(BaseModel):
+    provider: str
+    model: str
+    kinds: dict[str, dict[str, str | None]]
+    cause: str | None
+    sources: list[str]
+    detected_at: datetime
+    update_id: str
+    current_price_id: int | None
+
+    @classmethod
+    def of(cls, conflict) -> PriceConflictOut:
+        return cls.model_validate(conflict.to_dict())
+
+
+class SourceReportOut(BaseModel):
+    source: str
+    status: str
+    version: str | None = None
+    records: int = 0
+    skipped: int = 0
+    skipped_reasons: dict[str, int] = Field(default_factory=dict)
+    unmapped: int = 0
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    conflicts: int = 0
+    disputed: int = 0
+    error: str | None = None
+    duration_ms: int = 0
+
+
+class PriceChangeOut(BaseModel):
+    provider: str
+    model: str
+    action: str
+    verification: str | None = None
+    sources: list[str] = Field(default_factory=list)
+    kinds: dict[str, dict[str, str | None]] = Field(default_factory=dict)
+    cause: str | None = None
+    old_price_id: int | None = None
+    new_price_id: int | None = None
+
+
+class UpdateReportOut(BaseModel):
+    update_id: str
+    trigger: str
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    sources: list[SourceReportOut]
+    added: int
+    changed: int
+    unchanged: int
+    conflicts: int
+    verified: int
+    unverified: int
+    changes: list[PriceChangeOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, report) -> UpdateReportOut:
+        return cls.model_validate(report.to_dict())
+
+
+class PriceSourceOut(BaseModel):
+    name: str
+    kind: str
+    lineage: str
+    trust: str
+    refresh_interval_seconds: int
+    active: bool
+    network: bool
+    url: str | None = None
+    last_run_at: datetime | None = None
+    next_run_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    last_version: str | None = None
+    last_records: int | None = None
+
+    @classmethod
+    def of(cls, status) -> PriceSourceOut:
+        data = status.to_dict()
+        data["trust"] = str(data["trust"])
+        return cls.model_validate(data)
+
+
+class UpdateIn(Strict):
+    source: Text | None = None
+
+
+class OverrideIn(Strict):
+    provider: Text
+    model: Text
+    input: Rate
+    output: Rate | None = None
+    cached_input: Rate | None = None
+    cache_write: Rate | None = None
+    reasoning: Rate | None = None
+    per_request: Rate | None = None
+    note: Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")] | None = None
