@@ -9,7 +9,16 @@ calls its backend and formats the response body it gets back.
 
 from __future__ import annotations
 
-from budget.cli.commands import alerts, allocations, budgets, keys, overview, policies, usage
+from budget.cli.commands import (
+    alerts,
+    allocations,
+    budgets,
+    keys,
+    overview,
+    policies,
+    prices,
+    usage,
+)
 from budget.cli.commands import usage_import as _usage_import  # noqa: F401 - registers `usage import`
 from budget.cli.root import app
 from budget.cli.runtime import EXIT_BUG, fail
@@ -20,6 +29,7 @@ app.add_typer(allocations.app, name="allocations")
 app.add_typer(usage.app, name="usage")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(keys.app, name="keys")
+app.add_typer(prices.app, name="prices")
 # init, serve, status, cost (overview) and allocate, check register on the root app.
 ROOT_ORDER = ("init", "serve", "status", "allocate", "check", "cost")
 app.registered_commands.sort(

@@ -394,3 +394,28 @@ def test_unexpected_errors_are_one_line_too(run_cli, monkeypatch, one_error_line
 def test_groups_without_a_command_show_help(args, invoke_cli):
     run = invoke_cli(args)
     assert run.code in (0, 2) and "Usage" in run.stdout + run.stderr
+
+
+def test_prices_commands(run_cli):
+    listed = run_cli("prices", "list", "--provider", "openai", "--search", "gpt-4o", "--json")
+    assert listed.code == 0 and listed.json["total"] >= 2
+    shown = run_cli("prices", "show", "gpt-4o", "--provider", "openai", "--json").json
+    assert shown["rates"]["input"]["base"] == "2.5"
+    assert "gpt-4o" in run_cli("prices", "show", "gpt-4o", "--provider", "openai").stdout
+    missing = run_cli("prices", "show", "nope-1", "--provider", "acme")
+    assert missing.code == 2 and missing.stderr.startswith("error:")
+    set_ = run_cli(
+        "prices", "override", "x-1", "--provider", "acme", "--input", "1", "--output", "2", "--json"
+    )
+    assert set_.code == 0 and set_.json["is_override"] is True
+    cost = run_cli("cost", "x-1", "--provider", "acme", "--input", "1000000", "--json").json
+    assert cost["cost"] == "1"
+    history = run_cli("prices", "history", "x-1", "--provider", "acme", "--json").json
+    assert [p["verification"] for p in history] == ["override"]
+    assert run_cli("prices", "clear-override", "x-1", "--provider", "acme").code == 0
+    assert run_cli("prices", "conflicts", "--json").json == []
+    names = {s["name"] for s in run_cli("prices", "sources", "--json").json}
+    assert "genai-prices" in names
+    update = run_cli("prices", "update", "--source", "genai-prices", "--json")
+    assert update.code == 0 and update.json[0]["sources"][0]["status"] == "ok"
+    assert "genai-prices" in run_cli("prices", "update", "--source", "genai-prices").stdout

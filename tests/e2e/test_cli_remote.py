@@ -53,6 +53,11 @@ SCENARIO: list[tuple[str, list[str], int]] = [
     ("not found", ["budgets", "show", "nobody"], 2),
     ("conflict", ["budgets", "create", "team-alpha"], 2),
     ("unknown allocation", ["allocations", "release", "alc_0123456789abcdef01234567"], 2),
+    ("price", ["prices", "show", "gpt-4o", "--provider", "openai"], 0),
+    ("prices", ["prices", "list", "--provider", "anthropic", "--search", "sonnet"], 0),
+    ("override", ["prices", "override", "x-1", "--provider", "acme", "--input", "1"], 0),
+    ("price history", ["prices", "history", "x-1", "--provider", "acme"], 0),
+    ("unpriced", ["prices", "show", "nope-1", "--provider", "acme"], 2),
 ]  # fmt: skip
 
 

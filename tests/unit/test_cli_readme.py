@@ -49,6 +49,7 @@ def test_the_app_has_every_command_of_the_issue():
         "usage": "record list show totals import",
         "alerts": "list ack",
         "keys": "create list revoke",
+        "prices": "list show history conflicts sources update override clear-override",
     }.items():
         for sub in subs.split():
             assert f"budget {group} {sub}" in paths

@@ -38,7 +38,16 @@ from budget.api.schemas import (
     UsageOut,
     UsageTotalsOut,
 )
+from budget.api.schemas_prices import (
+    OverrideIn,
+    PriceConflictOut,
+    PriceOut,
+    PriceSourceOut,
+    UpdateIn,
+    UpdateReportOut,
+)
 from budget.cli.backends.base import USAGE_FILTERS, Backend, Json, parse_body
+from budget.engine.service import Listing
 from budget.errors import BudgetError, StorageError, ValidationError
 
 
@@ -135,7 +144,7 @@ class LocalBackend(Backend):
         return _dump(SummaryOut.of(self.svc.summary(budget_id)))
 
     def add_policy(self, budget_id, body):
-        fields = parse_body(PolicyIn, body).model_dump(exclude_none=True)
+        fields = parse_body(PolicyIn, body).model_dump(exclude_unset=True)
         return _dump(PolicyOut.of(self.svc.add_policy(budget_id, **fields)))
 
     def list_policies(self, budget_id):
@@ -205,6 +214,48 @@ class LocalBackend(Backend):
     def estimate(self, body):
         request = parse_body(EstimateIn, body).model_dump(exclude_none=True)
         return _dump(EstimateOut.of(self.svc.estimate_cost(**request)))
+
+    def list_prices(self, query):
+        names = (
+            "provider",
+            "model",
+            "search",
+            "source",
+            "verification",
+            "overrides",
+            "at",
+            "include_history",
+        )
+        filters = _query(query, *names)
+        items = self.svc.list_prices(**filters, **_query(query, "limit", "offset"))
+        return _page(Listing(items, self.svc.count_prices(**filters)), PriceOut, query)
+
+    def current_price(self, query):
+        price = self.svc.get_price(query["provider"], query["model"], at=query.get("at"))
+        return _dump(PriceOut.of(price))
+
+    def price_history(self, query):
+        history = self.svc.price_history(query["provider"], query["model"])
+        return [_dump(PriceOut.of(p)) for p in history]
+
+    def price_conflicts(self):
+        return [_dump(PriceConflictOut.of(c)) for c in self.svc.price_conflicts()]
+
+    def price_sources(self):
+        return [_dump(PriceSourceOut.of(s)) for s in self.svc.list_price_sources()]
+
+    def update_prices(self, body):
+        source = parse_body(UpdateIn, body).source
+        return _dump(UpdateReportOut.of(self.svc.update_prices(source)))
+
+    def set_price_override(self, body):
+        override = parse_body(OverrideIn, body)
+        fields = override.model_dump(exclude={"provider", "model"}, exclude_none=True)
+        price = self.svc.set_price_override(override.provider, override.model, **fields)
+        return _dump(PriceOut.of(price))
+
+    def clear_price_override(self, query):
+        return _dump(PriceOut.of(self.svc.clear_price_override(query["provider"], query["model"])))
 
     def list_alerts(self, query):
         names = ("budget_id", "kind", "acknowledged", "since", "limit", "offset")

@@ -160,6 +160,30 @@ class RemoteBackend(Backend):
     def estimate(self, body):
         return self._call("POST", "/estimate", json=body)
 
+    def list_prices(self, query):
+        return self._call("GET", "/prices", params=query)
+
+    def current_price(self, query):
+        return self._call("GET", "/prices/current", params=query)
+
+    def price_history(self, query):
+        return self._call("GET", "/prices/history", params=query)
+
+    def price_conflicts(self):
+        return self._call("GET", "/prices/conflicts")
+
+    def price_sources(self):
+        return self._call("GET", "/prices/sources")
+
+    def update_prices(self, body):
+        return self._call("POST", "/prices/update", json=body)
+
+    def set_price_override(self, body):
+        return self._call("PUT", "/prices/override", json=body)
+
+    def clear_price_override(self, query):
+        return self._call("DELETE", "/prices/override", params=query)
+
     def list_alerts(self, query):
         return self._call("GET", "/alerts", params=query)
 

@@ -1,0 +1,234 @@
+"""``budget prices …``: the price catalog, its sources, conflicts and overrides."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from budget.cli import render as r
+from budget.cli.options import Limit, Offset, compact
+from budget.cli.runtime import Cli, command
+
+app = typer.Typer(
+    help="The price catalog: list, history, conflicts, update, overrides.", no_args_is_help=True
+)
+
+ProviderArg = Annotated[str, typer.Option("--provider", help="Provider, e.g. openai.")]
+ModelArg = Annotated[str, typer.Argument(help="Model id, e.g. gpt-4o.", show_default=False)]
+Rate = Annotated[str | None, typer.Option(help="USD per million tokens.")]
+KINDS = ("input", "output", "cached_input", "cache_write", "reasoning")
+
+
+def _rate(price: dict[str, Any], kind: str) -> str:
+    rate = price["rates"].get(kind)
+    if rate is None:
+        return ""
+    return rate["base"] + (" +tiers" if rate.get("tiers") else "")
+
+
+COLUMNS: list[r.Column] = [
+    ("provider", lambda p: p["provider"]),
+    ("model", lambda p: p["model"]),
+    ("input", lambda p: _rate(p, "input")),
+    ("output", lambda p: _rate(p, "output")),
+    ("cached", lambda p: _rate(p, "cached_input")),
+    ("cache write", lambda p: _rate(p, "cache_write")),
+    ("verification", lambda p: p["verification"]),
+    ("source", lambda p: p["source"]),
+    ("from", lambda p: r.when(p["effective_from"]) if p["effective_from"] else ""),
+    ("to", lambda p: r.when(p["effective_to"]) if p["effective_to"] else ""),
+]
+
+
+@command(app, "list")
+def list_(
+    cli: Cli,
+    provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
+    search: Annotated[str | None, typer.Option(help="A part of the model id.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only prices from this source.")] = None,
+    verification: Annotated[
+        str | None, typer.Option(help="verified, unverified, conflict or override.")
+    ] = None,
+    overrides: Annotated[bool, typer.Option("--overrides", help="Only manual overrides.")] = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> None:
+    """List prices in effect now (USD per million tokens).
+
+    Example: budget prices list --provider anthropic --search sonnet
+    """
+    query = compact(
+        provider=provider,
+        search=search,
+        source=source,
+        verification=verification,
+        overrides=True if overrides else None,
+        limit=limit,
+        offset=offset,
+    )
+
+    def render(page: dict[str, Any]) -> None:
+        cli.print(r.table(page["items"], COLUMNS))
+        cli.say(r.page_footer(page, "prices"))
+
+    cli.emit(cli.backend.list_prices(query), render)
+
+
+@command(app, "show")
+def show(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
+    """The price a call to MODEL would be costed with now.
+
+    Example: budget prices show gpt-4o --provider openai
+    """
+    price = cli.backend.current_price({"provider": provider, "model": model})
+    cli.emit(price, lambda p: cli.print(r.details(_flat(p), title=f"{p['provider']}/{p['model']}")))
+
+
+@command(app, "history")
+def history(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
+    """Every price MODEL has had, oldest first.
+
+    Example: budget prices history claude-sonnet-4-5 --provider anthropic
+    """
+    rows = cli.backend.price_history({"provider": provider, "model": model})
+    cli.emit(rows, lambda items: cli.print(r.table(items, COLUMNS)))
+
+
+@command(app, "conflicts")
+def conflicts(cli: Cli) -> None:
+    """Models whose independent sources disagree (the current price was kept).
+
+    Example: budget prices conflicts --json
+    """
+    columns: list[r.Column] = [
+        ("provider", lambda c: c["provider"]),
+        ("model", lambda c: c["model"]),
+        ("cause", lambda c: c["cause"] or ""),
+        ("sources", lambda c: ", ".join(c["sources"])),
+        (
+            "kinds",
+            lambda c: "; ".join(
+                f"{k}: " + ", ".join(f"{s}={v}" for s, v in vals.items())
+                for k, vals in c["kinds"].items()
+            ),
+        ),
+        ("detected", lambda c: r.when(c["detected_at"])),
+    ]
+    cli.emit(cli.backend.price_conflicts(), lambda items: cli.print(r.table(items, columns)))
+
+
+@command(app, "sources")
+def sources(cli: Cli) -> None:
+    """The price sources with their trust, interval, last run and last error.
+
+    Example: budget prices sources
+    """
+    columns: list[r.Column] = [
+        ("name", lambda s: s["name"]),
+        ("kind", lambda s: s["kind"]),
+        ("active", lambda s: "yes" if s["active"] else "no"),
+        ("trust", lambda s: s["trust"]),
+        ("every", lambda s: f"{s['refresh_interval_seconds'] // 3600}h"),
+        ("last run", lambda s: r.when(s["last_run_at"]) if s["last_run_at"] else ""),
+        ("status", lambda s: s["last_status"] or ""),
+        ("error", lambda s: s["last_error"] or ""),
+    ]
+    cli.emit(cli.backend.price_sources(), lambda items: cli.print(r.table(items, columns)))
+
+
+@command(app, "update")
+def update(
+    cli: Cli,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+) -> None:
+    """Refresh prices from every active source (or one), with a progress bar per source.
+
+    Example: budget prices update --source genai-prices
+    """
+    names = [source] if source else [s["name"] for s in cli.backend.price_sources() if s["active"]]
+    reports = []
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=cli.console,
+        disable=cli.as_json,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task("sources", total=len(names))
+        for name in names:
+            progress.update(task, description=f"updating {name}")
+            reports.append(cli.backend.update_prices({"source": name}))
+            progress.advance(task)
+        progress.update(task, description="done")
+    cli.emit(
+        reports,
+        lambda items: cli.print(
+            r.table(
+                [src | {"update": rep["update_id"]} for rep in items for src in rep["sources"]],
+                [
+                    ("source", lambda s: s["source"]),
+                    ("status", lambda s: s["status"]),
+                    ("records", lambda s: s["records"]),
+                    ("added", lambda s: s["added"]),
+                    ("changed", lambda s: s["changed"]),
+                    ("unchanged", lambda s: s["unchanged"]),
+                    ("conflicts", lambda s: s["conflicts"]),
+                    ("skipped", lambda s: s["skipped"]),
+                    ("error", lambda s: s["error"] or ""),
+                ],
+            )
+        ),
+    )
+
+
+@command(app, "override")
+def override(
+    cli: Cli,
+    model: ModelArg,
+    provider: ProviderArg,
+    input: Annotated[str, typer.Option("--input", help="USD per million input tokens.")],
+    output: Rate = None,
+    cached_input: Rate = None,
+    cache_write: Rate = None,
+    reasoning: Rate = None,
+    note: Annotated[str | None, typer.Option(help="Why (kept with the price).")] = None,
+) -> None:
+    """Set a manual price that always wins and that no source overwrites.
+
+    Example: budget prices override my-model --provider acme --input 0.5 --output 1.5
+    """
+    body = compact(
+        provider=provider,
+        model=model,
+        input=input,
+        output=output,
+        cached_input=cached_input,
+        cache_write=cache_write,
+        reasoning=reasoning,
+        note=note,
+    )
+    price = cli.backend.set_price_override(body)
+    cli.emit(price, lambda p: cli.print(r.details(_flat(p), title="override set")))
+
+
+@command(app, "clear-override")
+def clear_override(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
+    """Remove a manual price; the sources' price applies again.
+
+    Example: budget prices clear-override my-model --provider acme
+    """
+    price = cli.backend.clear_price_override({"provider": provider, "model": model})
+    cli.emit(price, lambda p: cli.print(r.details(_flat(p), title="price now in force")))
+
+
+def _flat(price: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in price.items() if k not in ("rates", "time_of_day")}
+    for kind in KINDS:
+        if kind in price["rates"]:
+            out[f"{kind} (USD/M)"] = _rate(price, kind)
+    return out
