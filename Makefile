@@ -14,10 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: set up, migrate the embedded SQLite database and show its status
+## run: set up, migrate the embedded SQLite database and serve on 127.0.0.1:8013
 run: $(STAMP)
 	$(BIN)/budget init
-	$(BIN)/budget status
+	$(BIN)/budget serve $(SERVE_ARGS)
 
 ## test: the whole suite on SQLite and PostgreSQL
 test: $(STAMP)
