@@ -20,7 +20,7 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema up to ``revision`` (idempotent; safe from many processes
     on PostgreSQL thanks to a transaction-scoped advisory lock)."""
     config = alembic_config()
@@ -44,4 +44,5 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision() -> str | None:
+    """The single head of the migrations (a merge revision joins branches)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -6,7 +6,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from budget.storage.migrate import current_revision, downgrade, head_revision, upgrade
-from budget.storage.tables import Base
+from budget.storage.schema import metadata
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_upgrade_from_empty_matches_the_models(backend, empty_url):
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
         )
     assert diff == []
     upgrade(engine)  # idempotent

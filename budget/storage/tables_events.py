@@ -1,0 +1,1 @@
+"""Tables of the event outbox and webhooks (defined with the events capability)."""

@@ -1,0 +1,1 @@
+"""Tables of the reporting rollups (defined with the insight capability)."""
