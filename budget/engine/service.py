@@ -16,6 +16,8 @@ from budget.domain.models import (
 )
 from budget.engine import alerts, allocate, budgets, check, keys, pricing, queries, record
 from budget.engine.context import EngineContext
+from budget.engine.service_events import EventOperations
+from budget.engine.service_insight import InsightOperations
 from budget.engine.service_prices import PriceOperations
 from budget.errors import BudgetError
 
@@ -28,7 +30,7 @@ class Listing(list):
         self.total = total
 
 
-class BudgetService(PriceOperations):
+class BudgetService(PriceOperations, InsightOperations, EventOperations):
     """Budgets, policies, allocations, the ledger, alerts and prices.
 
     Build one with :func:`budget.open`; it is safe to share between threads.
