@@ -26,7 +26,7 @@ PG_ADMIN_URL = os.environ.get(
     "BUDGET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_PG = os.environ.get("BUDGET_TEST_REQUIRE_POSTGRES") == "1"
-KEEP_TABLES = {"prices", "alembic_version"}
+KEEP_TABLES = {"alembic_version", "prices_template"}
 
 
 def _admin_engine():
@@ -55,6 +55,10 @@ def postgres_url() -> Iterator[str]:
     url = make_url(PG_ADMIN_URL).set(database=name, drivername="postgresql+psycopg")
     rendered = url.render_as_string(hide_password=False)
     budget.open(rendered).close()  # migrate and seed once
+    engine = create_engine(rendered)
+    with engine.begin() as conn:  # the seeded catalog, restored before every test
+        conn.execute(text("CREATE TABLE prices_template AS SELECT * FROM prices"))
+    engine.dispose()
     try:
         yield rendered
     finally:
@@ -76,7 +80,7 @@ def sqlite_template(tmp_path_factory) -> str:
 
 
 def reset_postgres(url: str) -> None:
-    """Empty every table but the price catalog and the migration marker."""
+    """Empty every table and put the seeded price catalog back, as on a fresh start."""
     engine = create_engine(url)
     with engine.begin() as conn:
         tables = [
@@ -88,6 +92,9 @@ def reset_postgres(url: str) -> None:
         wipe = [f'"{name}"' for name in tables if name not in KEEP_TABLES]
         if wipe:
             conn.execute(text(f"TRUNCATE {', '.join(wipe)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO prices SELECT * FROM prices_template"))
+        conn.execute(text(
+            "SELECT setval(pg_get_serial_sequence('prices', 'id'), (SELECT max(id) FROM prices))"))
     engine.dispose()
 
 

@@ -60,19 +60,41 @@ def expire_allocations(
     conn: Connection, now: datetime, *, window_id: int | None = None, limit: int = 500
 ) -> int:
     """Expire active allocations past their deadline (those holding one window,
-    or any); returns how many were expired."""
+    or any); returns how many were expired.
+
+    On PostgreSQL the allocations are locked first, skipping any another
+    transaction holds (it is releasing or using it, and will expire it on
+    access), then all their windows in id order: the order every writer uses,
+    so a sweep and a release never wait on each other in a circle.
+    """
     query = select(A.id).where(A.status == ACTIVE, A.expires_at <= now)
     if window_id is not None:
-        aw = t.allocation_windows.c
-        query = query.where(A.id.in_(select(aw.allocation_id).where(aw.window_id == window_id)))
+        query = query.where(A.id.in_(select(AW.allocation_id).where(AW.window_id == window_id)))
+    candidates = conn.execute(query.order_by(A.expires_at).limit(limit)).scalars().all()
+    if not candidates:
+        return 0
+    rows = conn.execute(_locked_active(conn), {"ids": sorted(candidates)}).all()
+    windows = conn.execute(_WINDOWS_OF, {"ids": [r.id for r in rows]}).scalars().all()
+    lock_rows(conn, t.windows, sorted(set(windows)))
     expired = 0
-    for allocation_id in conn.execute(query.order_by(A.expires_at).limit(limit)).scalars().all():
-        row = locked_allocation(conn, allocation_id)
-        if row is None or not close_allocation(conn, row, AllocationStatus.EXPIRED, now):
-            continue
-        expired += 1
-        _expiry_alert(conn, row, now)
+    for row in rows:
+        if close_allocation(conn, row, AllocationStatus.EXPIRED, now):
+            expired += 1
+            _expiry_alert(conn, row, now)
     return expired
+
+
+_ACTIVE_BY_IDS = (
+    select(t.allocations)
+    .where(A.id.in_(bindparam("ids", expanding=True)), A.status == ACTIVE)
+    .order_by(A.id)
+)
+_ACTIVE_BY_IDS_LOCKED = _ACTIVE_BY_IDS.with_for_update(skip_locked=True)
+_WINDOWS_OF = select(AW.window_id).where(AW.allocation_id.in_(bindparam("ids", expanding=True)))
+
+
+def _locked_active(conn: Connection):
+    return _ACTIVE_BY_IDS_LOCKED if conn.dialect.name == "postgresql" else _ACTIVE_BY_IDS
 
 
 def expire_if_due(conn: Connection, row: Row, now: datetime) -> Row:
