@@ -1,0 +1,1 @@
+"""The project's own benchmark suite: ``python -m bench.run`` (see BENCHMARKS.md)."""
