@@ -1,11 +1,189 @@
-"""EventOperations: events, subscribers and webhooks, mixed into BudgetService."""
+"""EventOperations: events, subscribers and webhooks, mixed into BudgetService.
+
+Every change the engine makes that others may care about is stored as an
+event in the outbox, in the change's own transaction (docs/events.md). From
+there it reaches in-process subscribers (:meth:`subscribe`), the SSE stream
+of the REST service, and webhooks, which the dispatcher delivers in the
+background (:meth:`start_event_delivery`, or ``budget.open(..., deliver_events=True)``).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
+from weakref import WeakKeyDictionary
+
+from budget.domain import validation as v
 from budget.engine.context import EngineContext
+from budget.events import webhooks as hooks
+from budget.events.bus import Subscription, bus_for, check_types, close_bus
+from budget.events.dispatcher import Dispatcher
+from budget.events.outbox import assign_sequence, last_sequence, read_events
+from budget.events.types import EVENT_TYPES, Event
+
+_DISPATCHERS: WeakKeyDictionary[EngineContext, Dispatcher] = WeakKeyDictionary()
+_LOCK = threading.Lock()
 
 
 class EventOperations:
     """Hear about spend without polling."""
 
     _ctx: EngineContext
+
+    # --- in-process subscribers -------------------------------------------------
+
+    def subscribe(
+        self,
+        callback: Callable[[Event], None],
+        *,
+        types: Iterable[str] | None = None,
+        budget_id: str | None = None,
+    ) -> Subscription:
+        """Call ``callback(event)`` after each commit of this process that emits
+        an event of ``types`` (None: any) concerning ``budget_id`` (None: any).
+
+        Callbacks run on a background thread, in commit order; a slow one
+        never slows the caller. ``subscription.cancel()`` stops it.
+        """
+        bus = bus_for(self._ctx.db.engine, create=True)
+        assert bus is not None
+        return bus.subscribe(callback, types, budget_id)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Stop a subscription (the same as ``subscription.cancel()``)."""
+        subscription.cancel()
+
+    def flush_subscribers(self, timeout: float = 5.0) -> bool:
+        """Wait until subscribers were handed every event committed so far."""
+        bus = bus_for(self._ctx.db.engine)
+        return True if bus is None else bus.flush(timeout)
+
+    # --- the outbox ---------------------------------------------------------------
+
+    @staticmethod
+    def event_types() -> dict[str, str]:
+        """Every event type, with what it reports."""
+        return dict(EVENT_TYPES)
+
+    def list_events(
+        self,
+        *,
+        after: int = 0,
+        types: Iterable[str] | None = None,
+        budget_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        """Events after sequence number ``after``, oldest first (max ``limit``),
+        filtered by type and by the budget they concern. Pass the last
+        ``sequence`` seen as ``after`` to read on without loss or repeats."""
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise v.ValidationError("after", after, "must be a sequence number (0 or more)")
+        limit, _ = v.page(limit, 0)
+        wanted = check_types(types)
+        self._sequence()
+        with self._ctx.db.read() as conn:
+            return read_events(conn, after=after, types=wanted, budget_id=budget_id, limit=limit)
+
+    def last_event_sequence(self) -> int:
+        """The sequence number of the newest event (0 if none yet)."""
+        self._sequence()
+        with self._ctx.db.read() as conn:
+            return last_sequence(conn)
+
+    def _sequence(self) -> None:
+        if not self._ctx.db.is_sqlite:
+            self._ctx.db.run_write(assign_sequence)
+
+    # --- webhooks -------------------------------------------------------------------
+
+    def create_webhook(
+        self,
+        url: str,
+        *,
+        events: Iterable[str] | None = None,
+        budget_id: str | None = None,
+        description: str | None = None,
+    ) -> tuple[hooks.Webhook, str]:
+        """Register a webhook for ``events`` (None: every type), optionally only
+        for one budget. Returns it and its signing secret, shown only this once."""
+        return hooks.create_webhook(
+            self._ctx, url, events=events, budget_id=budget_id, description=description
+        )
+
+    def list_webhooks(self) -> list[hooks.Webhook]:
+        return hooks.list_webhooks(self._ctx)
+
+    def get_webhook(self, webhook_id: str) -> hooks.Webhook:
+        return hooks.get_webhook(self._ctx, webhook_id)
+
+    def set_webhook_active(self, webhook_id: str, active: bool) -> hooks.Webhook:
+        """Pause or resume a webhook; while paused its events wait."""
+        return hooks.set_active(self._ctx, webhook_id, active)
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Remove a webhook and its delivery records."""
+        hooks.delete_webhook(self._ctx, webhook_id)
+
+    def list_webhook_deliveries(
+        self, webhook_id: str, *, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[hooks.Delivery]:
+        """A webhook's deliveries, newest first: pending (with the next attempt),
+        delivered, or dead (after ``webhook_max_attempts`` failures)."""
+        from budget.engine.service import Listing
+
+        items, total = hooks.list_deliveries(
+            self._ctx, webhook_id, status=status, limit=limit, offset=offset
+        )
+        return Listing(items, total)
+
+    def replay_webhook_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        delivery_id: int | None = None,
+        status: str | None = None,
+        since_sequence: int | None = None,
+    ) -> int:
+        """Queue deliveries again (default: the dead ones); returns how many."""
+        return hooks.replay(
+            self._ctx,
+            webhook_id,
+            delivery_id=delivery_id,
+            status=status,
+            since_sequence=since_sequence,
+        )
+
+    # --- the dispatcher -------------------------------------------------------------
+
+    def start_event_delivery(self) -> Dispatcher:
+        """Start (once) the background thread that delivers webhooks."""
+        with _LOCK:
+            dispatcher = _DISPATCHERS.get(self._ctx)
+            if dispatcher is None:
+                dispatcher = _DISPATCHERS[self._ctx] = Dispatcher(self._ctx)
+        dispatcher.start()
+        return dispatcher
+
+    def stop_event_delivery(self) -> None:
+        """Stop the webhook thread, if it runs (in-flight sends finish first)."""
+        with _LOCK:
+            dispatcher = _DISPATCHERS.pop(self._ctx, None)
+        if dispatcher is not None:
+            dispatcher.stop()
+
+    def deliver_events_now(self) -> int:
+        """One delivery pass in the calling thread (fan out, claim, send, record);
+        returns how many deliveries were tried. For tests and cron jobs."""
+        dispatcher = _DISPATCHERS.get(self._ctx)
+        if dispatcher is not None:
+            return dispatcher.run_once(wait=True)
+        once = Dispatcher(self._ctx)
+        try:
+            return once.run_once(wait=True)
+        finally:
+            once.stop()
+
+    def close_events(self) -> None:
+        """Stop the dispatcher and the subscribers' thread (``close()`` calls this)."""
+        self.stop_event_delivery()
+        close_bus(self._ctx.db.engine)

@@ -1,0 +1,102 @@
+"""Request and response models of the events and webhooks endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from budget.api.schemas import Int, Strict
+from budget.events.types import Event
+from budget.events.webhooks import Delivery, Webhook
+
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
+EventType = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+BudgetId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\x00]*$")]
+
+
+class EventOut(BaseModel):
+    """One event: ``id`` to dedupe on, ``sequence`` to resume from."""
+
+    id: str
+    sequence: int | None
+    type: str
+    time: datetime
+    budget_ids: list[str]
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Event) -> EventOut:
+        return cls(**event.to_dict())
+
+
+class EventListOut(BaseModel):
+    items: list[EventOut]
+    last_sequence: int = Field(description="Pass as `after` to read on from here.")
+
+
+class EventTypeOut(BaseModel):
+    type: str
+    description: str
+
+
+class WebhookIn(Strict):
+    url: Url = Field(description="An http(s) URL that accepts POSTed JSON.")
+    events: list[EventType] | None = Field(
+        default=None, max_length=50, description="Event types to send (default: all)."
+    )
+    budget_id: BudgetId | None = Field(default=None, description="Only events of this budget.")
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class WebhookOut(BaseModel):
+    webhook_id: str
+    url: str
+    event_types: list[str]
+    budget_id: str | None
+    description: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, hook: Webhook) -> WebhookOut:
+        return cls(**hook.to_dict())
+
+
+class NewWebhookOut(WebhookOut):
+    secret: str = Field(description="Signs every delivery; shown only once.")
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: int
+    webhook_id: str
+    event_id: str
+    event_type: str
+    event_sequence: int
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryOut:
+        return cls(**delivery.to_dict())
+
+
+class ReplayIn(Strict):
+    """Which deliveries to send again: one, every one from a sequence number
+    on, or those with a status (default: dead)."""
+
+    delivery_id: Int | None = Field(default=None, ge=1)
+    since_sequence: Int | None = Field(default=None, ge=0)
+    status: Literal["pending", "delivered", "dead"] | None = None
+
+
+class ReplayOut(BaseModel):
+    replayed: int

@@ -1,0 +1,152 @@
+"""The MCP tools that advise: a cheaper model, a route within budget, usage analytics.
+
+They call ``BudgetService.recommend_models``, ``route_request`` and
+``usage_report`` (:mod:`budget.engine.service_insight`) and return each
+result's ``to_dict()``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from budget.mcp.tools import (
+    READ,
+    GetService,
+    Json,
+    Model,
+    Provider,
+    TaskType,
+    call,
+    resolve_budget,
+    tool,
+)
+
+Tier = Annotated[
+    str | None,
+    Field(
+        description="Highest tier allowed: local_lightweight, local_midweight or "
+        "remote_heavyweight."
+    ),
+]
+
+
+def _method(svc: Any, name: str):
+    method = getattr(svc, name, None)
+    if method is None:
+        raise ToolError(f"{name} is not available in this version of Budget")
+    return method
+
+
+def as_json(result: Any) -> Json:
+    """A result's ``to_dict()``; a list of results as ``{"items": [...]}``."""
+    if isinstance(result, list | tuple):
+        return {"items": [item.to_dict() for item in result]}
+    return result.to_dict()
+
+
+def register_insight(server: MCPServer, get: GetService) -> None:
+    """Add recommend_model, route_request and usage_analytics to ``server``."""
+
+    @tool(server, READ)
+    def recommend_model(
+        model: Annotated[str, Field(description="The model you would use.", max_length=200)],
+        provider: Provider = None,
+        task_type: TaskType = None,
+        min_context_window: Annotated[int | None, Field(ge=1, le=10**9)] = None,
+        same_provider: bool = False,
+        capabilities: Annotated[
+            list[str] | None,
+            Field(description="Needed capabilities, e.g. vision, tools.", max_length=20),
+        ] = None,
+        max_tier: Tier = None,
+        budget: Annotated[str | None, Field(description="Budget id or name to fit within.")] = None,
+        limit: Annotated[int, Field(ge=1, le=50)] = 5,
+    ) -> Json:
+        """Cheaper models that can do the same job, cheapest first, with what each
+        would save per call at the catalog's prices."""
+        svc = get()
+        budget_id = resolve_budget(svc, budget) if budget else None
+        result = call(
+            _method(svc, "recommend_models"),
+            model=model,
+            provider=provider,
+            task_type=task_type,
+            min_context_window=min_context_window,
+            same_provider=same_provider,
+            capabilities=capabilities,
+            max_tier=max_tier,
+            budget_id=budget_id,
+            limit=limit,
+        )
+        return as_json(result)
+
+    @tool(server, READ)
+    def route_request(
+        preferred_model: Annotated[str, Field(description="The model you would like.")],
+        provider: Provider = None,
+        task_type: TaskType = None,
+        input_tokens: Annotated[int, Field(ge=0, le=10**15)] = 0,
+        max_output_tokens: Annotated[int, Field(ge=0, le=10**15)] = 0,
+        component: Annotated[str | None, Field(max_length=200)] = None,
+        project: Annotated[str | None, Field(max_length=200)] = None,
+        user: Annotated[str | None, Field(max_length=200)] = None,
+    ) -> Json:
+        """Which model to use for this request given the remaining budget: the
+        preferred model if it fits every limit, else the best cheaper one that does,
+        with the reason. Reserves nothing (then call allocate_tokens)."""
+        svc = get()
+        attributes = {"component": component, "project": project, "user": user}
+        result = call(
+            _method(svc, "route_request"),
+            preferred_model=preferred_model,
+            provider=provider,
+            task_type=task_type,
+            input_tokens=input_tokens,
+            max_output_tokens=max_output_tokens,
+            **{k: v for k, v in attributes.items() if v is not None},
+        )
+        return as_json(result)
+
+    @tool(server, READ)
+    def usage_analytics(
+        since: Annotated[str, Field(description="ISO date or time, e.g. 2026-11-01.")],
+        until: Annotated[str, Field(description="ISO date or time (exclusive).")],
+        group_by: Annotated[
+            list[str],
+            Field(
+                description="Dimensions: budget, policy, component, project, user, "
+                "api_key, provider, model, tier, task_type, tag.",
+                min_length=1,
+                max_length=4,
+            ),
+        ],
+        bucket: Annotated[
+            str | None, Field(description="Time buckets: hour, day, week or month.")
+        ] = None,
+        timezone: Annotated[str, Field(description="IANA zone for buckets.")] = "UTC",
+        budget: Annotated[str | None, Field(description="Budget id or name.")] = None,
+        top: Annotated[int | None, Field(ge=1, le=1000)] = None,
+        provider: Provider = None,
+        model: Model = None,
+    ) -> Json:
+        """Tokens and USD for a period, grouped (and bucketed over time), with totals:
+        where the money went."""
+        svc = get()
+        budget_id = resolve_budget(svc, budget) if budget else None
+        filters = {"provider": provider, "model": model}
+        result = call(
+            _method(svc, "usage_report"),
+            since=since,
+            until=until,
+            group_by=group_by,
+            bucket=bucket,
+            timezone=timezone,
+            budget_id=budget_id,
+            top=top,
+            **{k: v for k, v in filters.items() if v is not None},
+        )
+        return as_json(result)
