@@ -57,6 +57,8 @@ def open(
     Migrates the schema and seeds the shipped price catalog on first use.
     With ``refresh_prices=True`` (``BUDGET_REFRESH_PRICES``), a background
     thread refreshes prices from their sources at each source's interval.
+    With ``deliver_events=True`` (``BUDGET_DELIVER_EVENTS``), another delivers
+    webhooks from the event outbox (docs/events.md).
     """
     if settings is None:
         settings = Settings(**({"database_url": url} if url else {}), **overrides)
@@ -70,4 +72,7 @@ def open(
         seed_default_prices(ctx)
     if settings.refresh_prices:
         start_scheduler(ctx)
-    return BudgetService(ctx)
+    service = BudgetService(ctx)
+    if settings.deliver_events:
+        service.start_event_delivery()
+    return service

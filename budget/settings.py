@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     #: A cheaper model to suggest for a model over a soft limit, over the
     #: catalog's own choice (``{"gpt-4o": "gpt-4o-mini"}``).
     fallback_models: dict[str, str] = Field(default_factory=dict)
+    #: Routing's last resort before a denial: a free model as "provider/model"
+    #: (e.g. "ollama/llama3.1"); unset, routing has no local fallback (docs/insight.md).
+    route_local_model: str | None = None
+    #: Capabilities per model ("provider/model" or "model": ["tools", "vision", ...]),
+    #: over what LiteLLM's model file says (recommendation constraints).
+    model_capabilities: dict[str, list[str]] = Field(default_factory=dict)
     #: How many expired allocations one sweep returns at most.
     sweep_batch: int = 500
     auto_migrate: bool = True
@@ -77,3 +83,37 @@ class Settings(BaseSettings):
     price_ceiling_per_million: Decimal = Decimal(1000)
     #: Add models the catalog does not know yet when a source prices them.
     price_add_new_models: bool = True
+
+    # --- events, webhooks, MCP and the service registry (docs/events.md, docs/registry.md)
+    #: Deliver webhooks from a background thread of this process (library: off).
+    deliver_events: bool = False
+    #: ``budget serve`` delivers webhooks (false: leave it to another process).
+    server_delivers_events: bool = True
+    #: Seconds between two passes of the webhook dispatcher.
+    event_dispatch_interval_seconds: float = Field(default=0.5, gt=0, le=3600)
+    #: Seconds between two reads of the outbox by an open SSE stream.
+    event_stream_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    #: Seconds between keep-alive comments on an idle SSE stream.
+    event_stream_ping_seconds: float = Field(default=15.0, gt=0, le=3600)
+    #: Seconds a webhook receiver has to answer (per connect / read).
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    #: Attempts before a delivery is marked dead (replayable).
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    #: First retry delay; it doubles with each failure up to the maximum.
+    webhook_backoff_seconds: float = Field(default=2.0, gt=0, le=86400)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    #: Deliveries one webhook gets per pass (sent in order, one at a time).
+    webhook_batch_size: int = Field(default=50, ge=1, le=10_000)
+    #: Worker threads sending to different webhooks at the same time.
+    webhook_workers: int = Field(default=4, ge=1, le=64)
+    #: The service registry (Tekton's Hermes API, e.g. http://127.0.0.1:8001/api);
+    #: unset: no registration.
+    registry_url: str | None = None
+    registry_component: str = "budget"
+    registry_heartbeat_seconds: float = Field(default=60.0, gt=0, le=3600)
+    registry_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    #: The URL other components reach this service at (default: from host and port).
+    advertised_url: str | None = None
+    #: Where ``budget serve`` listens (it sets these for its workers).
+    service_host: str = "127.0.0.1"
+    service_port: int = Field(default=8013, ge=1, le=65535)

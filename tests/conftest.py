@@ -93,8 +93,12 @@ def reset_postgres(url: str) -> None:
         if wipe:
             conn.execute(text(f"TRUNCATE {', '.join(wipe)} RESTART IDENTITY CASCADE"))
         conn.execute(text("INSERT INTO prices SELECT * FROM prices_template"))
-        conn.execute(text(
-            "SELECT setval(pg_get_serial_sequence('prices', 'id'), (SELECT max(id) FROM prices))"))
+        conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('prices', 'id'),"
+                " (SELECT max(id) FROM prices))"
+            )
+        )
     engine.dispose()
 
 

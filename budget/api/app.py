@@ -8,9 +8,10 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from budget.api import metrics, problems
-from budget.api.routes import admin, budgets, ledger, prices
+from budget.api.routes import admin, budgets, events, insight, ledger, prices
 from budget.engine.service import BudgetService
 from budget.errors import StorageError
+from budget.events.lifespan import events_lifespan
 from budget.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -28,7 +29,8 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
             owned = open_budget(settings=settings or Settings())
             app.state.service = owned
         try:
-            yield
+            async with events_lifespan(app, owned is not None):
+                yield
         finally:
             if owned is not None:
                 owned.close()
@@ -44,8 +46,12 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
     app.state.service = service
     problems.install(app)
     metrics.install(app)
-    for router in (budgets.router, ledger.router, admin.router, prices.router):
+    for router in (budgets.router, ledger.router, admin.router, prices.router, events.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(insight.router, prefix=API_PREFIX)
+    from budget.mcp import http as mcp_http  # the MCP SDK loads only for a served app
+
+    mcp_http.mount(app)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

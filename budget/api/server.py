@@ -59,6 +59,8 @@ def serve(
     with open_budget(settings=settings):
         pass  # migrate and seed before the workers start
     os.environ["BUDGET_DATABASE_URL"] = settings.database_url
+    os.environ["BUDGET_SERVICE_HOST"] = host  # what the registry and /mcp are told
+    os.environ["BUDGET_SERVICE_PORT"] = str(port)
     uvicorn.run(
         "budget.api.server:app_factory",
         factory=True,

@@ -13,11 +13,14 @@ from budget.cli.commands import (
     alerts,
     allocations,
     budgets,
+    insight,
     keys,
+    mcp,
     overview,
     policies,
     prices,
     usage,
+    webhooks,
 )
 from budget.cli.commands import usage_import as _usage_import  # noqa: F401 - registers `usage import`
 from budget.cli.root import app
@@ -30,12 +33,14 @@ app.add_typer(usage.app, name="usage")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(keys.app, name="keys")
 app.add_typer(prices.app, name="prices")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(insight.rollups, name="rollups")  # report, analyze, forecast, recommend, route: root
 # init, serve, status, cost (overview) and allocate, check register on the root app.
 ROOT_ORDER = ("init", "serve", "status", "allocate", "check", "cost")
 app.registered_commands.sort(
     key=lambda c: ROOT_ORDER.index(c.name) if c.name in ROOT_ORDER else len(ROOT_ORDER)
 )
-_ = overview
+_ = overview, mcp
 
 __all__ = ["app", "main"]
 

@@ -49,6 +49,7 @@ class AlertKind(StrEnum):
     UNPRICED_MODEL = "unpriced_model"
     PRICE_CONFLICT = "price_conflict"
     ALLOCATION_EXPIRED = "allocation_expired"
+    FORECAST_EXCEEDS = "forecast_exceeds"
 
 
 class Severity(StrEnum):

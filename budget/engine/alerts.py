@@ -16,6 +16,7 @@ from budget.domain.money import nanos_to_usd
 from budget.engine.context import EngineContext
 from budget.engine.windows import Target
 from budget.errors import NotFound
+from budget.events import emit as events
 from budget.storage import tables as t
 from budget.storage.mapping import row_to_alert
 from budget.storage.sql import insert_ignoring_conflicts, new_id
@@ -107,7 +108,14 @@ def _threshold_alert(
     else:
         severity = Severity.WARNING if kind is AlertKind.ACTION_THRESHOLD else Severity.INFO
         what = f"passed {threshold * 100:g}% of its limit"
-    raise_alert(
+    details = {
+        "limit_kind": dim,
+        "limit": str(shown_limit),
+        "used": str(shown_used),
+        "policy_type": policy.type.value,
+        "resets_at": span.ends_at.isoformat() if span.ends_at else None,
+    }
+    new = raise_alert(
         conn,
         kind=kind,
         severity=severity,
@@ -121,14 +129,10 @@ def _threshold_alert(
         window=span.key,
         threshold=threshold,
         now=now,
-        details={
-            "limit_kind": dim,
-            "limit": str(shown_limit),
-            "used": str(shown_used),
-            "policy_type": policy.type.value,
-            "resets_at": span.ends_at.isoformat() if span.ends_at else None,
-        },
+        details=details,
     )
+    if new:
+        events.threshold_crossed(conn, target, kind, threshold, details, now)
 
 
 def list_alerts(

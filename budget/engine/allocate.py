@@ -27,7 +27,8 @@ from budget.domain.prices import TokenUsage
 from budget.engine.alerts import raise_alert
 from budget.engine.context import EngineContext
 from budget.engine.expiry import expire_allocations
-from budget.engine.pricing import cheaper_model, cost_of, resolve_tier
+from budget.engine.insight.routing import suggest_cheaper
+from budget.engine.pricing import cost_of, resolve_tier
 from budget.engine.windows import (
     Target,
     add_reserved,
@@ -37,6 +38,7 @@ from budget.engine.windows import (
     reserve_within_limit,
 )
 from budget.errors import BudgetExceeded, Denial, PriceUnknown
+from budget.events import emit as events
 from budget.storage import tables as t
 from budget.storage.mapping import attributes_to_columns, row_to_allocation
 from budget.storage.sql import lock_rows, new_id
@@ -153,11 +155,10 @@ def allocate(ctx: EngineContext, request: AllocationRequest) -> Allocation:
         over_soft = _reserve_rest(conn, targets, request, nanos)
         recommended = None
         if over_soft:
-            attrs = request.attributes
-            recommended = cheaper_model(
-                ctx.catalog, attrs.provider, attrs.model, now, ctx.settings.fallback_models
-            )
-        return _insert(conn, request, targets, nanos, now, over_soft, recommended)
+            recommended = suggest_cheaper(ctx, request.attributes, now, conn)
+        allocation = _insert(conn, request, targets, nanos, now, over_soft, recommended)
+        events.allocation_created(conn, allocation, targets, now)
+        return allocation
 
     try:
         allocation = ctx.db.run_write(work)
@@ -320,7 +321,7 @@ def _insert(
 def _record_denial(ctx: EngineContext, denied: BudgetExceeded, now: datetime) -> None:
     with ctx.db.write() as conn:
         for d in denied.denials:
-            raise_alert(
+            new = raise_alert(
                 conn,
                 kind=AlertKind.DENIED,
                 severity=Severity.CRITICAL,
@@ -332,6 +333,8 @@ def _record_denial(ctx: EngineContext, denied: BudgetExceeded, now: datetime) ->
                 details=d.to_dict(),
                 now=now,
             )
+            if new:
+                events.allocation_denied(conn, d, now)
 
 
 def _record_unpriced(ctx: EngineContext, unknown: PriceUnknown, now: datetime) -> None:
@@ -340,8 +343,8 @@ def _record_unpriced(ctx: EngineContext, unknown: PriceUnknown, now: datetime) -
 
 
 def raise_unpriced_alert(conn: Connection, provider: str, model: str, now: datetime) -> None:
-    """One alert per unpriced model and day: its usage is counted but not costed."""
-    raise_alert(
+    """One alert (and event) per unpriced model and day: its usage is counted but not costed."""
+    new = raise_alert(
         conn,
         kind=AlertKind.UNPRICED_MODEL,
         severity=Severity.WARNING,
@@ -353,3 +356,5 @@ def raise_unpriced_alert(conn: Connection, provider: str, model: str, now: datet
         details={"provider": provider, "model": model},
         now=now,
     )
+    if new:
+        events.unpriced_model(conn, provider, model, now)

@@ -27,6 +27,7 @@ from budget.domain.prices import Price
 from budget.engine.alerts import raise_alert
 from budget.engine.context import PRICES, EngineContext, bump_version
 from budget.errors import NotFound, ValidationError
+from budget.events import emit as events
 from budget.pricing.normalize import model_key, normalize_provider
 from budget.pricing.sources.base import SourceSpec
 from budget.pricing.sources.collect import collect
@@ -34,6 +35,7 @@ from budget.pricing.sources.http import HttpFetcher
 from budget.pricing.sources.plan import Context, Insert, plan
 from budget.pricing.sources.registry import build_sources, source_specs
 from budget.pricing.sources.report import (
+    CHANGED,
     CONFLICT,
     OVERRIDE_CLEARED,
     OVERRIDE_SET,
@@ -177,9 +179,12 @@ def _apply(
     for change in changes:
         if change.action == CONFLICT:
             alert = conflict_alert(change)
-            raise_alert(
+            if raise_alert(
                 conn, kind=AlertKind.PRICE_CONFLICT, severity=Severity.WARNING, now=now, **alert
-            )
+            ):
+                events.price_conflict(conn, alert["details"], now)
+        elif change.action == CHANGED:
+            events.price_changed(conn, change, now)
     report = build_report(
         update_id=repo.new_update_id(),
         trigger=trigger,
@@ -291,6 +296,7 @@ def set_override(
         [price_id] = repo.insert_rows(conn, [Insert(price, None)], now)
         old_id = None if held is None else held.id
         repo.record_override(conn, price, OVERRIDE_SET, old_id, price_id, now)
+        events.price_override(conn, price, OVERRIDE_SET, old_id, price_id, now)
         bump_version(conn, PRICES)
     return dataclasses.replace(price, price_id=price_id)
 
@@ -311,6 +317,7 @@ def clear_override(ctx: EngineContext, provider: str, model: str) -> Price:
         repo.end_date(conn, [row.id], now)
         ended = dataclasses.replace(repo.row_to_price(row), effective_to=now)
         repo.record_override(conn, ended, OVERRIDE_CLEARED, row.id, None, now)
+        events.price_override(conn, ended, OVERRIDE_CLEARED, row.id, None, now)
         bump_version(conn, PRICES)
         return ended
 

@@ -13,7 +13,7 @@ from budget.domain.models import WindowCounters
 from budget.domain.money import nanos_to_usd
 from budget.engine.allocate import AllocationRequest, reservation_cost
 from budget.engine.context import EngineContext
-from budget.engine.pricing import cheaper_model
+from budget.engine.insight.routing import suggest_cheaper
 from budget.engine.windows import matching_spans
 from budget.errors import Denial
 from budget.storage import tables as t
@@ -96,10 +96,7 @@ def check(ctx: EngineContext, request: AllocationRequest) -> CheckResult:
                 )
     recommended = None
     if over_soft or denials:
-        attrs = request.attributes
-        recommended = cheaper_model(
-            ctx.catalog, attrs.provider, attrs.model, now, ctx.settings.fallback_models
-        )
+        recommended = suggest_cheaper(ctx, request.attributes, now)
     return CheckResult(
         allowed=not denials,
         tokens=request.tokens,

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, bindparam, select, update
 from budget.domain.enums import AlertKind, AllocationStatus, Severity
 from budget.engine.alerts import raise_alert
 from budget.engine.windows import return_reserved
+from budget.events import emit as events
 from budget.storage import tables as t
 from budget.storage.sql import lock_rows
 
@@ -53,6 +54,7 @@ def close_allocation(conn: Connection, row: Row, status: AllocationStatus, now: 
     lock_rows(conn, t.windows, window_ids)
     return_reserved(conn, window_ids, row.tokens_remaining, row.nanos_remaining)
     conn.execute(_CLOSE, {"aid": row.id, "status": status.value, "closed_at": now})
+    events.allocation_closed(conn, row, status, window_ids, now)
     return True
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
@@ -12,26 +11,10 @@ from budget.domain.enums import Tier
 from budget.domain.models import CostEstimate
 from budget.domain.prices import CostBreakdown, Price, TokenUsage
 from budget.engine.context import PRICES, EngineContext, bump_version
-from budget.pricing.catalog import PriceCatalog
 from budget.pricing.cost import MissingRate, compute_cost
 from budget.pricing.default_catalog import load_default_prices
 from budget.settings import Settings
 from budget.storage.prices import count_prices, insert_prices
-
-#: Model families that do a different job; never suggested for a chat model.
-_SPECIAL = (
-    "realtime",
-    "audio",
-    "tts",
-    "transcribe",
-    "image",
-    "search",
-    "embed",
-    "moderation",
-    "whisper",
-    "dall-e",
-    "ft:",
-)
 
 
 def resolve_tier(
@@ -127,61 +110,6 @@ def token_usage(
             f"exceeds output_tokens ({usage.output_tokens}), which include reasoning tokens",
         )
     return usage
-
-
-def cheaper_model(
-    catalog: PriceCatalog,
-    provider: str | None,
-    model: str | None,
-    at: datetime,
-    fallbacks: dict[str, str],
-) -> str | None:
-    """The nearest cheaper model of the same provider, or a configured fallback.
-
-    Candidates have known input and output rates below the model's blended
-    rate (3 input : 1 output) and a context window at least as large; the
-    most expensive of them is the closest in capability.
-    """
-    if not provider or not model:
-        return None
-    if model in fallbacks:
-        return fallbacks[model]
-    current = catalog.lookup(provider, model, at)
-    if current is None or not _has_rates(current):
-        return None
-    target = _blended(current)
-    special = [s for s in _SPECIAL if s in model]
-    best: tuple[Decimal, str] | None = None
-    for price in catalog.prices():
-        if (
-            price.provider != current.provider
-            or price.model == current.model
-            or not _has_rates(price)
-            or not _in_force(price, at)
-        ):
-            continue
-        if any(s in price.model for s in _SPECIAL if s not in special):
-            continue
-        if current.context_window and (price.context_window or 0) < current.context_window:
-            continue
-        blended = _blended(price)
-        if 0 < blended < target and (best is None or blended > best[0]):
-            best = (blended, price.model)
-    return best[1] if best else None
-
-
-def _has_rates(price: Price) -> bool:
-    return price.rates.input is not None and price.rates.output is not None
-
-
-def _blended(price: Price) -> Decimal:
-    return price.rates.input.base * 3 + price.rates.output.base  # type: ignore[union-attr]
-
-
-def _in_force(price: Price, at: datetime) -> bool:
-    return (price.effective_from is None or price.effective_from <= at) and (
-        price.effective_to is None or at < price.effective_to
-    )
 
 
 def seed_default_prices(ctx: EngineContext) -> int:

@@ -21,9 +21,11 @@ from budget.engine.alerts import check_thresholds
 from budget.engine.allocate import raise_unpriced_alert
 from budget.engine.context import EngineContext
 from budget.engine.expiry import allocation_window_ids, expire_if_due, locked_allocation
+from budget.engine.insight.rollups import apply_usage
 from budget.engine.pricing import cost_of, resolve_tier, token_usage
 from budget.engine.windows import add_used, ensure_windows, matching_spans, return_reserved
 from budget.errors import BudgetError, IdempotencyConflict, NotFound, ValidationError
+from budget.events import emit as events
 from budget.storage import tables as t
 from budget.storage.mapping import attributes_to_columns, row_to_usage
 from budget.storage.sql import insert_ignoring_conflicts, lock_rows, new_id
@@ -246,13 +248,14 @@ def _write_one(
     nanos = cost.total_nanos if cost else 0
     tokens = item.usage.total_tokens
     after = add_used(conn, [x.window_id for x in targets], tokens, nanos)
+    apply_usage(conn, values)  # rollups, after the windows: every writer locks windows first
     for target in targets:
         check_thresholds(conn, target, after[target.window_id], tokens, nanos, now)
     if allocation is not None:
         _draw_down(conn, allocation, alloc_windows, tokens, nanos)
     if cost is None:
         raise_unpriced_alert(conn, attrs.provider or "", attrs.model or "", now)
-    return row_to_usage(SimpleNamespace(**values))
+    return events.usage_recorded(conn, row_to_usage(SimpleNamespace(**values)), targets, now)
 
 
 def _attributes(

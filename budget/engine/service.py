@@ -288,6 +288,7 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
     def close(self) -> None:
         """Stop the price refresh, if running, and release the database connections."""
         self.stop_price_refresh()
+        self.close_events()
         self._ctx.db.dispose()
 
     def __enter__(self) -> BudgetService:

@@ -28,6 +28,13 @@ T = TypeVar("T")
 
 #: PostgreSQL's "try again" states: deadlock detected, serialization failure.
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+AFTER_COMMIT = "budget.after_commit"
+
+
+def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
+    """Call ``hook`` (which must not raise) once the transaction of ``conn``
+    has committed; never if it rolls back, e.g. before a retry."""
+    conn.info.setdefault(AFTER_COMMIT, []).append(hook)
 
 
 class Database:
@@ -72,8 +79,11 @@ class Database:
             with self.engine.connect() as conn:
                 if self.is_sqlite:
                     conn = conn.execution_options(sqlite_immediate=immediate)
+                conn.info[AFTER_COMMIT] = []
                 with conn.begin():
                     yield conn
+                for hook in conn.info.pop(AFTER_COMMIT, ()):
+                    hook()
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
                 raise StorageError(

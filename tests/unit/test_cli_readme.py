@@ -50,10 +50,14 @@ def test_the_app_has_every_command_of_the_issue():
         "alerts": "list ack",
         "keys": "create list revoke",
         "prices": "list show history conflicts sources update override clear-override",
+        "webhooks": "add list remove deliveries replay",
+        "rollups": "rebuild",
     }.items():
         for sub in subs.split():
             assert f"budget {group} {sub}" in paths
-    for name in ("init", "serve", "status", "allocate", "check", "cost"):
+    for name in ("init", "serve", "status", "allocate", "check", "cost", "mcp"):
+        assert f"budget {name}" in paths
+    for name in ("report", "analyze", "forecast", "recommend", "route"):
         assert f"budget {name}" in paths
 
 

@@ -38,6 +38,13 @@ from budget.api.schemas import (
     UsageOut,
     UsageTotalsOut,
 )
+from budget.api.schemas_events import (
+    DeliveryOut,
+    NewWebhookOut,
+    ReplayIn,
+    WebhookIn,
+    WebhookOut,
+)
 from budget.api.schemas_prices import (
     OverrideIn,
     PriceConflictOut,
@@ -257,6 +264,33 @@ class LocalBackend(Backend):
     def clear_price_override(self, query):
         return _dump(PriceOut.of(self.svc.clear_price_override(query["provider"], query["model"])))
 
+    def create_webhook(self, body):
+        request = parse_body(WebhookIn, body)
+        hook, secret = self.svc.create_webhook(
+            request.url,
+            events=request.events,
+            budget_id=request.budget_id,
+            description=request.description,
+        )
+        return _dump(NewWebhookOut(**WebhookOut.of(hook).model_dump(), secret=secret))
+
+    def list_webhooks(self):
+        return [_dump(WebhookOut.of(h)) for h in self.svc.list_webhooks()]
+
+    def delete_webhook(self, webhook_id):
+        self.svc.delete_webhook(webhook_id)
+
+    def list_deliveries(self, webhook_id, query):
+        items = self.svc.list_webhook_deliveries(
+            webhook_id, **_query(query, "status", "limit", "offset")
+        )
+        return _page(items, DeliveryOut, query)
+
+    def replay_deliveries(self, webhook_id, body):
+        request = parse_body(ReplayIn, body)
+        count = self.svc.replay_webhook_deliveries(webhook_id, **request.model_dump())
+        return {"replayed": count}
+
     def list_alerts(self, query):
         names = ("budget_id", "kind", "acknowledged", "since", "limit", "offset")
         return _page(self.svc.list_alerts(**_query(query, *names)), AlertOut, query)
@@ -275,3 +309,55 @@ class LocalBackend(Backend):
 
     def revoke_key(self, key_id):
         return _key(self.svc.revoke_api_key(key_id))
+
+    def usage_report(self, query):
+        from budget.api.schemas_insight import ReportOut
+
+        return _dump(ReportOut.of(self._report(query)))
+
+    def usage_report_csv(self, query):
+        return self._report(query).to_csv()
+
+    def _report(self, query):
+        from budget.engine.insight.rollups import ATTRIBUTES
+
+        names = ("since", "until", "bucket", "timezone", "budget_id", "top")
+        filters = {k: v for k, v in query.items() if k in ATTRIBUTES and v is not None}
+        if query.get("tag"):
+            filters["tags"] = query["tag"]
+        return self.svc.usage_report(
+            group_by=query.get("group_by") or [], **_query(query, *names), **filters
+        )
+
+    def forecast(self, query):
+        from budget.api.schemas_insight import ForecastOut
+
+        return [_dump(ForecastOut.of(f)) for f in self.svc.forecast(query.get("budget_id"))]
+
+    def analyze(self, query):
+        from budget.api.schemas_insight import FindingOut
+
+        found = self.svc.analyze_usage(**_query(query, "since", "until", "by", "timezone"))
+        return [_dump(FindingOut.of(f)) for f in found]
+
+    def recommend(self, query):
+        from budget.api.schemas_insight import RecommendationOut
+
+        names = ("model", "provider", "task_type", "min_context_window", "same_provider")
+        found = self.svc.recommend_models(
+            **_query(query, *names, "max_tier", "budget_id", "limit"),
+            capabilities=query.get("capability"),
+        )
+        return [_dump(RecommendationOut.of(x)) for x in found]
+
+    def route(self, body):
+        from budget.api.schemas_insight import RouteIn, RouteOut, route_arguments
+
+        request = route_arguments(parse_body(RouteIn, body))
+        return _dump(RouteOut.of(self.svc.route_request(**request)))
+
+    def rebuild_rollups(self, body):
+        from budget.api.schemas_insight import RebuildIn, RebuildOut
+
+        check_only = parse_body(RebuildIn, body).check_only
+        return _dump(RebuildOut.of(self.svc.rebuild_rollups(check_only=check_only)))

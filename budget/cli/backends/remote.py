@@ -184,6 +184,21 @@ class RemoteBackend(Backend):
     def clear_price_override(self, query):
         return self._call("DELETE", "/prices/override", params=query)
 
+    def create_webhook(self, body):
+        return self._call("POST", "/webhooks", json=body)
+
+    def list_webhooks(self):
+        return self._call("GET", "/webhooks")
+
+    def delete_webhook(self, webhook_id):
+        self._call("DELETE", f"/webhooks/{_p(webhook_id)}")
+
+    def list_deliveries(self, webhook_id, query):
+        return self._call("GET", f"/webhooks/{_p(webhook_id)}/deliveries", params=query)
+
+    def replay_deliveries(self, webhook_id, body):
+        return self._call("POST", f"/webhooks/{_p(webhook_id)}/replay", json=body)
+
     def list_alerts(self, query):
         return self._call("GET", "/alerts", params=query)
 
@@ -198,3 +213,25 @@ class RemoteBackend(Backend):
 
     def revoke_key(self, key_id):
         return self._call("POST", f"/keys/{_p(key_id)}/revoke")
+
+    def usage_report(self, query):
+        return self._call("GET", "/reports/usage", params=query)
+
+    def usage_report_csv(self, query):
+        params = {k: v for k, v in query.items() if v is not None} | {"format": "csv"}
+        return self._send("GET", API_PREFIX + "/reports/usage", params=params).text
+
+    def forecast(self, query):
+        return self._call("GET", "/forecast", params=query)
+
+    def analyze(self, query):
+        return self._call("GET", "/analysis", params=query)
+
+    def recommend(self, query):
+        return self._call("GET", "/recommendations", params=query)
+
+    def route(self, body):
+        return self._call("POST", "/route", json=body)
+
+    def rebuild_rollups(self, body):
+        return self._call("POST", "/rollups/rebuild", json=body)

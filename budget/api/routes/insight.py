@@ -1,0 +1,202 @@
+"""/reports, /forecast, /analysis, /recommendations, /route and /rollups/rebuild.
+
+Reports answer JSON, or CSV with ``format=csv`` or ``Accept: text/csv``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from budget.api.deps import AdminDep, ClientDep, ServiceDep
+from budget.api.schemas import Instant
+from budget.api.schemas_insight import (
+    BucketName,
+    Capability,
+    FindingOut,
+    ForecastOut,
+    GroupName,
+    RebuildIn,
+    RebuildOut,
+    RecommendationOut,
+    ReportOut,
+    RouteIn,
+    RouteOut,
+    Zone,
+    route_arguments,
+)
+from budget.domain.enums import Tier
+
+router = APIRouter(tags=["insight"])
+Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+TagText = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+Format = Annotated[
+    Literal["json", "csv"] | None, Query(description="csv, or json (default; or Accept)")
+]
+CSV = {
+    200: {
+        "description": "The report (JSON, or CSV with format=csv or Accept: text/csv)",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def report_filters(
+    component: Filter = None,
+    project: Filter = None,
+    user: Filter = None,
+    api_key: Filter = None,
+    provider: Filter = None,
+    model: Filter = None,
+    tier: Tier | None = None,
+    task_type: Filter = None,
+    tag: Annotated[list[TagText] | None, Query(max_length=20)] = None,
+) -> dict[str, Any]:
+    """Attribute filters of a report (``tag`` repeated: records carrying all of them)."""
+    values = {
+        "component": component,
+        "project": project,
+        "user": user,
+        "api_key": api_key,
+        "provider": provider,
+        "model": model,
+        "tier": None if tier is None else tier.value,
+        "task_type": task_type,
+        "tags": tag or None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+FiltersDep = Annotated[dict[str, Any], Depends(report_filters)]
+
+
+def _answer(request: Request, report, format: str | None) -> Any:
+    wants_csv = format == "csv" or (
+        format is None and "text/csv" in request.headers.get("accept", "")
+    )
+    if wants_csv:
+        return Response(
+            report.to_csv(),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="usage-report.csv"'},
+        )
+    return ReportOut.of(report)
+
+
+@router.get("/reports/usage", response_model=ReportOut, responses=CSV)
+def usage_report(
+    request: Request,
+    svc: ServiceDep,
+    _: ClientDep,
+    filters: FiltersDep,
+    since: Instant,
+    until: Instant,
+    group_by: Annotated[list[GroupName] | None, Query(max_length=4)] = None,
+    bucket: BucketName | None = None,
+    timezone: Zone = "UTC",
+    budget_id: Filter = None,
+    top: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    format: Format = None,
+) -> Any:
+    """Spend and tokens over [since, until), grouped (``group_by`` repeated) and
+    bucketed in ``timezone``; ``top`` keeps the biggest groups. From the rollups."""
+    report = svc.usage_report(
+        since=since,
+        until=until,
+        group_by=group_by or [],
+        bucket=bucket,
+        timezone=timezone,
+        budget_id=budget_id,
+        top=top,
+        **filters,
+    )
+    return _answer(request, report, format)
+
+
+@router.get("/reports/top", response_model=ReportOut, responses=CSV)
+def top_consumers(
+    request: Request,
+    svc: ServiceDep,
+    _: ClientDep,
+    filters: FiltersDep,
+    since: Instant,
+    until: Instant,
+    by: GroupName = "user",
+    n: Annotated[int, Query(ge=1, le=1000)] = 10,
+    budget_id: Filter = None,
+    format: Format = None,
+) -> Any:
+    """The ``n`` biggest spenders by ``by`` over [since, until) (the rest in ``others``)."""
+    report = svc.usage_report(
+        since=since, until=until, group_by=[by], budget_id=budget_id, top=n, **filters
+    )
+    return _answer(request, report, format)
+
+
+@router.get("/forecast", response_model=list[ForecastOut])
+def forecast(svc: ServiceDep, _: ClientDep, budget_id: Filter = None) -> list[ForecastOut]:
+    """Burn rate and projected total of every current window, most urgent first.
+    Raises a ``forecast_exceeds`` alert (once per window) for a projection over a limit."""
+    return [ForecastOut.of(f) for f in svc.forecast(budget_id)]
+
+
+@router.get("/analysis", response_model=list[FindingOut])
+def analysis(
+    svc: ServiceDep,
+    _: ClientDep,
+    since: Instant,
+    until: Instant,
+    by: GroupName = "model",
+    timezone: Zone = "UTC",
+) -> list[FindingOut]:
+    """Trend (rising, flat, falling) and spikes of each group's spend, with the numbers."""
+    findings = svc.analyze_usage(since=since, until=until, by=by, timezone=timezone)
+    return [FindingOut.of(f) for f in findings]
+
+
+@router.get("/recommendations", response_model=list[RecommendationOut])
+def recommendations(
+    svc: ServiceDep,
+    _: ClientDep,
+    model: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")],
+    provider: Filter = None,
+    task_type: Filter = None,
+    min_context_window: Annotated[int | None, Query(ge=1, le=10**9)] = None,
+    same_provider: bool = False,
+    capability: Annotated[list[Capability] | None, Query(max_length=11)] = None,
+    max_tier: Tier | None = None,
+    budget_id: Filter = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> list[RecommendationOut]:
+    """Cheaper models that qualify for ``model`` (``capability`` repeated), best first,
+    with the saving on your own recent token mix and why each qualifies."""
+    found = svc.recommend_models(
+        model=model,
+        provider=provider,
+        task_type=task_type,
+        min_context_window=min_context_window,
+        same_provider=same_provider,
+        capabilities=capability,
+        max_tier=None if max_tier is None else max_tier.value,
+        budget_id=budget_id,
+        limit=limit,
+    )
+    return [RecommendationOut.of(r) for r in found]
+
+
+@router.post("/route", response_model=RouteOut)
+def route(body: RouteIn, svc: ServiceDep, _: ClientDep) -> RouteOut:
+    """Which model to use now: the preferred one if the budget allows, else the best
+    cheaper one that fits, else the local model, else a denial with ``retry_at``.
+    Reserves nothing (allocate afterwards)."""
+    return RouteOut.of(svc.route_request(**route_arguments(body)))
+
+
+@router.post("/rollups/rebuild", response_model=RebuildOut)
+def rebuild_rollups(svc: ServiceDep, _: AdminDep, body: RebuildIn | None = None) -> RebuildOut:
+    """Recompute the report rollups from the ledger and say whether they agreed
+    (repairing the days that differ unless ``check_only``). Admin only."""
+    check_only = body.check_only if body is not None else False
+    return RebuildOut.of(svc.rebuild_rollups(check_only=check_only))

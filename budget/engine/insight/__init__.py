@@ -1,0 +1,2 @@
+"""Insight: rollups kept by the write path, reports, forecasts, usage analysis,
+model recommendations and budget-aware routing (see docs/insight.md)."""

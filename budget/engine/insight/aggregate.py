@@ -1,0 +1,358 @@
+"""Sum usage over a time range by any dimensions: rollups for whole hours and
+days, the ledger for the sub-hour pieces, one fold in Python.
+
+A query names its group dimensions, attribute filters, required tags and,
+for budget and policy grouping or a budget filter, the policies whose scopes
+decide which usage belongs where (the rule ``usage list --budget`` uses: a
+budget's usage is what its policies' scopes cover). The smallest cube that
+holds every dimension involved is read; SQL sums it per bucket and per those
+dimensions; Python then applies what SQL cannot (tag subsets, scopes) and
+spreads each row over its groups (a record with two tags is in both tag groups).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+
+from budget.domain.models import SCOPE_FIELDS, Policy
+from budget.domain.money import nanos_to_usd
+from budget.engine.insight.buckets import Bucketing, TimePlan, label_sql
+from budget.engine.insight.rollups import ATTRIBUTES, COLUMNS, COUNTERS, CUBES
+from budget.storage import tables as t
+from budget.storage.tables_insight import usage_rollups
+
+R = usage_rollups.c
+U = t.usage_records.c
+GROUPS = (*ATTRIBUTES, "tag", "budget", "policy")
+#: Cubes from the smallest to the widest, for attribute sets.
+_ORDER = ("model", "user", "work", "full")
+
+
+@dataclass(slots=True)
+class Counters:
+    """Usage summed: all records and tokens; cost of the priced ones; the unpriced apart."""
+
+    records: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_nanos: int = 0
+    unpriced_records: int = 0
+    unpriced_tokens: int = 0
+
+    def add(self, priced: bool, values: tuple[int, ...]) -> None:
+        records, inp, out, cached, written, reasoning, cost = values
+        self.records += records
+        self.input_tokens += inp
+        self.output_tokens += out
+        self.cached_input_tokens += cached
+        self.cache_write_tokens += written
+        self.reasoning_tokens += reasoning
+        self.cost_nanos += cost
+        if not priced:
+            self.unpriced_records += records
+            self.unpriced_tokens += inp + out
+
+    def merge(self, other: Counters) -> None:
+        self.records += other.records
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cached_input_tokens += other.cached_input_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.cost_nanos += other.cost_nanos
+        self.unpriced_records += other.unpriced_records
+        self.unpriced_tokens += other.unpriced_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def cost(self) -> Decimal:
+        return nanos_to_usd(self.cost_nanos)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, money as a decimal string."""
+        return {
+            "records": self.records,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "total_tokens": self.total_tokens,
+            "cost": format(self.cost, "f"),
+            "unpriced_records": self.unpriced_records,
+            "unpriced_tokens": self.unpriced_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to sum: a range, groups, filters and the policies scopes come from."""
+
+    since: datetime
+    until: datetime
+    bucketing: Bucketing
+    group_by: tuple[str, ...] = ()
+    filters: dict[str, str] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+    budget_policies: tuple[Policy, ...] | None = None  # a budget filter
+    policies: tuple[Policy, ...] = ()  # for budget / policy grouping
+    priced: bool | None = None
+
+
+@dataclass
+class Result:
+    """Counters per (bucket label, group key), and the totals (each record once)."""
+
+    groups: dict[tuple[int, tuple], Counters]
+    totals: Counters
+    cube: str
+    rollup_rows: int = 0
+    ledger_pieces: int = 0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    cube: str
+    attrs: tuple[str, ...]
+    with_tags: bool
+    tag_filter_sql: str | None
+
+
+def run(conn: Connection, query: Query, time: TimePlan) -> Result:
+    """Sum the usage ``query`` asks for over the pieces of ``time``."""
+    plan = _plan(query)
+    result = Result({}, Counters(), plan.cube)
+    rows = list(_rollup_rows(conn, query, plan, time))
+    result.rollup_rows = len(rows)
+    result.ledger_pieces = len(time.ledger)
+    if time.ledger:
+        rows.extend(_ledger_rows(conn, query, plan, time))
+    _fold(query, rows, result)
+    return result
+
+
+def _involved_policies(query: Query) -> tuple[Policy, ...]:
+    grouped = query.policies if {"budget", "policy"} & set(query.group_by) else ()
+    return (*grouped, *(query.budget_policies or ()))
+
+
+def _plan(query: Query) -> _Plan:
+    policies = _involved_policies(query)
+    attrs = set(query.filters) | {g for g in query.group_by if g in COLUMNS}
+    for policy in policies:
+        attrs |= {name for name in SCOPE_FIELDS if getattr(policy.scope, name) is not None}
+    scope_tags = any(p.scope.tags for p in policies)
+    tag_group = "tag" in query.group_by
+    only_tags = not attrs and not scope_tags
+    if only_tags and ((tag_group and not query.tags) or (not tag_group and len(query.tags) == 1)):
+        only = next(iter(query.tags)) if query.tags else None
+        return _Plan("tag", (), True, only)
+    with_tags = tag_group or bool(query.tags) or scope_tags
+    if with_tags:
+        return _Plan("full", _ordered(attrs), True, None)
+    cube = next(c for c in _ORDER if attrs <= set(CUBES[c]))
+    return _Plan(cube, _ordered(attrs), False, None)
+
+
+def cube_for(attrs: set[str], tags: frozenset[str]) -> str | None:
+    """The smallest cube holding these attributes (None when tags are involved)."""
+    if tags:
+        return None
+    return next(c for c in _ORDER if attrs <= set(CUBES[c]))
+
+
+def _ordered(attrs: set[str]) -> tuple[str, ...]:
+    return tuple(a for a in ATTRIBUTES if a in attrs)
+
+
+def _rollup_rows(conn: Connection, query: Query, plan: _Plan, time: TimePlan) -> Iterator[tuple]:
+    for span, ranges in ((1, time.hours), (24, time.days)):
+        if not ranges:
+            continue
+        text = label_sql(query.bucketing, ranges, "start_hour")
+        label = literal_column(text)
+        grouped = [] if text.lstrip("-").isdigit() else [label]  # never GROUP BY a constant
+        dims = [R[COLUMNS[a]] for a in plan.attrs]
+        if plan.with_tags:
+            dims.append(R.tag if plan.cube == "tag" else R.tags)
+        where = [
+            R.cube == plan.cube,
+            R.span_hours == span,
+            or_(*(and_(R.start_hour >= a, R.start_hour < b) for a, b in ranges)),
+            *_attribute_filters(query, R, lambda a: R[COLUMNS[a]]),
+        ]
+        if plan.tag_filter_sql is not None:
+            where.append(R.tag == plan.tag_filter_sql)
+        stmt = (
+            select(label, *dims, R.priced, *(_sum(R[c]) for c in COUNTERS))
+            .where(*where)
+            .group_by(*grouped, *dims, R.priced)
+        )
+        yield from _normal(conn.execute(stmt).all(), plan, from_tag_cube=plan.cube == "tag")
+
+
+def _ledger_rows(conn: Connection, query: Query, plan: _Plan, time: TimePlan) -> Iterator[tuple]:
+    pieces = time.ledger
+    labels = {p.label for p in pieces}
+    if len(labels) == 1:
+        label, grouped = literal_column(str(pieces[0].label)), []
+    else:
+        whens = [(U.occurred_at < p.end, p.label) for p in pieces[:-1]]
+        label = case(*whens, else_=pieces[-1].label)
+        grouped = [label]
+    dims = [U[COLUMNS[a]] for a in plan.attrs]
+    if plan.with_tags:
+        dims.append(cast(U.tags, Text))
+    cost = _sum(case((U.priced.is_(True), func.coalesce(U.cost_nanos, 0)), else_=0))
+    stmt = (
+        select(
+            label,
+            *dims,
+            U.priced,
+            _sum(literal_column("1")),
+            _sum(U.input_tokens),
+            _sum(U.output_tokens),
+            _sum(U.cached_input_tokens),
+            _sum(U.cache_write_tokens),
+            _sum(U.reasoning_tokens),
+            cost,
+        )
+        .where(
+            or_(*(and_(U.occurred_at >= p.start, U.occurred_at < p.end) for p in pieces)),
+            *_attribute_filters(query, U, lambda a: U[COLUMNS[a]]),
+        )
+        .group_by(*grouped, *dims, U.priced)
+    )
+    yield from _normal(conn.execute(stmt).all(), plan, from_tag_cube=False)
+
+
+def _attribute_filters(query: Query, table, column) -> list:
+    clauses = [column(name) == value for name, value in query.filters.items()]
+    if query.priced is not None:
+        clauses.append(table.priced.is_(query.priced))
+    if query.budget_policies is not None:
+        clauses.append(_scope_prefilter(query.budget_policies, column))
+    return clauses
+
+
+def _scope_prefilter(policies: tuple[Policy, ...], column):
+    """Rows some policy's scope may cover (tags are checked afterwards, in Python)."""
+    if not policies:
+        return false()
+    ors = []
+    for policy in policies:
+        conds = [column(name) == value for name, value in scope_values(policy).items()]
+        ors.append(and_(*conds) if conds else true())
+    return or_(*ors)
+
+
+def scope_values(policy: Policy) -> dict[str, str]:
+    """A policy's attribute filters as column values (tier by its value)."""
+    out = {}
+    for name in SCOPE_FIELDS:
+        wanted = getattr(policy.scope, name)
+        if wanted is not None:
+            out[name] = getattr(wanted, "value", wanted)
+    return out
+
+
+def _sum(column):
+    """SUM as a BIGINT (PostgreSQL's SUM of BIGINT is NUMERIC: Decimal in Python)."""
+    return cast(func.sum(column), BigInteger)
+
+
+def _normal(rows, plan: _Plan, from_tag_cube: bool) -> Iterator[tuple]:
+    """(label, dims, tags or None, priced, counters) of each result row."""
+    attrs = plan.attrs
+    end = 1 + len(attrs)
+    for row in rows:
+        dims = {a: v or "" for a, v in zip(attrs, row[1:end], strict=True)}
+        index = end
+        tags = None
+        if plan.with_tags:
+            raw = row[index] or ""
+            tags = ([raw] if raw else []) if from_tag_cube else (json.loads(raw) if raw else [])
+            index += 1
+        yield row[0], dims, tags, bool(row[index]), tuple(row[index + 1 :])
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A policy's scope, ready to test rows against."""
+
+    policy_id: str
+    budget_id: str
+    values: tuple[tuple[str, str], ...]
+    tags: frozenset[str]
+
+    @classmethod
+    def of(cls, policy: Policy) -> Scope:
+        values = tuple(scope_values(policy).items())
+        return cls(policy.policy_id, policy.budget_id, values, frozenset(policy.scope.tags))
+
+    def covers(self, dims: dict[str, str], tags: list[str] | None) -> bool:
+        """Whether usage with these dimensions is in the scope."""
+        for name, value in self.values:
+            if dims.get(name) != value:
+                return False
+        return not self.tags or self.tags <= set(tags or ())
+
+
+def _fold(query: Query, rows: list[tuple], result: Result) -> None:
+    budget = None if query.budget_policies is None else [Scope.of(p) for p in query.budget_policies]
+    grouped = [Scope.of(p) for p in query.policies]
+    for label, dims, tags, priced, counters in rows:
+        if query.tags and not query.tags <= set(tags or ()):
+            continue
+        if budget is not None and not any(s.covers(dims, tags) for s in budget):
+            continue
+        result.totals.add(priced, counters)
+        for key in _group_keys(query.group_by, grouped, dims, tags):
+            bucket = result.groups.get((label, key))
+            if bucket is None:
+                bucket = result.groups[(label, key)] = Counters()
+            bucket.add(priced, counters)
+
+
+def _group_keys(
+    group_by: tuple[str, ...], scopes: list[Scope], dims: dict[str, str], tags: list[str] | None
+) -> list[tuple]:
+    keys: list[tuple] = [()]
+    for name in group_by:
+        if name == "tag":
+            values: list[str | None] = list(tags or ()) or [None]
+        elif name == "policy":
+            values = [s.policy_id for s in scopes if s.covers(dims, tags)] or [None]
+        elif name == "budget":
+            found = {s.budget_id: None for s in scopes if s.covers(dims, tags)}
+            values = list(found) or [None]
+        else:
+            values = [dims[name] or None]
+        keys = [(*key, value) for key in keys for value in values]
+    return keys

@@ -1,0 +1,271 @@
+"""Rollups: the ledger summed per cube, per hour and per UTC day, kept by the write path.
+
+A *cube* is a set of dimensions; every usage record adds one row to each cube
+(the ``tag`` cube: one per tag, or one '' row when untagged) at two grains,
+the hour and the UTC day it occurred in:
+
+==========  ==============================================================
+cube        dimensions
+==========  ==============================================================
+``model``   provider, model, tier
+``user``    user
+``work``    component, project, task_type, api_key
+``tag``     tag (one row per tag of the record)
+``full``    all of the above and the record's tag set (``tags``, JSON)
+==========  ==============================================================
+
+A report picks the smallest cube that holds its dimensions, so "by model"
+reads hours x models rows, not records. Priced and unpriced usage are rows
+apart (``priced``): unpriced rows count records and tokens, never cost.
+
+:func:`apply_usage` runs inside the ledger's write transaction, right after
+the ledger insert: one ``INSERT … ON CONFLICT DO UPDATE`` that adds to the
+counters, so concurrent writers cannot lose an update and a rolled-back
+usage record leaves no trace in the rollups either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from budget.storage.tables_insight import usage_rollups
+
+R = usage_rollups.c
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: Report dimension -> column (of the rollups and of the ledger).
+COLUMNS = {
+    "provider": "provider",
+    "model": "model",
+    "tier": "tier",
+    "component": "component",
+    "project": "project",
+    "user": "user_id",
+    "api_key": "api_key",
+    "task_type": "task_type",
+}
+ATTRIBUTES = tuple(COLUMNS)
+CUBES: dict[str, tuple[str, ...]] = {
+    "model": ("provider", "model", "tier"),
+    "user": ("user",),
+    "work": ("component", "project", "task_type", "api_key"),
+    "tag": ("tag",),
+    "full": (*ATTRIBUTES, "tags"),
+}
+#: Grains: an hour, and a whole UTC day (long ranges read 24 times fewer rows).
+SPANS = (1, 24)
+COUNTERS = (
+    "records",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+)
+KEY = ("cube", "span_hours", "start_hour", "priced", "dims_key")
+DIM_COLUMNS = (*COLUMNS.values(), "tag", "tags")
+#: The columns of a rollup row, in the order :func:`usage_rows` gives them.
+ROW_COLUMNS = (*KEY, *DIM_COLUMNS, *COUNTERS)
+_BLANK = dict.fromkeys(DIM_COLUMNS, "")
+
+
+def epoch_hour(at: datetime) -> int:
+    """Whole hours since 1970-01-01T00:00Z (floored; negative before 1970)."""
+    return int((at - EPOCH).total_seconds() // 3600)
+
+
+def tags_text(tags: Iterable[str] | None) -> str:
+    """A record's tag set as stored in the ``full`` cube: sorted JSON."""
+    return json.dumps(sorted(tags or ()), ensure_ascii=False, separators=(",", ":"))
+
+
+def _digest(parts: Iterable[str]) -> str:
+    text = "\x1f".join(parts)
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def cube_rows(dims: Mapping[str, str], tags: list[str]) -> list[dict[str, Any]]:
+    """The dimension part of every cube row one record (with these values) adds to.
+
+    ``dims`` maps each attribute (``user``, ``model`` …) to its value, '' when
+    absent; ``tags`` is the record's sorted tag list.
+    """
+    out = []
+    for cube, names in CUBES.items():
+        if cube == "tag":
+            for tag in tags or [""]:
+                out.append({**_BLANK, "cube": cube, "tag": tag, "dims_key": _digest((tag,))})
+            continue
+        row = dict(_BLANK)
+        values = []
+        for name in names:
+            value = tags_text(tags) if name == "tags" else dims[name]
+            row["tags" if name == "tags" else COLUMNS[name]] = value
+            values.append(value)
+        row["cube"] = cube
+        row["dims_key"] = _digest(values)
+        out.append(row)
+    return out
+
+
+def record_dims(values: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """The dimensions of one ledger row (its column values) and its sorted tags."""
+    dims = {name: values[column] or "" for name, column in COLUMNS.items()}
+    return dims, sorted(values["tags"] or ())
+
+
+def record_counters(values: Mapping[str, Any]) -> tuple[bool, tuple[int, ...]]:
+    """(priced, the counters) one ledger row adds."""
+    priced = bool(values["priced"])
+    return priced, (
+        1,
+        values["input_tokens"],
+        values["output_tokens"],
+        values["cached_input_tokens"],
+        values["cache_write_tokens"],
+        values["reasoning_tokens"],
+        (values["cost_nanos"] or 0) if priced else 0,
+    )
+
+
+def usage_rows(values: Mapping[str, Any]) -> list[tuple]:
+    """Every rollup row (both grains, all cubes) one ledger row adds to, as tuples of
+    :data:`ROW_COLUMNS`, in key order (cube, dimensions, grain)."""
+    dims, tags = record_dims(values)
+    priced, counters = record_counters(values)
+    hour = epoch_hour(values["occurred_at"])
+    starts = [(span, hour - hour % span) for span in SPANS]
+    return [
+        (cube, span, start, priced, key, *dim_values, *counters)
+        for cube, key, dim_values in _templates(tuple(dims.values()), tuple(tags))
+        for span, start in starts
+    ]
+
+
+@lru_cache(maxsize=8192)
+def _templates(dims: tuple[str, ...], tags: tuple[str, ...]) -> tuple[tuple, ...]:
+    """(cube, dims_key, dimension columns) of each cube row, sorted; cached per caller."""
+    rows = cube_rows(dict(zip(ATTRIBUTES, dims, strict=True)), list(tags))
+    out = [(r["cube"], r["dims_key"], tuple(r[c] for c in DIM_COLUMNS)) for r in rows]
+    return tuple(sorted(out))
+
+
+def apply_usage(conn: Connection, values: Mapping[str, Any]) -> None:
+    """Add one ledger row (the values the ledger insert wrote) to the rollups.
+
+    Runs in the ledger's transaction: ``INSERT … ON CONFLICT DO UPDATE`` adding
+    to the counters, one multi-row statement on SQLite, one row per statement
+    pipelined by psycopg's ``executemany`` on PostgreSQL (the faster of the two
+    there). Rows go in key order, so two writers touching the same rows take
+    their locks in the same order.
+    """
+    rows = usage_rows(values)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_multi_upsert("postgresql", 1), rows)
+        return
+    params = tuple(value for row in rows for value in row)
+    conn.exec_driver_sql(_multi_upsert(conn.dialect.name, len(rows)), params)
+
+
+@lru_cache(maxsize=256)
+def _multi_upsert(dialect: str, count: int) -> str:
+    """The SQL of an upsert of ``count`` rows (text built once per dialect and size)."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    one = "(" + ", ".join([mark] * len(ROW_COLUMNS)) + ")"
+    added = ", ".join(f"{c} = usage_rollups.{c} + excluded.{c}" for c in COUNTERS)
+    return (
+        f"INSERT INTO usage_rollups ({', '.join(ROW_COLUMNS)}) VALUES "
+        + ", ".join([one] * count)
+        + f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {added}"
+    )
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def upsert_statement(conn: Connection):
+    """INSERT … ON CONFLICT (key) DO UPDATE adding to the counters, built once per dialect."""
+    stmt = _UPSERTS.get(conn.dialect.name)
+    if stmt is None:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(usage_rollups)
+        stmt = insert.on_conflict_do_update(
+            index_elements=list(KEY),
+            set_={name: R[name] + insert.excluded[name] for name in COUNTERS},
+        )
+        _UPSERTS[conn.dialect.name] = stmt
+    return stmt
+
+
+class Accumulator:
+    """Rollup rows summed in memory, for writing many records' worth at once.
+
+    The rebuild (and the benchmark's generator) feed it ledger rows, or groups
+    of identical records, through the same derivation as the write path.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple, dict[str, Any]] = {}
+        self._dims: dict[tuple, list[dict[str, Any]]] = {}
+
+    def add(self, values: Mapping[str, Any]) -> None:
+        """One ledger row (a mapping of its columns)."""
+        dims, tags = record_dims(values)
+        priced, counters = record_counters(values)
+        self.add_group(dims, tags, priced, epoch_hour(values["occurred_at"]), counters)
+
+    def add_group(
+        self,
+        dims: Mapping[str, str],
+        tags: list[str],
+        priced: bool,
+        hour: int,
+        counters: tuple[int, ...],
+    ) -> None:
+        """Records with the same dimensions in the same hour, already summed."""
+        signature = (*dims.values(), *tags)
+        templates = self._dims.get(signature)
+        if templates is None:
+            templates = self._dims[signature] = cube_rows(dims, tags)
+        for span in SPANS:
+            start = hour - hour % span
+            for template in templates:
+                key = (template["cube"], span, start, priced, template["dims_key"])
+                row = self.rows.get(key)
+                if row is None:
+                    row = self.rows[key] = {
+                        **template,
+                        **dict.fromkeys(COUNTERS, 0),
+                        "span_hours": span,
+                        "start_hour": start,
+                        "priced": priced,
+                    }
+                for name, value in zip(COUNTERS, counters, strict=True):
+                    row[name] += value
+
+    def sorted_rows(self) -> list[dict[str, Any]]:
+        return [self.rows[k] for k in sorted(self.rows)]
+
+    def write(self, conn: Connection, *, upsert: bool = True, chunk: int = 5000) -> int:
+        """Write the rows (adding to existing ones with ``upsert``); returns how many."""
+        rows = self.sorted_rows()
+        stmt = upsert_statement(conn) if upsert else usage_rollups.insert()
+        for i in range(0, len(rows), chunk):
+            conn.execute(stmt, rows[i : i + chunk])
+        return len(rows)
+
+
+def rebuild_in_migration(conn: Connection) -> None:
+    """Fill the new rollups from an existing ledger (migration 0004_insight)."""
+    from budget.engine.insight.rebuild import rebuild_on_connection
+
+    rebuild_on_connection(conn, check_only=False)
