@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     model_capabilities: dict[str, list[str]] = Field(default_factory=dict)
     #: How many expired allocations one sweep returns at most.
     sweep_batch: int = 500
+    #: ``budget serve`` sweeps expired allocations and checks forecasts this
+    #: often, in seconds (0: never; the library leaves it to its caller).
+    housekeeping_interval_seconds: float = 300
     auto_migrate: bool = True
     seed_default_prices: bool = True
 

@@ -1,0 +1,52 @@
+"""Periodic work a running service does on its own: return expired
+reservations and raise forecast alerts, without waiting for a caller.
+
+``budget serve`` starts it; a library user can call ``sweep_expired()`` and
+``forecast()`` from a scheduler of their own, or start a Housekeeper.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger("budget.housekeeping")
+
+
+class Housekeeper:
+    """A daemon thread that sweeps expired allocations and checks forecasts
+    every ``interval`` seconds; one failing round is logged, not fatal."""
+
+    def __init__(self, service, interval: float) -> None:
+        self._service = service
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rounds = 0
+
+    def start(self) -> None:
+        if self._thread is None and self._interval > 0:
+            self._thread = threading.Thread(
+                target=self._run, name="budget-housekeeping", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def run_once(self) -> dict[str, int]:
+        """One round: how many allocations expired and how many forecast alerts rose."""
+        expired = self._service.sweep_expired()
+        raised = sum(1 for f in self._service.forecast() if f.alert_raised)
+        self.rounds += 1
+        return {"expired": expired, "forecast_alerts": raised}
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("housekeeping round failed; trying again in %ss", self._interval)
