@@ -74,6 +74,25 @@ def text(field: str, value: Any, *, required: bool = False, max_len: int = MAX_T
     return value
 
 
+def flag(field: str, value: Any) -> bool:
+    """A true/false switch; 0, 1 and "yes" are refused, not guessed."""
+    if not isinstance(value, bool):
+        raise ValidationError(field, value, "must be true or false")
+    return value
+
+
+def provider(field: str, value: Any, *, required: bool = False) -> str | None:
+    """A provider name, lowercased (ids are matched case-insensitively)."""
+    name = text(field, value, required=required, max_len=100)
+    return name.lower() if name else name
+
+
+def model(field: str, value: Any, *, required: bool = False) -> str | None:
+    """A model id, lowercased (ids are matched case-insensitively)."""
+    name = text(field, value, required=required, max_len=200)
+    return name.lower() if name else name
+
+
 def fraction(field: str, value: Any) -> Decimal:
     """A share of a limit in (0, 1]; accepts 0.8, "0.8" or Decimal("0.8")."""
     try:

@@ -21,8 +21,9 @@ from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.defaults import default_allocation_tokens
 from budget.domain.enums import AlertKind, AllocationStatus, LimitKind, PolicyType, Severity, Tier
-from budget.domain.models import Allocation, RequestAttributes
+from budget.domain.models import Allocation, Policy, RequestAttributes, WindowCounters
 from budget.domain.money import nanos_to_usd
+from budget.domain.periods import WindowSpan
 from budget.domain.prices import TokenUsage
 from budget.engine.alerts import raise_alert
 from budget.engine.context import EngineContext
@@ -104,8 +105,8 @@ def build_request(
     ttl = ctx.settings.allocation_ttl_seconds if ttl_seconds is None else ttl_seconds
     if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= 31 * 86400:
         raise v.ValidationError("ttl_seconds", ttl_seconds, "must be 1 to 2678400 seconds")
-    provider_name = _lower(v.text("provider", provider, max_len=100))
-    model_name = _lower(v.text("model", model, max_len=200))
+    provider_name = v.provider("provider", provider)
+    model_name = v.model("model", model)
     attrs = RequestAttributes(
         component=v.text("component", component),
         project=v.text("project", project),
@@ -131,10 +132,6 @@ def build_request(
         timedelta(seconds=ttl),
         v.metadata("metadata", metadata),
     )
-
-
-def _lower(value: str | None) -> str | None:
-    return value.lower() if value else value
 
 
 def allocate(ctx: EngineContext, request: AllocationRequest) -> Allocation:
@@ -220,17 +217,41 @@ def _reserve_hard(
 
 def _denial(conn: Connection, target: Target, request: AllocationRequest, nanos: int) -> Denial:
     counters = read_counters(conn, target.window_id)
-    token_limit, cost_limit = target.policy.effective_limits(request.critical)
+    return denial_of(target.policy, target.span, counters, request, nanos)
+
+
+def over_limits(
+    policy: Policy, counters: WindowCounters, tokens: int, nanos: int, critical: bool
+) -> tuple[bool, bool]:
+    """Whether adding ``tokens`` and ``nanos`` to these counters passes the
+    policy's (token limit, USD limit) for a request of this priority."""
+    token_limit, cost_limit = policy.effective_limits(critical)
     over_tokens = token_limit is not None and (
-        counters.used_tokens + counters.reserved_tokens + request.tokens > token_limit
+        counters.used_tokens + counters.reserved_tokens + tokens > token_limit
     )
-    policy = target.policy
+    over_cost = cost_limit is not None and (
+        counters.used_nanos + counters.reserved_nanos + nanos > cost_limit
+    )
+    return over_tokens, over_cost
+
+
+def denial_of(
+    policy: Policy,
+    span: WindowSpan,
+    counters: WindowCounters,
+    request: AllocationRequest,
+    nanos: int,
+) -> Denial:
+    """Why this window refuses the request: its token limit if that is passed,
+    else its USD limit."""
+    token_limit, cost_limit = policy.effective_limits(request.critical)
+    over_tokens, _ = over_limits(policy, counters, request.tokens, nanos, request.critical)
     common = {
         "budget_id": policy.budget_id,
         "policy_id": policy.policy_id,
         "policy_name": policy.name,
-        "window_key": target.span.key,
-        "resets_at": target.span.ends_at,
+        "window_key": span.key,
+        "resets_at": span.ends_at,
     }
     if over_tokens or cost_limit is None:
         return Denial(
@@ -257,20 +278,12 @@ def _reserve_rest(
     """Reserve on the windows that never refuse; True if a soft limit is passed."""
     rest = [x for x in targets if not x.is_hard]
     after = add_reserved(conn, [x.window_id for x in rest], request.tokens, nanos)
-    over = False
-    for target in rest:
-        if target.policy.type is not PolicyType.SOFT_LIMIT:
-            continue
-        counters = after[target.window_id]
-        token_limit, cost_limit = target.policy.effective_limits(request.critical)
-        if (
-            token_limit is not None
-            and counters.used_tokens + counters.reserved_tokens > token_limit
-        ):
-            over = True
-        if cost_limit is not None and counters.used_nanos + counters.reserved_nanos > cost_limit:
-            over = True
-    return over
+    # The counters already include this request: passing means over after it.
+    return any(
+        any(over_limits(x.policy, after[x.window_id], 0, 0, request.critical))
+        for x in rest
+        if x.policy.type is PolicyType.SOFT_LIMIT
+    )
 
 
 _INSERT = insert(t.allocations)

@@ -58,8 +58,8 @@ def estimate_cost(
     at: datetime | None = None,
 ) -> CostEstimate:
     """What a call would cost at the price in force (now, or at ``at``)."""
-    provider = v.text("provider", provider, required=True).lower()
-    model = v.text("model", model, required=True, max_len=200).lower()
+    provider = v.provider("provider", provider, required=True)
+    model = v.model("model", model, required=True)
     usage = token_usage(
         input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
     )

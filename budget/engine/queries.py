@@ -20,7 +20,7 @@ from budget.domain.models import (
 )
 from budget.domain.money import nanos_to_usd
 from budget.domain.periods import CALENDAR_PERIODS, WindowSpan, calendar_window, load_timezone
-from budget.engine.budgets import get_budget, list_policies
+from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
 from budget.engine.expiry import (
     close_allocation,
@@ -28,6 +28,7 @@ from budget.engine.expiry import (
     expire_if_due,
     locked_allocation,
 )
+from budget.engine.policies import list_policies
 from budget.errors import NotFound
 from budget.storage import tables as t
 from budget.storage.mapping import row_to_allocation, row_to_usage

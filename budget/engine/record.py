@@ -95,8 +95,8 @@ def build_usage(
         input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
     )
     given = {
-        "provider": _lower(v.text("provider", provider, max_len=100)),
-        "model": _lower(v.text("model", model, max_len=200)),
+        "provider": v.provider("provider", provider),
+        "model": v.model("model", model),
         "component": v.text("component", component),
         "project": v.text("project", project),
         "user": v.text("user", user),
@@ -120,10 +120,6 @@ def build_usage(
         missing = "provider" if "provider" not in given else "model"
         raise ValidationError(missing, None, "required when no allocation_id is given")
     return UsageInput(usage=usage, given=given, content_hash=_hash(usage, given, fields), **fields)
-
-
-def _lower(value: str | None) -> str | None:
-    return value.lower() if value else value
 
 
 def _hash(usage: TokenUsage, given: dict[str, Any], fields: dict[str, Any]) -> str:

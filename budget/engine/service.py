@@ -14,7 +14,7 @@ from budget.domain.models import (
     Policy,
     UsageRecord,
 )
-from budget.engine import alerts, allocate, budgets, check, keys, pricing, queries, record
+from budget.engine import alerts, allocate, budgets, check, keys, policies, pricing, queries, record
 from budget.engine.context import EngineContext
 from budget.engine.service_events import EventOperations
 from budget.engine.service_insight import InsightOperations
@@ -87,25 +87,25 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
     def add_policy(self, budget_id: str, **fields: Any) -> Policy:
         """Add a policy: type, period and a token_limit and/or cost_limit (USD),
         plus optional timezone, thresholds, dates and scope filters."""
-        return budgets.add_policy(self._ctx, budget_id, **fields)
+        return policies.add_policy(self._ctx, budget_id, **fields)
 
     def get_policy(self, policy_id: str) -> Policy:
-        return budgets.get_policy(self._ctx, policy_id)
+        return policies.get_policy(self._ctx, policy_id)
 
     def list_policies(self, budget_id: str | None = None) -> list[Policy]:
-        return budgets.list_policies(self._ctx, budget_id)
+        return policies.list_policies(self._ctx, budget_id)
 
     def update_policy(self, policy_id: str, **changes: Any) -> Policy:
-        return budgets.update_policy(self._ctx, policy_id, **changes)
+        return policies.update_policy(self._ctx, policy_id, **changes)
 
     def disable_policy(self, policy_id: str) -> Policy:
-        return budgets.update_policy(self._ctx, policy_id, enabled=False)
+        return policies.update_policy(self._ctx, policy_id, enabled=False)
 
     def enable_policy(self, policy_id: str) -> Policy:
-        return budgets.update_policy(self._ctx, policy_id, enabled=True)
+        return policies.update_policy(self._ctx, policy_id, enabled=True)
 
     def delete_policy(self, policy_id: str) -> None:
-        budgets.delete_policy(self._ctx, policy_id)
+        policies.delete_policy(self._ctx, policy_id)
 
     # --- allocations --------------------------------------------------------
 

@@ -207,3 +207,16 @@ def _add(
 def read_counters(conn: Connection, window_id: int) -> WindowCounters:
     row = conn.execute(_READ, {"wid": window_id}).one()
     return WindowCounters(row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos)
+
+
+_READ_BY_KEY = select(W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos).where(
+    W.policy_id == bindparam("pid"), W.window_key == bindparam("key")
+)
+
+
+def counters_of(conn: Connection, policy_id: str, key: str) -> WindowCounters:
+    """A policy's window counters by key; zeros for a window not created yet."""
+    row = conn.execute(_READ_BY_KEY, {"pid": policy_id, "key": key}).first()
+    if row is None:
+        return WindowCounters()
+    return WindowCounters(row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos)

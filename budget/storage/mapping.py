@@ -20,21 +20,8 @@ from budget.domain.models import (
 from budget.domain.money import nanos_to_usd
 
 
-def attributes_to_columns(attrs: RequestAttributes) -> dict[str, Any]:
-    return {
-        "component": attrs.component,
-        "project": attrs.project,
-        "user_id": attrs.user,
-        "api_key": attrs.api_key,
-        "provider": attrs.provider,
-        "model": attrs.model,
-        "tier": attrs.tier.value if attrs.tier else None,
-        "task_type": attrs.task_type,
-        "tags": sorted(attrs.tags),
-    }
-
-
-def scope_to_columns(scope: ScopeFilter) -> dict[str, Any]:
+def scope_to_columns(scope: ScopeFilter | RequestAttributes) -> dict[str, Any]:
+    """The scope columns (component … tags) of a policy's filter or a request."""
     return {
         "component": scope.component,
         "project": scope.project,
@@ -46,6 +33,10 @@ def scope_to_columns(scope: ScopeFilter) -> dict[str, Any]:
         "task_type": scope.task_type,
         "tags": sorted(scope.tags),
     }
+
+
+#: A request's attributes land in the same columns as a policy's scope.
+attributes_to_columns = scope_to_columns
 
 
 def _scope_kwargs(row: Row) -> dict[str, Any]:

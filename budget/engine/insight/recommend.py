@@ -33,12 +33,13 @@ from budget.domain.enums import Tier
 from budget.domain.money import nanos_to_usd
 from budget.domain.prices import Price, TokenUsage
 from budget.engine import pricing
-from budget.engine.budgets import get_budget, list_policies
+from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.buckets import Bucketing, plan
 from budget.engine.insight.capabilities import capabilities_of, parse_capabilities
 from budget.engine.insight.rollups import EPOCH, epoch_hour
+from budget.engine.policies import list_policies
 from budget.errors import NotFound, ValidationError
 from budget.pricing.catalog import normalize_provider
 from budget.pricing.normalize import aliases

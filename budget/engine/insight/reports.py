@@ -19,12 +19,13 @@ from sqlalchemy import Connection, select
 
 from budget.domain import validation as v
 from budget.domain.models import Policy
-from budget.engine.budgets import get_budget, list_policies
+from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.aggregate import GROUPS, Counters, Query
 from budget.engine.insight.buckets import Bucketing, check_range, plan
 from budget.engine.insight.rollups import ATTRIBUTES
+from budget.engine.policies import list_policies
 from budget.errors import ValidationError
 from budget.storage import tables as t
 

@@ -1,0 +1,250 @@
+"""Policies of a budget: create, read, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from budget.domain import validation as v
+from budget.domain.clock import utcnow
+from budget.domain.defaults import ACTION_THRESHOLD, DEFAULT_TIMEZONE, WARNING_THRESHOLD
+from budget.domain.enums import Period, PolicyType, Tier
+from budget.domain.models import Policy, ScopeFilter
+from budget.domain.money import parse_usd, usd_to_nanos
+from budget.domain.periods import load_timezone
+from budget.engine.budgets import budget_row
+from budget.engine.context import POLICIES, EngineContext, bump_version
+from budget.errors import NotFound, ValidationError
+from budget.storage import tables as t
+from budget.storage.mapping import row_to_policy, scope_to_columns
+from budget.storage.sql import new_id
+
+_UNSET: Any = object()
+
+_SCOPE_ARGS = (
+    "component",
+    "project",
+    "user",
+    "api_key",
+    "provider",
+    "model",
+    "tier",
+    "task_type",
+    "tags",
+)
+
+
+def add_policy(
+    ctx: EngineContext,
+    budget_id: str,
+    *,
+    type: Any,
+    period: Any,
+    token_limit: Any = None,
+    cost_limit: Any = None,
+    name: Any = None,
+    timezone: Any = DEFAULT_TIMEZONE,
+    warning_thresholds: Any = None,
+    action_threshold: Any = _UNSET,
+    critical_headroom: Any = 0,
+    starts_at: Any = None,
+    ends_at: Any = None,
+    enabled: Any = True,
+    **scope: Any,
+) -> Policy:
+    """A policy on a budget. At least one of ``token_limit`` and ``cost_limit``
+    (USD, as Decimal, int or str) is required; scope filters (component,
+    project, user, api_key, provider, model, tier, task_type, tags) narrow
+    which requests it covers."""
+    unknown = set(scope) - set(_SCOPE_ARGS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ValidationError(field, scope[field], "unknown policy field")
+    fields = _policy_fields(
+        type=type,
+        period=period,
+        token_limit=token_limit,
+        cost_limit=cost_limit,
+        timezone=timezone,
+        warning_thresholds=warning_thresholds,
+        action_threshold=ACTION_THRESHOLD if action_threshold is _UNSET else action_threshold,
+        critical_headroom=critical_headroom,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        enabled=enabled,
+        scope=_scope(scope),
+    )
+    policy_type, policy_period = fields["type"], fields["period"]
+    fields["name"] = v.text("name", name, max_len=200) or f"{policy_period}-{policy_type}"
+    now = utcnow()
+    policy_id = new_id("pol")
+    with ctx.db.write() as conn:
+        budget_row(conn, budget_id)
+        conn.execute(
+            insert(t.policies).values(
+                id=policy_id,
+                budget_id=budget_id,
+                created_at=now,
+                updated_at=now,
+                deleted_at=None,
+                **fields,
+            )
+        )
+        bump_version(conn, POLICIES)
+    return get_policy(ctx, policy_id)
+
+
+def _policy_fields(
+    *,
+    type,
+    period,
+    token_limit,
+    cost_limit,
+    timezone,
+    warning_thresholds,
+    action_threshold,
+    critical_headroom,
+    starts_at,
+    ends_at,
+    enabled,
+    scope: ScopeFilter,
+) -> dict[str, Any]:
+    policy_type = v.choice("type", type, PolicyType)
+    policy_period = v.choice("period", period, Period)
+    tokens = v.positive_tokens("token_limit", token_limit)
+    usd = parse_usd("cost_limit", cost_limit)
+    if usd is not None and usd <= 0:
+        raise ValidationError("cost_limit", cost_limit, "must be greater than zero")
+    if tokens is None and usd is None:
+        raise ValidationError(
+            "token_limit", None, "a policy needs a token_limit, a cost_limit or both"
+        )
+    tz_name = v.text("timezone", timezone, required=True, max_len=64)
+    load_timezone(tz_name)
+    thresholds = v.fractions(
+        "warning_thresholds",
+        warning_thresholds if warning_thresholds is not None else [WARNING_THRESHOLD],
+    )
+    action = None if action_threshold is None else v.fraction("action_threshold", action_threshold)
+    start = v.instant("starts_at", starts_at)
+    end = v.instant("ends_at", ends_at)
+    if start and end and end <= start:
+        raise ValidationError("ends_at", ends_at, f"must be after starts_at ({start.isoformat()})")
+    return {
+        "type": policy_type.value,
+        "period": policy_period.value,
+        "timezone": tz_name,
+        "token_limit": tokens,
+        "cost_limit_nanos": None if usd is None else usd_to_nanos(usd),
+        "warning_thresholds": [str(x) for x in thresholds],
+        "action_threshold": None if action is None else str(action),
+        "critical_headroom": str(v.headroom("critical_headroom", critical_headroom)),
+        "starts_at": start,
+        "ends_at": end,
+        "enabled": v.flag("enabled", enabled),
+        **scope_to_columns(scope),
+    }
+
+
+def _scope(values: dict[str, Any]) -> ScopeFilter:
+    tier = v.choice("tier", values.get("tier"), Tier, required=False)
+    return ScopeFilter(
+        component=v.text("component", values.get("component")),
+        project=v.text("project", values.get("project")),
+        user=v.text("user", values.get("user")),
+        api_key=v.text("api_key", values.get("api_key")),
+        provider=v.provider("provider", values.get("provider")),
+        model=v.model("model", values.get("model")),
+        tier=tier,
+        task_type=v.text("task_type", values.get("task_type")),
+        tags=v.tag_set("tags", values.get("tags")),
+    )
+
+
+def get_policy(ctx: EngineContext, policy_id: str) -> Policy:
+    with ctx.db.read() as conn:
+        return row_to_policy(_policy_row(conn, policy_id))
+
+
+def _policy_row(conn: Connection, policy_id: str):
+    row = conn.execute(
+        select(t.policies).where(t.policies.c.id == policy_id, t.policies.c.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound("policy", "policy_id", policy_id)
+    return row
+
+
+def list_policies(ctx: EngineContext, budget_id: str | None = None) -> list[Policy]:
+    """Live policies, of one budget or of all."""
+    query = select(t.policies).where(t.policies.c.deleted_at.is_(None))
+    with ctx.db.read() as conn:
+        if budget_id is not None:
+            budget_row(conn, budget_id)
+            query = query.where(t.policies.c.budget_id == budget_id)
+        rows = conn.execute(query.order_by(t.policies.c.created_at, t.policies.c.id)).all()
+    return [row_to_policy(r) for r in rows]
+
+
+def update_policy(ctx: EngineContext, policy_id: str, **changes: Any) -> Policy:
+    """Change some fields of a policy; the result is validated as a whole."""
+    current = get_policy(ctx, policy_id)
+    merged = _policy_as_args(current)
+    unknown = set(changes) - set(merged) - {"name"}
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ValidationError(field, changes[field], "unknown policy field")
+    merged.update({k: val for k, val in changes.items() if k != "name"})
+    scope = _scope({k: merged.pop(k) for k in _SCOPE_ARGS})
+    fields = _policy_fields(scope=scope, **merged)
+    if "name" in changes:
+        fields["name"] = v.text("name", changes["name"], required=True, max_len=200)
+    with ctx.db.write() as conn:
+        _policy_row(conn, policy_id)
+        conn.execute(
+            update(t.policies)
+            .where(t.policies.c.id == policy_id)
+            .values(updated_at=utcnow(), **fields)
+        )
+        bump_version(conn, POLICIES)
+    return get_policy(ctx, policy_id)
+
+
+def _policy_as_args(policy: Policy) -> dict[str, Any]:
+    scope = policy.scope
+    return {
+        "type": policy.type,
+        "period": policy.period,
+        "token_limit": policy.token_limit,
+        "cost_limit": policy.cost_limit,
+        "timezone": policy.timezone,
+        "warning_thresholds": list(policy.warning_thresholds),
+        "action_threshold": policy.action_threshold,
+        "critical_headroom": policy.critical_headroom,
+        "starts_at": policy.starts_at,
+        "ends_at": policy.ends_at,
+        "enabled": policy.enabled,
+        "component": scope.component,
+        "project": scope.project,
+        "user": scope.user,
+        "api_key": scope.api_key,
+        "provider": scope.provider,
+        "model": scope.model,
+        "tier": scope.tier,
+        "task_type": scope.task_type,
+        "tags": scope.tags,
+    }
+
+
+def delete_policy(ctx: EngineContext, policy_id: str) -> None:
+    """Soft delete: the policy stops applying; its windows and alerts stay."""
+    now = utcnow()
+    with ctx.db.write() as conn:
+        _policy_row(conn, policy_id)
+        conn.execute(
+            update(t.policies)
+            .where(t.policies.c.id == policy_id)
+            .values(deleted_at=now, updated_at=now, enabled=False)
+        )
+        bump_version(conn, POLICIES)
