@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 from pydantic import Strict as StrictType
 
-from budget.api.schemas import Bool, DenialOut, Id, Strict, Tags, Text, Tokens
+from budget.api.schemas import Bool, Id, Strict, Tags, Text, Tokens
+from budget.api.schemas_ledger import DenialOut
 from budget.domain.enums import Tier
 
 GroupName = Literal[

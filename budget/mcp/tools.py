@@ -12,14 +12,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from budget.api.schemas import (
-    AlertOut,
-    AllocationOut,
-    CheckOut,
-    EstimateOut,
-    SummaryOut,
-    UsageOut,
-)
+from budget.api.schemas import SummaryOut
+from budget.api.schemas_ledger import AlertOut, AllocationOut, CheckOut, EstimateOut, UsageOut
 from budget.engine.service import BudgetService
 from budget.errors import BudgetError, NotFound
 

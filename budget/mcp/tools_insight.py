@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from budget.mcp.tools import (
@@ -32,13 +31,6 @@ Tier = Annotated[
         "remote_heavyweight."
     ),
 ]
-
-
-def _method(svc: Any, name: str):
-    method = getattr(svc, name, None)
-    if method is None:
-        raise ToolError(f"{name} is not available in this version of Budget")
-    return method
 
 
 def as_json(result: Any) -> Json:
@@ -71,7 +63,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         svc = get()
         budget_id = resolve_budget(svc, budget) if budget else None
         result = call(
-            _method(svc, "recommend_models"),
+            svc.recommend_models,
             model=model,
             provider=provider,
             task_type=task_type,
@@ -101,7 +93,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         svc = get()
         attributes = {"component": component, "project": project, "user": user}
         result = call(
-            _method(svc, "route_request"),
+            svc.route_request,
             preferred_model=preferred_model,
             provider=provider,
             task_type=task_type,
@@ -139,7 +131,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         budget_id = resolve_budget(svc, budget) if budget else None
         filters = {"provider": provider, "model": model}
         result = call(
-            _method(svc, "usage_report"),
+            svc.usage_report,
             since=since,
             until=until,
             group_by=group_by,

@@ -7,16 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
-from budget.api.schemas import (
+from budget.api.schemas import Instant, Page
+from budget.api.schemas_ledger import (
     AcknowledgeIn,
     AlertOut,
     EstimateIn,
     EstimateOut,
-    Instant,
     KeyIn,
     KeyOut,
     NewKeyOut,
-    Page,
 )
 from budget.domain.enums import AlertKind
 

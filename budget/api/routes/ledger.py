@@ -8,13 +8,12 @@ from fastapi import APIRouter, Query
 
 from budget.api.deps import ClientDep, ServiceDep
 from budget.api.metrics import count_allocation
-from budget.api.schemas import (
+from budget.api.schemas import Instant, Page
+from budget.api.schemas_ledger import (
     AllocationIn,
     AllocationOut,
     CheckIn,
     CheckOut,
-    Instant,
-    Page,
     SweepOut,
     UsageBatchIn,
     UsageIn,

@@ -15,28 +15,13 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 import budget
 from budget.api.schemas import (
-    AcknowledgeIn,
-    AlertOut,
-    AllocationIn,
-    AllocationOut,
     BudgetIn,
     BudgetOut,
     BudgetPatch,
-    CheckIn,
-    CheckOut,
-    EstimateIn,
-    EstimateOut,
-    KeyIn,
-    KeyOut,
-    NewKeyOut,
     PolicyIn,
     PolicyOut,
     PolicyPatch,
     SummaryOut,
-    UsageBatchIn,
-    UsageIn,
-    UsageOut,
-    UsageTotalsOut,
 )
 from budget.api.schemas_events import (
     DeliveryOut,
@@ -44,6 +29,23 @@ from budget.api.schemas_events import (
     ReplayIn,
     WebhookIn,
     WebhookOut,
+)
+from budget.api.schemas_ledger import (
+    AcknowledgeIn,
+    AlertOut,
+    AllocationIn,
+    AllocationOut,
+    CheckIn,
+    CheckOut,
+    EstimateIn,
+    EstimateOut,
+    KeyIn,
+    KeyOut,
+    NewKeyOut,
+    UsageBatchIn,
+    UsageIn,
+    UsageOut,
+    UsageTotalsOut,
 )
 from budget.api.schemas_prices import (
     OverrideIn,

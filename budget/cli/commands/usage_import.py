@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from budget.api.schemas import UsageIn
+from budget.api.schemas_ledger import UsageIn
 from budget.cli.backends import Backend, parse_body
 from budget.cli.commands.usage import app
 from budget.cli.runtime import EXIT_INPUT, Cli, command, console_for
