@@ -32,6 +32,7 @@ from budget.engine.policies import list_policies
 from budget.errors import NotFound
 from budget.storage import tables as t
 from budget.storage.mapping import row_to_allocation, row_to_usage
+from budget.storage.sql import json_list_contains
 
 A = t.allocations.c
 U = t.usage_records.c
@@ -199,11 +200,13 @@ def _usage_query(
     if priced is not None:
         query = query.where(U.priced.is_(bool(priced)))
     if budget_id is not None:
-        query = _covered_by_budget(query, list_policies(ctx, budget_id))
+        query = _covered_by_budget(query, list_policies(ctx, budget_id), ctx.db.is_sqlite)
     return query
 
 
-def _covered_by_budget(query, policies: list[Policy]):
+def _covered_by_budget(query, policies: list[Policy], is_sqlite: bool):
+    """Usage that any of the budget's policies covers: every scope filter,
+    tags included, as the policies match requests (dates aside)."""
     from sqlalchemy import and_, false, or_
 
     clauses = []
@@ -224,6 +227,7 @@ def _covered_by_budget(query, policies: list[Policy]):
         ]
         if scope.tier is not None:
             conds.append(U.tier == scope.tier.value)
+        conds.extend(json_list_contains(U.tags, tag, is_sqlite) for tag in sorted(scope.tags))
         clauses.append(and_(*conds) if conds else U.id.is_not(None))
     return query.where(or_(*clauses) if clauses else false())
 

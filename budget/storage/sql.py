@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -39,3 +40,14 @@ def lock_rows(conn: Connection, table: Table, ids: list[Any]) -> None:
 
 
 _LOCKS: dict[str, Any] = {}
+
+
+def json_list_contains(column: Any, value: str, is_sqlite: bool):
+    """SQL that is true when the JSON list in ``column`` holds ``value``."""
+    from sqlalchemy import cast, exists, func, literal
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    if is_sqlite:
+        each = func.json_each(column).table_valued("value")
+        return exists().where(each.c.value == value).select_from(each)
+    return cast(column, JSONB).contains(cast(literal(json.dumps([value])), JSONB))

@@ -100,3 +100,21 @@ def test_inactive_budget_does_not_apply(svc):
     svc.update_budget(team.budget_id, active=True)
     with pytest.raises(budget.BudgetExceeded):
         svc.allocate(context_id="c", tokens=100)
+
+
+def test_a_budgets_usage_is_what_its_policies_cover_tags_included(svc):
+    team = svc.create_budget(name="tagged")
+    svc.add_policy(
+        team.budget_id,
+        type="warn",
+        period="daily",
+        token_limit=10**6,
+        provider="openai",
+        tags=["prod"],
+    )
+    svc.record_usage(provider="openai", model="gpt-4o", input_tokens=10, tags=["prod", "x"])
+    svc.record_usage(provider="openai", model="gpt-4o", input_tokens=20, tags=["dev"])
+    svc.record_usage(provider="acme", model="m-1", input_tokens=40, tags=["prod"])
+    covered = svc.list_usage(budget_id=team.budget_id)
+    assert [u.input_tokens for u in covered] == [10]
+    assert svc.usage_totals(budget_id=team.budget_id)["tokens"] == 10
