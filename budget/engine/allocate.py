@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
@@ -26,23 +26,19 @@ from budget.domain.money import nanos_to_usd
 from budget.domain.periods import WindowSpan
 from budget.domain.prices import TokenUsage
 from budget.engine.alerts import raise_alert
-from budget.engine.context import EngineContext
+from budget.engine.context import VERSIONS_SQL, EngineContext, Held, StaleCache
 from budget.engine.expiry import expire_allocations
 from budget.engine.insight.routing import suggest_cheaper
 from budget.engine.pricing import cost_of, resolve_tier
-from budget.engine.windows import (
-    Target,
-    add_reserved,
-    ensure_windows,
-    matching_spans,
-    read_counters,
-    reserve_within_limit,
-)
-from budget.errors import BudgetExceeded, Denial, PriceUnknown
+from budget.engine.windows import Target, counters_of, matching_spans, window_targets
+from budget.errors import BudgetExceeded, Denial, PriceUnknown, StorageError
 from budget.events import emit as events
-from budget.storage import tables as t
+from budget.storage import allocations as store_allocations
+from budget.storage import windows as store_windows
+from budget.storage.batch import pipeline, statements
 from budget.storage.mapping import attributes_to_columns, row_to_allocation
-from budget.storage.sql import lock_rows, new_id
+from budget.storage.sql import new_id
+from budget.storage.windows import counters_by_id
 
 
 @dataclass(frozen=True)
@@ -137,36 +133,117 @@ def build_request(
 def allocate(ctx: EngineContext, request: AllocationRequest) -> Allocation:
     """Reserve for one call on every window that covers it, or raise BudgetExceeded."""
     now = utcnow()
-    created: dict[tuple[str, str], int] = {}
+    expired_first = reloaded = False
+    for _ in range(8):
+        try:
+            allocation, targets = _try_allocate(ctx, request, now)
+        except StaleCache:
+            ctx.reload()
+            reloaded = True
+            continue
+        except _Refused as refused:
+            # Expired allocations may still hold these windows: return them, then retry once.
+            if not expired_first and _expire_holding(ctx, refused.targets, now):
+                expired_first = True
+                continue
+            denied = _denied(ctx, refused.targets, request, refused.nanos)
+            _record_denial(ctx, denied, now)
+            raise denied from None
+        except PriceUnknown as unknown:
+            if not reloaded:  # decided on cached policies and prices: make sure
+                ctx.reload()
+                reloaded = True
+                continue
+            _record_unpriced(ctx, unknown, now)
+            raise
+        ctx.held.put(
+            Held(
+                allocation.allocation_id,
+                allocation.context_id,
+                allocation.attributes,
+                allocation.expires_at,
+                tuple((x.window_id, x.policy.policy_id, x.span.key) for x in targets),
+            )
+        )
+        return allocation
+    raise StorageError("the policies kept changing while allocating; try again", retryable=True)
 
-    def work(conn: Connection):
+
+class _Refused(Exception):
+    def __init__(self, targets: list[Target], nanos: int) -> None:
+        super().__init__("refused")
+        self.targets = targets
+        self.nanos = nanos
+
+
+def _try_allocate(
+    ctx: EngineContext, request: AllocationRequest, now: datetime
+) -> tuple[Allocation, list[Target]]:
+    """One attempt with the cached policies and prices, checked in the transaction."""
+    expected = ctx.versions()
+    nanos, priced = reservation_cost(ctx, request, now)
+    spans = matching_spans(ctx, request.attributes, now)
+    _require_price_for_hard_usd(request, [p for p, _ in spans], priced)
+    created: dict[tuple[str, str], int] = {}
+    targets: list[Target] = []
+
+    def work(conn: Connection) -> Allocation:
         created.clear()
-        ctx.refresh(conn)
-        nanos, priced = reservation_cost(ctx, request, now)
-        spans = matching_spans(ctx, request.attributes, now)
-        targets = ensure_windows(ctx, conn, spans, now, created)
-        _require_price_for_hard_usd(request, targets, priced)
-        # Every writer locks windows in id order (PostgreSQL), so none deadlock.
-        lock_rows(conn, t.windows, [x.window_id for x in targets])
-        _reserve_hard(conn, targets, request, nanos, now)
-        over_soft = _reserve_rest(conn, targets, request, nanos)
-        recommended = None
-        if over_soft:
-            recommended = suggest_cheaper(ctx, request.attributes, now, conn)
-        allocation = _insert(conn, request, targets, nanos, now, over_soft, recommended)
+        targets[:] = window_targets(ctx, conn, spans, now, created)
+        ids = sorted(x.window_id for x in targets)
+        limits = [_limits(x, request.critical) for x in sorted(targets, key=lambda x: x.window_id)]
+        with pipeline(conn) as s:
+            versions = s.run(VERSIONS_SQL)
+            store_windows.lock(s, ids)
+            reserved = store_windows.reserve(s, limits, request.tokens, nanos) if ids else None
+            after = counters_by_id(s.fetchall(reserved)) if reserved is not None else {}
+            ctx.check_versions(s.fetchall(versions), expected)
+        refused = [x for x in targets if x.is_hard and x.window_id not in after]
+        if refused:
+            raise _Refused(refused, nanos)
+        over_soft = any(
+            any(over_limits(x.policy, after[x.window_id], 0, 0, request.critical))
+            for x in targets
+            if x.policy.type is PolicyType.SOFT_LIMIT
+        )
+        recommended = suggest_cheaper(ctx, request.attributes, now, conn) if over_soft else None
+        values = _values(request, targets, nanos, now, over_soft, recommended)
+        store_allocations.insert(statements(conn), values, ids)
+        allocation = row_to_allocation(SimpleNamespace(**values))
         events.allocation_created(conn, allocation, targets, now)
         return allocation
 
-    try:
-        allocation = ctx.db.run_write(work)
-    except BudgetExceeded as denied:
-        _record_denial(ctx, denied, now)
-        raise
-    except PriceUnknown as unknown:
-        _record_unpriced(ctx, unknown, now)
-        raise
+    allocation = ctx.db.run_write(work)
     ctx.window_ids.update(created)
-    return allocation
+    return allocation, targets
+
+
+def _limits(target: Target, critical: bool) -> tuple[int, int | None, int | None]:
+    """(window id, token limit, nano limit) to check; no limits off hard windows."""
+    if not target.is_hard:
+        return (target.window_id, None, None)
+    return (target.window_id, *target.policy.effective_limits(critical))
+
+
+def _expire_holding(ctx: EngineContext, targets: list[Target], now: datetime) -> int:
+    """Expire overdue allocations that hold these windows; how many were."""
+    return sum(
+        ctx.db.run_write(lambda conn, x=x: expire_allocations(conn, now, window_id=x.window_id))
+        for x in targets
+    )
+
+
+def _denied(
+    ctx: EngineContext, targets: list[Target], request: AllocationRequest, nanos: int
+) -> BudgetExceeded:
+    with ctx.db.read() as conn:
+        denials = [
+            denial_of(
+                x.policy, x.span, counters_of(conn, x.policy.policy_id, x.span.key), request, nanos
+            )
+            for x in targets
+        ]
+    return BudgetExceeded(denials)
 
 
 def reservation_cost(
@@ -190,34 +267,14 @@ def reservation_cost(
 
 
 def _require_price_for_hard_usd(
-    request: AllocationRequest, targets: list[Target], priced: bool
+    request: AllocationRequest, policies: list[Policy], priced: bool
 ) -> None:
     if priced:
         return
-    for target in targets:
-        if target.is_hard and target.policy.cost_limit_nanos is not None:
+    for policy in policies:
+        if policy.type is PolicyType.HARD_LIMIT and policy.cost_limit_nanos is not None:
             attrs = request.attributes
-            raise PriceUnknown(attrs.provider or "", attrs.model or "", target.policy.policy_id)
-
-
-def _reserve_hard(
-    conn: Connection, targets: list[Target], request: AllocationRequest, nanos: int, now: datetime
-) -> None:
-    hard = sorted((x for x in targets if x.is_hard), key=lambda x: x.window_id)
-    for target in hard:
-        if reserve_within_limit(conn, target, request.tokens, nanos, request.critical):
-            continue
-        # Expired allocations may still hold this window: return them, then retry once.
-        if expire_allocations(conn, now, window_id=target.window_id) and reserve_within_limit(
-            conn, target, request.tokens, nanos, request.critical
-        ):
-            continue
-        raise BudgetExceeded([_denial(conn, target, request, nanos)])
-
-
-def _denial(conn: Connection, target: Target, request: AllocationRequest, nanos: int) -> Denial:
-    counters = read_counters(conn, target.window_id)
-    return denial_of(target.policy, target.span, counters, request, nanos)
+            raise PriceUnknown(attrs.provider or "", attrs.model or "", policy.policy_id)
 
 
 def over_limits(
@@ -272,34 +329,15 @@ def denial_of(
     )
 
 
-def _reserve_rest(
-    conn: Connection, targets: list[Target], request: AllocationRequest, nanos: int
-) -> bool:
-    """Reserve on the windows that never refuse; True if a soft limit is passed."""
-    rest = [x for x in targets if not x.is_hard]
-    after = add_reserved(conn, [x.window_id for x in rest], request.tokens, nanos)
-    # The counters already include this request: passing means over after it.
-    return any(
-        any(over_limits(x.policy, after[x.window_id], 0, 0, request.critical))
-        for x in rest
-        if x.policy.type is PolicyType.SOFT_LIMIT
-    )
-
-
-_INSERT = insert(t.allocations)
-_INSERT_WINDOWS = insert(t.allocation_windows)
-
-
-def _insert(
-    conn: Connection,
+def _values(
     request: AllocationRequest,
     targets: list[Target],
     nanos: int,
     now: datetime,
     over_soft: bool,
     recommended: str | None,
-) -> Allocation:
-    values = {
+) -> dict[str, Any]:
+    return {
         "id": new_id("alc"),
         "context_id": request.context_id,
         "session_id": request.attributes.session_id,
@@ -322,13 +360,6 @@ def _insert(
         "closed_at": None,
         **attributes_to_columns(request.attributes),
     }
-    conn.execute(_INSERT, values)
-    if targets:
-        conn.execute(
-            _INSERT_WINDOWS,
-            [{"allocation_id": values["id"], "window_id": x.window_id} for x in targets],
-        )
-    return row_to_allocation(SimpleNamespace(**values))
 
 
 def _record_denial(ctx: EngineContext, denied: BudgetExceeded, now: datetime) -> None:

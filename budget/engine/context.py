@@ -9,20 +9,25 @@ same transaction, so every replica sees the change on its next call.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from budget.domain.models import Policy
+from budget.domain.models import Policy, RequestAttributes
+from budget.domain.periods import WindowSpan
 from budget.pricing.catalog import PriceCatalog
 from budget.settings import Settings
 from budget.storage import tables as t
-from budget.storage.database import Database
+from budget.storage.database import Database, after_commit
 from budget.storage.mapping import row_to_policy
 from budget.storage.prices import load_current_prices
 from budget.storage.sql import insert_ignoring_conflicts
 
 _VERSIONS = select(t.meta.c.key, t.meta.c.value)
+#: The same read as driver SQL, for the write path's pipelined statements.
+VERSIONS_SQL = "SELECT key, value FROM meta"
 POLICIES = "policies_version"
 PRICES = "prices_version"
 
@@ -36,6 +41,51 @@ class _Cached:
     catalog: PriceCatalog | None = None
 
 
+class StaleCache(Exception):
+    """The policies or prices changed since this process cached them: the
+    transaction that found out rolls back, reloads and starts again."""
+
+
+@dataclass(frozen=True)
+class Held:
+    """What never changes about an allocation, kept by the process that saw
+    it last, so drawing from it or releasing it reads nothing first."""
+
+    allocation_id: str
+    context_id: str
+    attributes: RequestAttributes
+    expires_at: datetime
+    #: (window id, policy id, window key) of each window it holds, by id.
+    windows: tuple[tuple[int, str, str], ...]
+
+    @property
+    def window_ids(self) -> list[int]:
+        return [w[0] for w in self.windows]
+
+
+class HeldCache:
+    """A bounded map of allocation id to :class:`Held` (oldest dropped first)."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._size = size
+        self._items: dict[str, Held] = {}
+
+    def get(self, allocation_id: str) -> Held | None:
+        return self._items.get(allocation_id)
+
+    def put(self, held: Held) -> None:
+        items = self._items
+        items[held.allocation_id] = held
+        while len(items) > self._size:
+            items.pop(next(iter(items)), None)
+
+    def drop(self, allocation_id: str) -> None:
+        self._items.pop(allocation_id, None)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 class EngineContext:
     """Shared state of one process's engine."""
 
@@ -45,7 +95,44 @@ class EngineContext:
         self._cache = _Cached()
         self._lock = threading.Lock()
         self.window_ids: dict[tuple[str, str], int] = {}
+        self.held = HeldCache()
+        #: The last calendar window of each (policy, period, timezone).
+        self.calendar_spans: dict[tuple, WindowSpan] = {}
         self.last_sweep = 0.0
+        self._read_versions_at = 0.0
+        self._seen_changes = -1
+
+    def versions(self) -> tuple[int, int]:
+        """The (policies, prices) versions cached now: take them before using
+        the cache, and check them in the transaction with :meth:`check_versions`."""
+        cache = self._cache
+        return (cache.version, cache.catalog_version if cache.catalog is not None else -1)
+
+    @staticmethod
+    def check_versions(rows, expected: tuple[int, int]) -> None:
+        """Raise :class:`StaleCache` unless ``rows`` (meta key, value), read in
+        the caller's transaction, are the ``expected`` versions: the ones the
+        caller's plan was made with. Versions only grow, so a plan made from a
+        cache at least that new is current."""
+        versions = dict(rows)
+        if (versions.get(POLICIES, 0), versions.get(PRICES, 0)) != expected:
+            raise StaleCache()
+
+    def reload(self) -> None:
+        """Bring the cached policies and prices up to date."""
+        with self.db.read() as conn:
+            self.refresh(conn)
+
+    def refresh_at_most_every(self, seconds: float) -> None:
+        """For reads that may see prices a little late (a cost estimate): read
+        the versions at most every ``seconds``, not on every call."""
+        now = time.monotonic()
+        fresh = now - self._read_versions_at < seconds and self._seen_changes == _LOCAL[0]
+        if self._cache.catalog is not None and fresh:
+            return
+        self._seen_changes = _LOCAL[0]
+        self.reload()
+        self._read_versions_at = now
 
     def refresh(self, conn: Connection) -> None:
         """Reload policies and prices if another call changed them."""
@@ -100,9 +187,19 @@ class EngineContext:
         """Forget cached policies and prices (the next call reloads them)."""
         with self._lock:
             self._cache = _Cached()
+        self._read_versions_at = 0.0
+
+
+#: Changes this process committed (a count), so its own reads never see them late.
+_LOCAL = [0]
+
+
+def _count_local_change() -> None:
+    _LOCAL[0] += 1
 
 
 def bump_version(conn: Connection, key: str) -> None:
     """Tell every process that policies or prices changed (same transaction)."""
+    after_commit(conn, _count_local_change)
     conn.execute(insert_ignoring_conflicts(conn, t.meta).values(key=key, value=0))
     conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=t.meta.c.value + 1))

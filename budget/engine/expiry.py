@@ -82,7 +82,7 @@ def expire_allocations(
     for row in rows:
         if close_allocation(conn, row, AllocationStatus.EXPIRED, now):
             expired += 1
-            _expiry_alert(conn, row, now)
+            expiry_alert(conn, row, now)
     return expired
 
 
@@ -103,12 +103,13 @@ def expire_if_due(conn: Connection, row: Row, now: datetime) -> Row:
     """On access: an allocation past its deadline is expired before use."""
     if row.status == ACTIVE and row.expires_at <= now:
         if close_allocation(conn, row, AllocationStatus.EXPIRED, now):
-            _expiry_alert(conn, row, now)
+            expiry_alert(conn, row, now)
         return conn.execute(_BY_ID, {"aid": row.id}).one()
     return row
 
 
-def _expiry_alert(conn: Connection, row: Row, now: datetime) -> None:
+def expiry_alert(conn: Connection, row, now: datetime) -> None:
+    """The alert of an allocation that expired unreleased."""
     # One alert per context and day: enough to spot a caller that never
     # releases, without an alert per forgotten allocation.
     raise_alert(

@@ -45,6 +45,10 @@ def cost_of(price: Price | None, usage: TokenUsage, at: datetime) -> CostBreakdo
         return None
 
 
+#: How old the cached catalog an estimate reads may be, at most.
+ESTIMATE_STALENESS_SECONDS = 1.0
+
+
 def estimate_cost(
     ctx: EngineContext,
     *,
@@ -64,8 +68,9 @@ def estimate_cost(
         input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
     )
     when = v.instant("at", at) or utcnow()
-    with ctx.db.read() as conn:
-        ctx.refresh(conn)  # another call or process may have changed prices
+    # A price another process changed shows here within a second (this
+    # process's own changes at once); allocate and record always check.
+    ctx.refresh_at_most_every(ESTIMATE_STALENESS_SECONDS)
     price = ctx.catalog.lookup(provider, model, when)
     cost = cost_of(price, usage, when)
     return CostEstimate(

@@ -22,15 +22,14 @@ from budget.domain.money import nanos_to_usd
 from budget.domain.periods import CALENDAR_PERIODS, WindowSpan, calendar_window, load_timezone
 from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
-from budget.engine.expiry import (
-    close_allocation,
-    expire_allocations,
-    expire_if_due,
-    locked_allocation,
-)
+from budget.engine.expiry import expire_allocations, expire_if_due, expiry_alert, locked_allocation
 from budget.engine.policies import list_policies
+from budget.engine.record_write import closed_event, held_allocation
 from budget.errors import NotFound
+from budget.storage import allocations as store_allocations
 from budget.storage import tables as t
+from budget.storage import windows as store_windows
+from budget.storage.batch import pipeline
 from budget.storage.mapping import row_to_allocation, row_to_usage
 from budget.storage.sql import json_list_contains
 
@@ -43,16 +42,27 @@ RECENT_WINDOWS = 20
 
 
 def release(ctx: EngineContext, allocation_id: str) -> Allocation:
-    """Return what an allocation did not use; releasing twice changes nothing."""
+    """Return what an allocation did not use; releasing twice changes nothing.
+    One past its deadline is closed as expired (with its alert) instead."""
     now = utcnow()
+    held = held_allocation(ctx, v.text("allocation_id", allocation_id, required=True))
 
     def work(conn: Connection):
-        row = locked_allocation(conn, allocation_id)
-        if row is None:
-            raise NotFound("allocation", "allocation_id", allocation_id)
-        row = expire_if_due(conn, row, now)
-        close_allocation(conn, row, AllocationStatus.RELEASED, now)
-        return conn.execute(select(t.allocations).where(A.id == allocation_id)).one()
+        with pipeline(conn) as s:
+            before = store_allocations.lock(s, held.allocation_id)
+            store_windows.lock(s, held.window_ids)
+            store_windows.give_back(s, held.allocation_id, held.window_ids)
+            closing = store_allocations.close(s, held.allocation_id, now)
+            old = store_allocations.decode(s.fetchall(before)[0])
+            closed = s.fetchall(closing)
+        if not closed:
+            ctx.held.drop(held.allocation_id)
+            return old
+        new = store_allocations.decode(closed[0])
+        closed_event(ctx, conn, held, new, old.tokens_remaining, now)
+        if new.status == AllocationStatus.EXPIRED.value:
+            expiry_alert(conn, old, now)
+        return new
 
     return row_to_allocation(ctx.db.run_write(work))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,7 @@ from budget.engine.context import EngineContext
 from budget.engine.service_events import EventOperations
 from budget.engine.service_insight import InsightOperations
 from budget.engine.service_prices import PriceOperations
+from budget.engine.spend import Spend
 from budget.errors import BudgetError
 
 
@@ -125,6 +128,23 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
         req = allocate.build_request(self._ctx, context_id=context_id, **request)
         return check.check(self._ctx, req)
 
+    @contextmanager
+    def spend(self, *, context_id: str, **request: Any) -> Iterator[Spend]:
+        """Allocate on entry; record what the block reports and release on exit.
+
+        ``with svc.spend(context_id=..., provider=..., model=..., input_tokens=...,
+        max_output_tokens=...) as call: ...; call.record(output_tokens=...)``.
+        Raises :class:`budget.BudgetExceeded` on entry, before the block runs,
+        when a hard limit refuses. Two operations in all: the allocation, and
+        the usage with the release in one transaction.
+        """
+        allocation = self.allocate(context_id=context_id, **request)
+        call = Spend(self, allocation, request.get("input_tokens"))
+        try:
+            yield call
+        finally:
+            call.close()
+
     def release(self, allocation_id: str) -> Allocation:
         """Return what the allocation did not use to its windows."""
         return queries.release(self._ctx, allocation_id)
@@ -155,7 +175,9 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
     def record_usage(self, **usage: Any) -> UsageRecord:
         """Append what a call used. ``input_tokens`` include cached reads and
         cache writes; ``reasoning_tokens`` are part of ``output_tokens``. The
-        same ``request_id`` twice returns the first record."""
+        same ``request_id`` twice returns the first record. With
+        ``allocation_id`` and ``release=True`` the allocation is released in
+        the same transaction."""
         return record.record_usage(self._ctx, record.build_usage(**usage))
 
     def record_usage_batch(self, items: list[dict[str, Any]]) -> list[UsageRecord]:

@@ -109,14 +109,26 @@ _WINDOWS = (
 
 
 def allocation_closed(
-    conn: Connection, row, status: AllocationStatus, window_ids: list[int], now
+    conn: Connection,
+    row,
+    status: AllocationStatus,
+    window_ids: list[int],
+    now,
+    windows: list[dict[str, Any]] | None = None,
 ) -> Event:
-    """``allocation.released`` / ``allocation.expired``: what went back to which windows."""
-    found = conn.execute(_WINDOWS, {"ids": list(window_ids)}).all() if window_ids else []
-    windows = [
-        {"budget_id": r.budget_id, "policy_id": r.id, "policy_name": r.name, "window": r.window_key}
-        for r in found
-    ]
+    """``allocation.released`` / ``allocation.expired``: what went back to which
+    windows (``windows`` as :func:`window_ref` names them, else read by id)."""
+    if windows is None:
+        found = conn.execute(_WINDOWS, {"ids": list(window_ids)}).all() if window_ids else []
+        windows = [
+            {
+                "budget_id": r.budget_id,
+                "policy_id": r.id,
+                "policy_name": r.name,
+                "window": r.window_key,
+            }
+            for r in found
+        ]
     type_ = ev.ALLOCATION_EXPIRED if status is AllocationStatus.EXPIRED else ev.ALLOCATION_RELEASED
     data = {
         "allocation_id": row.id,

@@ -19,15 +19,15 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text
+from sqlalchemy import Connection, bindparam, func, select, text
 
 from budget.events.types import Event
+from budget.storage.batch import defer
 from budget.storage.tables_events import events
 
 E = events.c
 _SEQUENCER_LOCK = 80130002
 _SEQUENCE_BATCH = 5000
-_INSERT = insert(events)  # PostgreSQL: no sequence yet
 _SQLITE_INSERT = (
     "INSERT INTO events (event_id, type, budget_ids, data, created_at, seq) "
     "VALUES (?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM events))"
@@ -52,35 +52,24 @@ def budget_column(budget_ids: Iterable[str]) -> str:
     return f" {ids} " if ids else ""
 
 
-def insert_event(conn: Connection, event: Event) -> None:
-    """Store one event in the transaction of ``conn``.
+_PG_INSERT = (
+    "INSERT INTO events (event_id, type, budget_ids, data, created_at) "
+    "VALUES (%s, %s, %s, %s::json, %s)"
+)
 
-    On SQLite, a plain driver statement (the hot path of every allocate and
-    record): it stores exactly what the typed columns would, at a third less
-    cost than a compiled Core statement.
-    """
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(
-            _SQLITE_INSERT,
-            (
-                event.event_id,
-                event.type,
-                budget_column(event.budget_ids),
-                json.dumps(event.data),
-                event.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-            ),
-        )
-        return
-    conn.execute(
-        _INSERT,
-        {
-            "event_id": event.event_id,
-            "type": event.type,
-            "budget_ids": budget_column(event.budget_ids),
-            "data": event.data,
-            "created_at": event.time,
-        },
+
+def insert_event(conn: Connection, event: Event) -> None:
+    """Store one event in the transaction of ``conn``: a driver statement, sent
+    with the COMMIT on PostgreSQL (nothing reads its result)."""
+    sqlite = conn.dialect.name == "sqlite"
+    params = (
+        event.event_id,
+        event.type,
+        budget_column(event.budget_ids),
+        json.dumps(event.data),
+        event.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else event.time,
     )
+    defer(conn, _SQLITE_INSERT if sqlite else _PG_INSERT, params)
 
 
 def assign_sequence(conn: Connection) -> int:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from budget.errors import StorageError
 from budget.settings import Settings
+from budget.storage.batch import drop_deferred, send_deferred
 
 T = TypeVar("T")
 
@@ -81,13 +82,23 @@ class Database:
 
     @contextmanager
     def _transaction(self, immediate: bool) -> Iterator[Connection]:
+        committing = False
         try:
             with self.engine.connect() as conn:
                 if self.is_sqlite:
                     conn = conn.execution_options(sqlite_immediate=immediate)
                 conn.info[AFTER_COMMIT] = []
-                with conn.begin():
+                drop_deferred(conn)
+                transaction = conn.begin()
+                try:
                     yield conn
+                    committing = True
+                    send_deferred(conn, transaction.commit)
+                except BaseException:
+                    if transaction.is_active:
+                        transaction.rollback()
+                    drop_deferred(conn)
+                    raise  # a failed COMMIT is rolled back as the pool takes the connection back
                 for hook in conn.info.pop(AFTER_COMMIT, ()):
                     hook()
         except OperationalError as exc:
@@ -95,10 +106,15 @@ class Database:
                 raise StorageError(
                     f"transaction aborted, retry: {exc.orig}", retryable=True
                 ) from exc
+            if exc.connection_invalidated and not committing:
+                # A pooled connection the server had closed: nothing was written.
+                raise StorageError(f"database connection lost: {exc.orig}", retryable=True) from exc
             raise StorageError(f"database unavailable: {exc.orig}") from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
-                raise StorageError(f"database connection lost: {exc.orig}") from exc
+                raise StorageError(
+                    f"database connection lost: {exc.orig}", retryable=not committing
+                ) from exc
             raise
 
     def dispose(self) -> None:
@@ -116,7 +132,10 @@ def build_engine(settings: Settings) -> Engine:
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip per transaction): a connection the
+        # server closed fails its first statement, and that transaction, which
+        # wrote nothing, is retried on a fresh one (Database.run_write).
+        pool_recycle=1800,
     )
 
 

@@ -4,10 +4,43 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
+
+
+def to_dialect(dialect: str, sql: str) -> str:
+    """Driver SQL written with psycopg's ``%s`` placeholders, for ``dialect``
+    (sqlite3 takes ``?``)."""
+    return sql if dialect == "postgresql" else sql.replace("%s", "?")
+
+
+def db_time(dialect: str, value: datetime | None) -> Any:
+    """An aware datetime as the driver stores it: itself on PostgreSQL, naive
+    UTC text on SQLite (the format SQLAlchemy reads back)."""
+    if value is None or dialect == "postgresql":
+        return value
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def from_db_time(value: Any) -> datetime | None:
+    """A datetime column read by the driver, as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def db_json(value: Any) -> str:
+    """A JSON column's value as driver SQL takes it (text; ``%s::json`` on PostgreSQL)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def from_db_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def new_id(prefix: str) -> str:

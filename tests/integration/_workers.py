@@ -139,9 +139,12 @@ def _mixed_loop(
             continue
         out["granted"] += 1
         try:
-            # 0, 1 or 2 usage reports per allocation, always less than reserved.
+            # 0, 1 or 2 usage reports per allocation, always less than reserved;
+            # the last one releases the allocation itself half of the time.
             left = size - 1
-            for part in range(rng.choice((0, 1, 1, 2))):
+            parts = rng.choice((0, 1, 1, 2))
+            fused = parts > 0 and rng.random() < 0.5
+            for part in range(parts):
                 inputs = rng.randint(1, left // 4)
                 outputs = rng.randint(0, left // 4)
                 left -= inputs + outputs
@@ -150,9 +153,13 @@ def _mixed_loop(
                     input_tokens=inputs,
                     output_tokens=outputs,
                     request_id=f"{name}-{index}-{cycle}-{part}",
+                    release=fused and part == parts - 1,
                 )
                 out["records"] += 1
                 out["tokens_recorded"] += inputs + outputs
+            if fused:
+                out["released"] += 1
+                continue
             released = svc.release(alloc.allocation_id)
             if released.status is budget.AllocationStatus.RELEASED:
                 out["released"] += 1
@@ -173,7 +180,7 @@ def mixed_worker(
     out,
 ) -> None:
     """Each thread runs ``cycles`` of allocate / record usage (less than
-    reserved) / release."""
+    reserved) / release (or usage with ``release=True``)."""
     _serve(name, url, n_threads, ready, start, out, _mixed_loop, cycles, size, seed)
 
 

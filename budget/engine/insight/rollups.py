@@ -36,6 +36,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
+from budget.storage.batch import statements
+from budget.storage.ledger import add_to_rollups
 from budget.storage.tables_insight import usage_rollups
 
 R = usage_rollups.c
@@ -160,33 +162,26 @@ def _templates(dims: tuple[str, ...], tags: tuple[str, ...]) -> tuple[tuple, ...
 
 
 def apply_usage(conn: Connection, values: Mapping[str, Any]) -> None:
-    """Add one ledger row (the values the ledger insert wrote) to the rollups.
-
-    Runs in the ledger's transaction: ``INSERT … ON CONFLICT DO UPDATE`` adding
-    to the counters, one multi-row statement on SQLite, one row per statement
-    pipelined by psycopg's ``executemany`` on PostgreSQL (the faster of the two
-    there). Rows go in key order, so two writers touching the same rows take
-    their locks in the same order.
-    """
-    rows = usage_rows(values)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_multi_upsert("postgresql", 1), rows)
-        return
-    params = tuple(value for row in rows for value in row)
-    conn.exec_driver_sql(_multi_upsert(conn.dialect.name, len(rows)), params)
+    """Add one ledger row (the values the ledger insert wrote) to the rollups,
+    in the ledger's transaction (see :func:`budget.storage.ledger.add_to_rollups`)."""
+    add_to_rollups(statements(conn), ROW_COLUMNS, KEY, COUNTERS, usage_rows(values))
 
 
-@lru_cache(maxsize=256)
-def _multi_upsert(dialect: str, count: int) -> str:
-    """The SQL of an upsert of ``count`` rows (text built once per dialect and size)."""
-    mark = "?" if dialect == "sqlite" else "%s"
-    one = "(" + ", ".join([mark] * len(ROW_COLUMNS)) + ")"
-    added = ", ".join(f"{c} = usage_rollups.{c} + excluded.{c}" for c in COUNTERS)
-    return (
-        f"INSERT INTO usage_rollups ({', '.join(ROW_COLUMNS)}) VALUES "
-        + ", ".join([one] * count)
-        + f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {added}"
-    )
+def apply_usages(conn: Connection, many: Iterable[Mapping[str, Any]]) -> None:
+    """Add many ledger rows at once: rows with the same key are summed first,
+    so a batch writes each rollup row once."""
+    width = len(KEY)
+    summed: dict[tuple, list] = {}
+    for values in many:
+        for row in usage_rows(values):
+            found = summed.get(row[:width])
+            if found is None:
+                summed[row[:width]] = list(row)
+                continue
+            for i in range(len(row) - len(COUNTERS), len(row)):
+                found[i] += row[i]
+    rows = [tuple(summed[key]) for key in sorted(summed)]
+    add_to_rollups(statements(conn), ROW_COLUMNS, KEY, COUNTERS, rows)
 
 
 _UPSERTS: dict[str, Any] = {}

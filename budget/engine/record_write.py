@@ -1,0 +1,293 @@
+"""The transaction of ``record_usage``: ledger rows, window counters, draw-down.
+
+Everything a usage report needs from Python (its attributes, price, windows)
+is worked out before the transaction, from the process's caches; the
+transaction then sends its statements together (one round trip on
+PostgreSQL, plus the COMMIT that carries the events): the cache versions, the
+allocation and window locks, the ledger insert, one counter update over all
+windows, the allocation's draw-down, the rollups. Alerts, which are rare,
+follow only when a threshold was crossed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection
+
+from budget.domain.enums import AllocationStatus
+from budget.domain.models import Policy, RequestAttributes, UsageRecord
+from budget.domain.periods import WindowSpan
+from budget.domain.prices import CostBreakdown
+from budget.engine.alerts import check_thresholds
+from budget.engine.allocate import raise_unpriced_alert
+from budget.engine.context import VERSIONS_SQL, EngineContext, Held
+from budget.engine.expiry import expire_if_due, locked_allocation
+from budget.engine.insight import rollups
+from budget.engine.pricing import cost_of, resolve_tier
+from budget.engine.windows import Target, matching_spans, window_targets
+from budget.errors import NotFound, ValidationError
+from budget.events import emit as events
+from budget.events.emit import window_ref
+from budget.storage import allocations as store_allocations
+from budget.storage import ledger as store_ledger
+from budget.storage import windows as store_windows
+from budget.storage.batch import Statements, pipeline
+from budget.storage.mapping import attributes_to_columns, row_to_attributes, row_to_usage
+from budget.storage.sql import new_id
+from budget.storage.windows import counters_by_id
+
+_ATTRS = (
+    "component",
+    "project",
+    "user",
+    "api_key",
+    "provider",
+    "model",
+    "tier",
+    "task_type",
+    "tags",
+    "session_id",
+    "task_id",
+)
+
+
+class AlreadyRecorded(Exception):
+    """A request id of the transaction was recorded before: roll back, look it up."""
+
+
+@dataclass
+class Planned:
+    """One usage report, worked out before its transaction."""
+
+    index: int
+    item: Any  # record.UsageInput
+    held: Held | None
+    values: dict[str, Any]
+    spans: list[tuple[Policy, WindowSpan]]
+    cost: CostBreakdown | None
+    #: The windows it counts on, found (or created) in the transaction.
+    targets: list[Target] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return self.values["total_tokens"]
+
+    @property
+    def nanos(self) -> int:
+        return self.values["cost_nanos"] or 0
+
+
+def plan(ctx: EngineContext, index: int, item, now: datetime) -> Planned:
+    """Attributes, price, cost and matching policy windows of one report."""
+    held = held_allocation(ctx, item.allocation_id) if item.allocation_id else None
+    attrs, context_id = _attributes(ctx, item, held)
+    at = item.occurred_at or now
+    price = ctx.catalog.lookup(attrs.provider or "", attrs.model or "", at)
+    cost = cost_of(price, item.usage, at)
+    values = _row(item, attrs, context_id, cost, price, at, now)
+    return Planned(index, item, held, values, matching_spans(ctx, attrs, at), cost)
+
+
+def held_allocation(ctx: EngineContext, allocation_id: str) -> Held:
+    """What never changes about an allocation: from the cache, else read once."""
+    held = ctx.held.get(allocation_id)
+    if held is not None:
+        return held
+    with ctx.db.read() as conn:
+        s = Statements(conn)
+        row = store_allocations.decode(
+            next(iter(s.fetchall(store_allocations.lock(s, allocation_id))), None)
+        )
+        windows = s.fetchall(store_allocations.held_windows(s, allocation_id))
+    if row is None:
+        raise NotFound("allocation", "allocation_id", allocation_id)
+    held = Held(
+        row.id,
+        row.context_id,
+        row_to_attributes(row),
+        row.expires_at,
+        tuple((w[0], w[1], w[2]) for w in windows),
+    )
+    ctx.held.put(held)
+    return held
+
+
+def write(
+    ctx: EngineContext,
+    conn: Connection,
+    planned: list[Planned],
+    now: datetime,
+    expected: tuple[int, int],
+    created: dict[tuple[str, str], int],
+):
+    """Record the planned reports in the transaction of ``conn``; their records.
+    ``expected``: the cache versions the plan was made with; windows created
+    go to ``created``, for the caller to cache once the transaction commits."""
+    for p in planned:
+        p.targets = window_targets(ctx, conn, p.spans, now, created)
+    for p in planned:
+        if p.held is not None and p.held.expires_at <= now:
+            row = locked_allocation(conn, p.held.allocation_id)
+            expire_if_due(conn, row, now)
+    with_allocation = sorted((p for p in planned if p.held), key=lambda p: p.held.allocation_id)
+    alone = [p for p in planned if p.held is None]
+    with pipeline(conn) as s:
+        versions = s.run(VERSIONS_SQL)
+        before = {p.index: store_allocations.lock(s, p.held.allocation_id) for p in with_allocation}
+        store_windows.lock(s, _all_windows(planned))
+        inserts = store_ledger.insert_many(s, [p.values for p in planned])
+        summed = _summed(alone)
+        counted_alone = store_windows.add_used_each(s, summed) if summed else None
+        counted, drawn = {}, {}
+        for p in with_allocation:
+            counted[p.index] = store_windows.count(
+                s,
+                [x.window_id for x in p.targets],
+                p.tokens,
+                p.nanos,
+                allocation_id=p.held.allocation_id,
+                held_ids=p.held.window_ids,
+                release=p.item.release,
+            )
+            release_at = now if p.item.release else None
+            drawn[p.index] = store_allocations.draw(
+                s, p.held.allocation_id, p.tokens, p.nanos, release_at=release_at
+            )
+        rollups.apply_usages(conn, [p.values for p in planned])
+        if len(store_ledger.inserted_ids(s, inserts)) != len(planned):
+            raise AlreadyRecorded()
+        ctx.check_versions(s.fetchall(versions), expected)
+        after_alone = counters_by_id(s.fetchall(counted_alone)) if counted_alone else {}
+        results = {
+            p.index: (
+                store_allocations.decode(s.fetchall(before[p.index])[0]),
+                counters_by_id(s.fetchall(counted[p.index]))
+                if counted[p.index] is not None
+                else {},
+                store_allocations.decode(s.fetchall(drawn[p.index])[0]),
+            )
+            for p in with_allocation
+        }
+    _alerts_alone(conn, alone, summed, after_alone, now)
+    for p in with_allocation:
+        after = results[p.index][1]
+        for target in p.targets:
+            check_thresholds(conn, target, after[target.window_id], p.tokens, p.nanos, now)
+    records = {p.index: _finish(conn, p, now) for p in planned}
+    for p in with_allocation:
+        old, _, new = results[p.index]
+        if p.item.release and old.status == AllocationStatus.ACTIVE.value:
+            returned = old.tokens_remaining - min(old.tokens_remaining, p.tokens)
+            closed_event(ctx, conn, p.held, new, returned, now)
+    return records
+
+
+def _all_windows(planned: list[Planned]) -> list[int]:
+    ids = {x.window_id for p in planned for x in p.targets}
+    ids.update(w for p in planned if p.held for w in p.held.window_ids)
+    return sorted(ids)
+
+
+def _summed(planned: list[Planned]) -> dict[int, tuple[int, int]]:
+    """Tokens and nano-USD per window over the reports that draw on no allocation."""
+    out: dict[int, tuple[int, int]] = {}
+    for p in planned:
+        for x in p.targets:
+            tokens, nanos = out.get(x.window_id, (0, 0))
+            out[x.window_id] = (tokens + p.tokens, nanos + p.nanos)
+    return out
+
+
+def _alerts_alone(conn, planned, summed, after, now) -> None:
+    targets = {x.window_id: x for p in planned for x in p.targets}
+    for window_id, (tokens, nanos) in summed.items():
+        check_thresholds(conn, targets[window_id], after[window_id], tokens, nanos, now)
+
+
+def held_refs(ctx: EngineContext, held: Held) -> list[dict[str, Any]] | None:
+    """How events name the windows an allocation holds (None if a policy is
+    no longer cached: the event then reads the names from the database)."""
+    refs = []
+    for _, policy_id, key in held.windows:
+        policy = ctx.policy(policy_id)
+        if policy is None:
+            return None
+        refs.append(window_ref(policy, key))
+    return refs
+
+
+def closed_event(ctx: EngineContext, conn, held: Held, new, returned: int, now: datetime) -> None:
+    """The event of an allocation closed now (``new``: its row after) that gave
+    back ``returned`` unused tokens."""
+    closed = SimpleNamespace(**{**vars(new), "tokens_remaining": returned})
+    status = AllocationStatus(new.status)
+    refs = held_refs(ctx, held)
+    events.allocation_closed(conn, closed, status, held.window_ids, now, windows=refs)
+    ctx.held.drop(held.allocation_id)
+
+
+def _finish(conn: Connection, p: Planned, now: datetime) -> UsageRecord:
+    attrs_provider, attrs_model = p.values["provider"], p.values["model"]
+    if p.cost is None:
+        raise_unpriced_alert(conn, attrs_provider or "", attrs_model or "", now)
+    return events.usage_recorded(conn, row_to_usage(SimpleNamespace(**p.values)), p.targets, now)
+
+
+def _attributes(
+    ctx: EngineContext, item, held: Held | None
+) -> tuple[RequestAttributes, str | None]:
+    """The request's attributes: what the report says, else what its allocation said."""
+    base: dict[str, Any] = {}
+    if held is not None:
+        base = {name: getattr(held.attributes, name) for name in _ATTRS}
+    merged = {**base, **item.given}
+    if not merged.get("provider") or not merged.get("model"):
+        field = "provider" if not merged.get("provider") else "model"
+        raise ValidationError(
+            field, None, "required: neither the report nor its allocation names it"
+        )
+    context_id = item.context_id or (held.context_id if held is not None else None)
+    merged.setdefault("session_id", context_id)
+    merged.setdefault("task_id", context_id)
+    if "tier" not in item.given or merged.get("tier") is None:
+        merged["tier"] = resolve_tier(
+            ctx.settings, merged.get("tier"), merged["provider"], merged["model"]
+        )
+    merged["tags"] = merged.get("tags") or frozenset()
+    return RequestAttributes(**{k: merged.get(k) for k in _ATTRS}), context_id
+
+
+def _row(item, attrs, context_id, cost, price, at: datetime, now: datetime) -> dict[str, Any]:
+    usage = item.usage
+    names = ("input", "cached_input", "cache_write", "output", "reasoning", "request")
+    parts = {f"{name}_nanos": None for name in names}
+    if cost is not None:
+        parts = {f"{name}_nanos": getattr(cost, f"{name}_nanos") for name in names}
+    return dict(
+        id=new_id("use"),
+        request_id=item.request_id,
+        content_hash=item.content_hash,
+        allocation_id=item.allocation_id,
+        context_id=context_id,
+        session_id=attrs.session_id,
+        task_id=attrs.task_id,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        total_tokens=usage.total_tokens,
+        priced=cost is not None,
+        cost_nanos=cost.total_nanos if cost is not None else None,
+        price_id=price.price_id if (cost is not None and price is not None) else None,
+        latency_ms=item.latency_ms,
+        metadata=item.metadata,
+        occurred_at=at,
+        recorded_at=now,
+        **parts,
+        **attributes_to_columns(attrs),
+    )

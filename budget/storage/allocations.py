@@ -1,0 +1,184 @@
+"""Allocation rows on the write path: insert, lock, draw down, close.
+
+An allocation's attributes, windows and deadline never change after it is
+created; only its counters and status do, and every change to those is one
+``UPDATE … RETURNING`` whose arithmetic runs in the database, so concurrent
+writers cannot lose an update and nothing is read back afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Any
+
+from budget.storage.batch import Statements, defer
+from budget.storage.sql import db_json, db_time, from_db_json, from_db_time, to_dialect
+
+COLUMNS = (
+    "id",
+    "context_id",
+    "session_id",
+    "task_id",
+    "priority",
+    "tokens_requested",
+    "tokens_reserved",
+    "nanos_reserved",
+    "tokens_remaining",
+    "nanos_remaining",
+    "tokens_used",
+    "nanos_used",
+    "status",
+    "over_soft_limit",
+    "recommended_model",
+    "policy_ids",
+    "metadata",
+    "expires_at",
+    "created_at",
+    "closed_at",
+    "component",
+    "project",
+    "user_id",
+    "api_key",
+    "provider",
+    "model",
+    "tier",
+    "task_type",
+    "tags",
+)
+_JSON = frozenset({"policy_ids", "metadata", "tags"})
+_TIMES = frozenset({"expires_at", "created_at", "closed_at"})
+_SELECT = ", ".join(COLUMNS)
+
+
+def _placeholders(dialect: str) -> str:
+    json_mark = "%s::json" if dialect == "postgresql" else "%s"
+    return to_dialect(dialect, ", ".join(json_mark if c in _JSON else "%s" for c in COLUMNS))
+
+
+@lru_cache(maxsize=4)
+def _insert_sql(dialect: str) -> str:
+    return f"INSERT INTO allocations ({_SELECT}) VALUES ({_placeholders(dialect)})"
+
+
+def insert(s: Statements, values: dict[str, Any], window_ids: Sequence[int]) -> None:
+    """Store a new allocation and the windows it holds (sent with the COMMIT)."""
+    params = [_to_db(s.dialect, c, values[c]) for c in COLUMNS]
+    defer(s.conn, _insert_sql(s.dialect), params)
+    if not window_ids:
+        return
+    if s.is_postgresql:
+        sql = (
+            "INSERT INTO allocation_windows (allocation_id, window_id) "
+            "SELECT %s, unnest(%s::bigint[])"
+        )
+        defer(s.conn, sql, (values["id"], sorted(window_ids)))
+        return
+    sql = (
+        "INSERT INTO allocation_windows (allocation_id, window_id) "
+        "SELECT ?, value FROM json_each(?)"
+    )
+    defer(s.conn, sql, (values["id"], json.dumps(sorted(window_ids))))
+
+
+_LOCK = {
+    "postgresql": f"SELECT {_SELECT} FROM allocations WHERE id = %s FOR UPDATE",
+    "sqlite": f"SELECT {_SELECT} FROM allocations WHERE id = ?",
+}
+_HELD_WINDOWS = to_dialect(
+    "sqlite",
+    "SELECT w.id, w.policy_id, w.window_key FROM allocation_windows AS aw "
+    "JOIN windows AS w ON w.id = aw.window_id WHERE aw.allocation_id = %s ORDER BY w.id",
+)
+
+
+def lock(s: Statements, allocation_id: str):
+    """The allocation row as it is now, locked for this transaction (PostgreSQL).
+    Returns a cursor; :func:`decode` its row."""
+    return s.run(_LOCK[s.dialect], (allocation_id,))
+
+
+def held_windows(s: Statements, allocation_id: str):
+    """A cursor of (window id, policy id, window key) of the windows it holds."""
+    sql = _HELD_WINDOWS if s.dialect == "sqlite" else _HELD_WINDOWS.replace("?", "%s")
+    return s.run(sql, (allocation_id,))
+
+
+_DRAW = (
+    "UPDATE allocations SET tokens_used = tokens_used + %s, nanos_used = nanos_used + %s, "
+    "tokens_remaining = CASE WHEN status = 'active' "
+    "THEN tokens_remaining - {least}(tokens_remaining, %s) ELSE tokens_remaining END, "
+    "nanos_remaining = CASE WHEN status = 'active' "
+    "THEN nanos_remaining - {least}(nanos_remaining, %s) ELSE nanos_remaining END "
+    f"WHERE id = %s RETURNING {_SELECT}"
+)
+_DRAW_AND_CLOSE = (
+    "UPDATE allocations SET tokens_used = tokens_used + %s, nanos_used = nanos_used + %s, "
+    "tokens_remaining = CASE WHEN status = 'active' THEN 0 ELSE tokens_remaining END, "
+    "nanos_remaining = CASE WHEN status = 'active' THEN 0 ELSE nanos_remaining END, "
+    "closed_at = CASE WHEN status = 'active' THEN %s ELSE closed_at END, "
+    "status = CASE WHEN status = 'active' THEN %s ELSE status END "
+    f"WHERE id = %s RETURNING {_SELECT}"
+)
+_CLOSE = (
+    "UPDATE allocations SET tokens_remaining = 0, nanos_remaining = 0, closed_at = %s, "
+    "status = CASE WHEN expires_at <= %s THEN 'expired' ELSE 'released' END "
+    f"WHERE id = %s AND status = 'active' RETURNING {_SELECT}"
+)
+
+
+@lru_cache(maxsize=8)
+def _sql(dialect: str, text: str) -> str:
+    least = "LEAST" if dialect == "postgresql" else "min"
+    return to_dialect(dialect, text.replace("{least}", least))
+
+
+def draw(
+    s: Statements,
+    allocation_id: str,
+    tokens: int,
+    nanos: int,
+    *,
+    release_at: datetime | None = None,
+):
+    """Usage of ``tokens`` and ``nanos`` drawn from the allocation: counted as
+    used, its reservation shrinks by what it draws (to nothing, and the
+    allocation is released, with ``release_at``). Returns a cursor of the row."""
+    if release_at is None:
+        sql = _sql(s.dialect, _DRAW)
+        return s.run(sql, (tokens, nanos, tokens, nanos, allocation_id))
+    sql = _sql(s.dialect, _DRAW_AND_CLOSE)
+    when = db_time(s.dialect, release_at)
+    return s.run(sql, (tokens, nanos, when, "released", allocation_id))
+
+
+def close(s: Statements, allocation_id: str, now: datetime):
+    """Release an active allocation (``expired`` if past its deadline); a
+    cursor of the closed row, empty if it was not active."""
+    when = db_time(s.dialect, now)
+    return s.run(_sql(s.dialect, _CLOSE), (when, when, allocation_id))
+
+
+def decode(row: Sequence[Any] | None) -> SimpleNamespace | None:
+    """A driver row of :data:`COLUMNS` as the attribute row the mappers read."""
+    if row is None:
+        return None
+    values = dict(zip(COLUMNS, row, strict=True))
+    for name in _JSON:
+        values[name] = from_db_json(values[name])
+    for name in _TIMES:
+        values[name] = from_db_time(values[name])
+    values["over_soft_limit"] = bool(values["over_soft_limit"])
+    values["metadata"] = values["metadata"] or {}
+    return SimpleNamespace(**values)
+
+
+def _to_db(dialect: str, column: str, value: Any) -> Any:
+    if column in _JSON:
+        return db_json(value)
+    if column in _TIMES:
+        return db_time(dialect, value)
+    return value

@@ -1,0 +1,209 @@
+"""Window counters on the write path: reserve, count usage, give back.
+
+Each operation is one statement over all the windows it touches, whatever
+their number: the limits travel with the window ids (``unnest`` of arrays on
+PostgreSQL, a ``VALUES`` list on SQLite), a hard limit is checked in the
+``WHERE`` clause, and ``RETURNING`` gives the counters afterwards, so nothing
+is read twice. A window whose limit would be passed is simply not updated:
+the caller compares the returned ids with the hard windows it asked for and
+rolls the whole transaction back when one is missing (all or none).
+
+On PostgreSQL every writer first locks the windows it touches in id order
+(:func:`lock`), so transactions that share windows never deadlock; SQLite
+holds its one write lock already.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+
+from budget.domain.models import WindowCounters
+from budget.storage.batch import Statements
+from budget.storage.sql import to_dialect
+
+COUNTERS = "id, used_tokens, reserved_tokens, used_nanos, reserved_nanos"
+
+_LOCK = "SELECT id FROM windows WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+
+_RESERVE_PG = f"""
+UPDATE windows AS w
+SET reserved_tokens = w.reserved_tokens + %s, reserved_nanos = w.reserved_nanos + %s
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(wid, tl, cl)
+WHERE w.id = v.wid
+  AND (v.tl IS NULL OR w.used_tokens + w.reserved_tokens + %s <= v.tl)
+  AND (v.cl IS NULL OR w.used_nanos + w.reserved_nanos + %s <= v.cl)
+RETURNING w.{COUNTERS.replace(", ", ", w.")}
+"""
+
+_COUNT_PG = f"""
+UPDATE windows AS w
+SET used_tokens = w.used_tokens + v.uf * %s, used_nanos = w.used_nanos + v.uf * %s,
+    reserved_tokens = w.reserved_tokens - v.rf * d.t,
+    reserved_nanos = w.reserved_nanos - v.rf * d.n
+FROM unnest(%s::bigint[], %s::int[], %s::int[]) AS v(wid, uf, rf), ({{drawn}}) AS d
+WHERE w.id = v.wid
+RETURNING w.{COUNTERS.replace(", ", ", w.")}
+"""
+
+#: What usage draws from an allocation's reservation: no more than it still holds.
+_DRAWN = (
+    "SELECT CASE WHEN status = 'active' THEN {least}(tokens_remaining, %s) ELSE 0 END AS t, "
+    "CASE WHEN status = 'active' THEN {least}(nanos_remaining, %s) ELSE 0 END AS n "
+    "FROM allocations WHERE id = %s"
+)
+#: Everything it still holds (usage with release, or a release).
+_HELD = (
+    "SELECT CASE WHEN status = 'active' THEN tokens_remaining ELSE 0 END AS t, "
+    "CASE WHEN status = 'active' THEN nanos_remaining ELSE 0 END AS n "
+    "FROM allocations WHERE id = %s"
+)
+_NOTHING = "SELECT 0 AS t, 0 AS n"
+
+
+def lock(s: Statements, window_ids: Sequence[int]) -> None:
+    """PostgreSQL: lock these windows in id order for the rest of the transaction."""
+    if s.is_postgresql and window_ids:
+        s.run(_LOCK, (sorted(window_ids),))
+
+
+def reserve(
+    s: Statements,
+    limits: Sequence[tuple[int, int | None, int | None]],
+    tokens: int,
+    nanos: int,
+):
+    """Add ``tokens`` and ``nanos`` to the reservation of each window
+    ``(window_id, token_limit, nano_limit)`` whose limits still hold (None: no
+    limit). Returns a cursor of the updated windows' counters."""
+    if s.is_postgresql:
+        ids, tls, cls = (list(col) for col in zip(*limits, strict=True))
+        return s.run(_RESERVE_PG, (tokens, nanos, ids, tls, cls, tokens, nanos))
+    params: list = [value for row in limits for value in row]
+    params += [tokens, nanos, tokens, nanos]
+    return s.run(_reserve_sqlite(len(limits)), params)
+
+
+def count(
+    s: Statements,
+    use_ids: Sequence[int],
+    tokens: int,
+    nanos: int,
+    *,
+    allocation_id: str | None = None,
+    held_ids: Sequence[int] = (),
+    release: bool = False,
+):
+    """Count usage on ``use_ids`` and, for usage drawn from an allocation, move
+    what it draws (everything it holds with ``release``) out of the reservation
+    of ``held_ids``; one statement. Returns a cursor of the counters of every
+    window touched (None when there are no windows)."""
+    ids = sorted(set(use_ids) | set(held_ids))
+    if not ids:
+        return None
+    uses, holds = set(use_ids), set(held_ids)
+    flags = [(i, int(i in uses), int(i in holds)) for i in ids]
+    source = "none" if allocation_id is None else ("held" if release else "drawn")
+    drawn_params = {
+        "none": (),
+        "held": (allocation_id,),
+        "drawn": (tokens, nanos, allocation_id),
+    }[source]
+    if s.is_postgresql:
+        columns = [list(col) for col in zip(*flags, strict=True)]
+        sql = _count_sql("postgresql", source, len(ids))
+        return s.run(sql, (tokens, nanos, *columns, *drawn_params))
+    params = [value for row in flags for value in row]
+    params += [*drawn_params, tokens, nanos]
+    return s.run(_count_sql("sqlite", source, len(ids)), params)
+
+
+_ADD_EACH_PG = f"""
+UPDATE windows AS w
+SET used_tokens = w.used_tokens + v.t, used_nanos = w.used_nanos + v.n
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(wid, t, n)
+WHERE w.id = v.wid
+RETURNING w.{COUNTERS.replace(", ", ", w.")}
+"""
+
+
+def add_used_each(s: Statements, added: dict[int, tuple[int, int]]):
+    """Count usage of its own size on each window (``{id: (tokens, nanos)}``),
+    one statement; a cursor of the windows' counters afterwards."""
+    rows = [(wid, *added[wid]) for wid in sorted(added)]
+    if s.is_postgresql:
+        return s.run(_ADD_EACH_PG, [list(col) for col in zip(*rows, strict=True)])
+    return s.run(_add_each_sqlite(len(rows)), [value for row in rows for value in row])
+
+
+@lru_cache(maxsize=512)
+def _add_each_sqlite(n: int) -> str:
+    values = ", ".join(["(?, ?, ?)"] * n)
+    return (
+        f"WITH v(wid, t, n) AS (VALUES {values}) "
+        "UPDATE windows SET used_tokens = used_tokens + v.t, used_nanos = used_nanos + v.n "
+        f"FROM v WHERE windows.id = v.wid RETURNING {COUNTERS}"
+    )
+
+
+def counters_by_id(rows) -> dict[int, WindowCounters]:
+    return {row[0]: WindowCounters(row[1], row[2], row[3], row[4]) for row in rows}
+
+
+_GIVE_BACK = {
+    "postgresql": f"""
+UPDATE windows AS w
+SET reserved_tokens = w.reserved_tokens - d.t, reserved_nanos = w.reserved_nanos - d.n
+FROM ({_HELD}) AS d
+WHERE w.id = ANY(%s)
+""",
+    "sqlite": to_dialect(
+        "sqlite",
+        f"""
+WITH d(t, n) AS ({_HELD})
+UPDATE windows
+SET reserved_tokens = reserved_tokens - d.t, reserved_nanos = reserved_nanos - d.n
+FROM d
+WHERE windows.id IN (SELECT value FROM json_each(%s))
+""",
+    ),
+}
+
+
+def give_back(s: Statements, allocation_id: str, window_ids: Sequence[int]):
+    """Return what an active allocation still holds to its windows (it is
+    closed in the same transaction)."""
+    ids = sorted(window_ids) if s.is_postgresql else json.dumps(sorted(window_ids))
+    return s.run(_GIVE_BACK[s.dialect], (allocation_id, ids))
+
+
+@lru_cache(maxsize=512)
+def _reserve_sqlite(n: int) -> str:
+    values = ", ".join(["(?, ?, ?)"] * n)
+    return (
+        f"WITH v(wid, tl, cl) AS (VALUES {values}) "
+        "UPDATE windows SET reserved_tokens = reserved_tokens + ?, "
+        "reserved_nanos = reserved_nanos + ? FROM v WHERE windows.id = v.wid "
+        "AND (v.tl IS NULL OR windows.used_tokens + windows.reserved_tokens + ? <= v.tl) "
+        "AND (v.cl IS NULL OR windows.used_nanos + windows.reserved_nanos + ? <= v.cl) "
+        f"RETURNING {COUNTERS}"
+    )
+
+
+@lru_cache(maxsize=512)
+def _count_sql(dialect: str, source: str, n: int) -> str:
+    least = "LEAST" if dialect == "postgresql" else "min"
+    text = {"drawn": _DRAWN.format(least=least), "held": _HELD, "none": _NOTHING}[source]
+    drawn = to_dialect(dialect, text)
+    if dialect == "postgresql":
+        return _COUNT_PG.replace("{drawn}", drawn)
+    values = ", ".join(["(?, ?, ?)"] * n)
+    return (
+        f"WITH v(wid, uf, rf) AS (VALUES {values}), d(t, n) AS ({drawn}) "
+        "UPDATE windows SET used_tokens = used_tokens + v.uf * ?, "
+        "used_nanos = used_nanos + v.uf * ?, "
+        "reserved_tokens = reserved_tokens - v.rf * d.t, "
+        "reserved_nanos = reserved_nanos - v.rf * d.n "
+        f"FROM v, d WHERE windows.id = v.wid RETURNING {COUNTERS}"
+    )
