@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -30,18 +30,38 @@ def count_allocation(outcome: str) -> None:
     ALLOCATIONS.labels(outcome).inc()
 
 
+class TimingMiddleware:
+    """Times every HTTP request by route and status: a plain ASGI middleware,
+    which costs a few microseconds where ``@app.middleware`` costs a task and
+    a stream per request."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def sending(message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            REQUESTS.labels(
+                scope["method"], getattr(route, "path", "unmatched"), str(status[0])
+            ).observe(time.perf_counter() - start)
+
+
 def install(app: FastAPI) -> None:
     """Time every request and serve the registry at /metrics."""
-
-    @app.middleware("http")
-    async def _timing(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        REQUESTS.labels(
-            request.method, getattr(route, "path", "unmatched"), str(response.status_code)
-        ).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(TimingMiddleware)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -175,6 +175,13 @@ class UsageIn(ScopeFields):
     latency_ms: Annotated[int, StrictType(), Field(ge=0, le=10**9)] | None = None
     metadata: Metadata = Field(default_factory=dict)
     occurred_at: Instant | None = None
+    release: Annotated[bool, StrictType()] = Field(
+        False,
+        description=(
+            "Release the allocation in the same transaction: what it did not use "
+            "returns to its windows (needs allocation_id)."
+        ),
+    )
 
 
 class UsageBatchIn(Strict):

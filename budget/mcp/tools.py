@@ -171,10 +171,15 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
         project: Text = None,
         user: Text = None,
         latency_ms: Annotated[int | None, Field(ge=0, le=10**9)] = None,
+        release: Annotated[
+            bool,
+            Field(description="With allocation_id: release it in the same step."),
+        ] = False,
     ) -> Json:
         """Record what a model call used, AFTER the call. input_tokens count every input
         token (cached ones included). With allocation_id, provider and model come from
-        the allocation and its reservation is drawn down. Returns the priced record
+        the allocation and its reservation is drawn down; with release=true it is also
+        released, so no separate release_allocation is needed. Returns the priced record
         (cost is null for a model without a known price)."""
         svc = get()
         return dump(UsageOut.of(call(svc.record_usage, **_locals(locals()))))

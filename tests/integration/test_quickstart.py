@@ -62,6 +62,19 @@ def test_quickstart_flow(svc):
     assert monthly.tokens_used == 1840 and monthly.tokens_reserved == 0
     assert monthly.tokens_remaining == 2_000_000 - 1840
 
+    with svc.spend(
+        context_id="task-44",
+        provider="openai",
+        model="gpt-4o",
+        input_tokens=1200,
+        max_output_tokens=800,
+    ) as call:
+        assert call.allocation.cost_reserved == Decimal("0.011")
+        call.record(output_tokens=640, request_id="req-2")
+    assert call.usage.cost == Decimal("0.0094") and call.usage.input_tokens == 1200
+    daily = {w.policy_id: w for w in svc.summary(team.budget_id).windows}[hard.policy_id]
+    assert daily.cost_used == Decimal("0.0188") and daily.cost_reserved == 0
+
     estimate = svc.estimate_cost(
         provider="openai", model="gpt-4o", input_tokens=1000, output_tokens=500
     )

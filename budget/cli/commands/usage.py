@@ -95,6 +95,12 @@ def record(
     allocation: Annotated[
         str | None, typer.Option("--allocation", help="The allocation it drew from.")
     ] = None,
+    release: Annotated[
+        bool,
+        typer.Option(
+            "--release", help="Release the allocation in the same transaction (with --allocation)."
+        ),
+    ] = False,
     request_id: Annotated[
         str | None, typer.Option(help="Idempotency key: the same id twice counts once.")
     ] = None,
@@ -136,6 +142,8 @@ def record(
         ),
         **scope(component, project, user, api_key, provider, model, tier, task_type, tag),
     }
+    if release:
+        body["release"] = True
     cli.emit(cli.backend.record_usage(body), lambda u: show_usage(cli, u))
 
 
