@@ -3,7 +3,12 @@
 The server runs as its own process (uvicorn, 1 or 2 workers) on SQLite or
 PostgreSQL; the load comes from a separate process (asyncio + httpx, a fixed
 number of concurrent clients). One round trip is ``POST /allocations`` then
-``POST /usage`` for that allocation; its latency is the two together.
+``POST /usage`` with ``"release": true`` for that allocation (recorded and
+released in one transaction); its latency is the two together.
+
+Replicas: 1, 2 and 4 ``budget serve`` processes (one worker each) on one
+PostgreSQL database, 64 clients spread over them, all on one budget's
+policies, so every request passes through the same window rows.
 
     python -m bench.bench_http [--quick] [--backend sqlite|postgresql|all]
 """
@@ -20,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +36,7 @@ from bench import databases
 
 V1 = "/api/v1"
 CLIENTS = 16
+REPLICA_CLIENTS = 64
 BUDGET_BIN = Path(sys.executable).parent / "budget"
 
 
@@ -129,6 +135,7 @@ async def _client(
                 "input_tokens": 1200,
                 "output_tokens": 350,
                 "request_id": f"{name}-{n}-{time.time_ns()}",
+                "release": True,
             },
         )
         if usage.status_code != 201:
@@ -137,18 +144,31 @@ async def _client(
         latencies.append(time.perf_counter() - start)
 
 
-async def _load(base: str, seconds: float, warmup: float) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+async def _load(
+    bases: list[str], seconds: float, warmup: float, clients: int = CLIENTS
+) -> dict[str, Any]:
+    per = max(1, clients // len(bases))
+    limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
+    async with AsyncExitStack() as stack:
+        https = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base, limits=limits, timeout=30)
+            )
+            for base in bases
+        ]
+
+        def client(i: int, stop_at: float, latencies, errors):
+            return _client(https[i % len(https)], i, stop_at, latencies, errors)
+
         warm: list[float] = []
         await asyncio.gather(
-            *(_client(http, i, time.perf_counter() + warmup, warm, []) for i in range(CLIENTS))
+            *(client(i, time.perf_counter() + warmup, warm, []) for i in range(clients))
         )
         latencies: list[float] = []
         errors: list[int] = []
         start = time.perf_counter()
         await asyncio.gather(
-            *(_client(http, i, start + seconds, latencies, errors) for i in range(CLIENTS))
+            *(client(i, start + seconds, latencies, errors) for i in range(clients))
         )
         wall = time.perf_counter() - start
     ordered = sorted(latencies)
@@ -159,12 +179,23 @@ async def _load(base: str, seconds: float, warmup: float) -> dict[str, Any]:
         "p50_ms": round(statistics.median(ordered) * 1000, 2) if ordered else None,
         "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2) if ordered else None,
         "errors": len(errors),
-        "clients": CLIENTS,
+        "clients": clients,
     }
 
 
-def _load_process(base: str, seconds: float, warmup: float, queue) -> None:
-    queue.put(asyncio.run(_load(base, seconds, warmup)))
+def _load_process(bases: list[str], seconds: float, warmup: float, clients: int, queue) -> None:
+    queue.put(asyncio.run(_load(bases, seconds, warmup, clients)))
+
+
+def _drive(bases: list[str], seconds: float, warmup: float, clients: int) -> dict[str, Any]:
+    """The load, from a separate process, against these servers."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_load_process, args=(bases, seconds, warmup, clients, queue))
+    proc.start()
+    result = queue.get(timeout=seconds + warmup + 120)
+    proc.join()
+    return result
 
 
 def measure(url: str, workers: int, seconds: float, warmup: float) -> dict[str, Any]:
@@ -172,21 +203,31 @@ def measure(url: str, workers: int, seconds: float, warmup: float) -> dict[str, 
     prepare(url)
     server = Server(url, workers)
     try:
-        ctx = multiprocessing.get_context("spawn")
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_load_process, args=(server.base, seconds, warmup, queue))
-        proc.start()
-        result = queue.get(timeout=seconds + warmup + 120)
-        proc.join()
+        result = _drive([server.base], seconds, warmup, CLIENTS)
     finally:
         server.stop()
     return {"workers": workers, **result}
+
+
+def measure_replicas(url: str, replicas: int, seconds: float, warmup: float) -> dict[str, Any]:
+    """``replicas`` servers of one worker on one database, 64 clients over them."""
+    prepare(url)
+    servers: list[Server] = []
+    try:
+        for _ in range(replicas):
+            servers.append(Server(url, 1))
+        result = _drive([s.base for s in servers], seconds, warmup, REPLICA_CLIENTS)
+    finally:
+        for server in servers:
+            server.stop()
+    return {"replicas": replicas, **result}
 
 
 def run(quick: bool, backends: tuple[str, ...] = ("sqlite", "postgresql")) -> dict[str, Any]:
     """Every backend with 1 and 2 server workers."""
     seconds, warmup = (3.0, 1.0) if quick else (15.0, 3.0)
     rows: list[dict[str, Any]] = []
+    replicas: list[dict[str, Any]] = []
     skipped: list[str] = []
     with ExitStack() as stack:
         for backend in backends:
@@ -201,7 +242,12 @@ def run(quick: bool, backends: tuple[str, ...] = ("sqlite", "postgresql")) -> di
                 continue
             for workers in (1, 2):
                 rows.append({"backend": backend, **measure(dbs.fresh(), workers, seconds, warmup)})
-    return {"seconds": seconds, "rows": rows, "skipped": skipped}
+            if backend == "postgresql":
+                replicas = [
+                    {"backend": backend, **measure_replicas(dbs.fresh(), n, seconds, warmup)}
+                    for n in (1, 2, 4)
+                ]
+    return {"seconds": seconds, "rows": rows, "replicas": replicas, "skipped": skipped}
 
 
 def table(result: dict[str, Any]) -> str:
@@ -216,6 +262,14 @@ def table(result: dict[str, Any]) -> str:
             f"{r['requests_per_s']:>8} {r['p50_ms']:>7} {r['p99_ms']:>7} "
             f"{r['errors']:>6}"
         )
+    if result.get("replicas"):
+        lines += ["", f"replicas on one PostgreSQL, {REPLICA_CLIENTS} clients, one budget", head]
+        lines.append("-" * len(head))
+        for r in result["replicas"]:
+            lines.append(
+                f"{'replicas':<11} {r['replicas']:>7} {r['round_trips_per_s']:>8} "
+                f"{r['requests_per_s']:>8} {r['p50_ms']:>7} {r['p99_ms']:>7} {r['errors']:>6}"
+            )
     return "\n".join(lines)
 
 

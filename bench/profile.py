@@ -2,12 +2,16 @@
 
     .venv/bin/python -m bench.profile                      # SQLite, 10 policies
     .venv/bin/python -m bench.profile --backend postgresql --policies 100
+    .venv/bin/python -m bench.profile --counts --backend postgresql   # 1, 10, 100 policies
 
 Prints, for one thread: the statements of one allocate -> record_usage ->
 release cycle (after warm-up, so windows exist and caches are loaded), how
-many transactions and pool checkouts it takes, and the top cProfile entries
-by cumulative time restricted to budget/ and sqlalchemy/ (``--dump PATH``
-keeps the raw profile for snakeviz or pstats).
+many transactions, pool checkouts and (PostgreSQL) round trips it takes, and
+the top cProfile entries by cumulative time restricted to budget/ and
+sqlalchemy/ (``--dump PATH`` keeps the raw profile for snakeviz or pstats).
+``--counts`` prints only the statements and round trips of each operation
+(allocate, record_usage, release, record_usage with release) for 1, 10 and
+100 policies.
 """
 
 from __future__ import annotations
@@ -52,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=500, help="cycles under the profiler")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--dump", metavar="PATH", help="also write the raw cProfile stats here")
+    parser.add_argument(
+        "--counts", action="store_true", help="statements and round trips per operation only"
+    )
     args = parser.parse_args(argv)
+    if args.counts:
+        return counts(args.backend)
 
     with ExitStack() as stack:
         if args.backend == "sqlite":
@@ -93,18 +102,43 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def list_statements(svc: budget.BudgetService) -> None:
-    """One cycle, phase by phase, with every statement it sends."""
-    log = StatementLog()
+def counts(backend: str) -> int:
+    """Statements and round trips of each operation for 1, 10 and 100 policies."""
+    print(f"{backend}: statements / round trips per operation (after warm-up, 1 thread)")
+    print(f"{'policies':>8}  {'matching':>8}  {'operation':<28} {'statements':>10}  {'trips':>5}")
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            provider = stack.enter_context(databases.sqlite_databases())
+        else:
+            provider = stack.enter_context(databases.postgres_databases())
+        for policies in (1, 10, 100):
+            svc = budget.open(settings=budget.Settings(database_url=provider.fresh()))
+            try:
+                matching = create_policies(svc, policies)
+                requests = Requests()
+                for _ in range(20):
+                    cycle(svc, requests, "u0")
+                phases = measure_phases(svc, fused=False) + measure_phases(svc, fused=True)[1:]
+            finally:
+                svc.close()
+            for name, count, _commits, _checkouts, trips in phases:
+                shown = trips if backend == "postgresql" else "-"
+                print(f"{policies:>8}  {matching:>8}  {name:<28} {count:>10}  {shown:>5}")
+    return 0
+
+
+def measure_phases(svc: budget.BudgetService, *, fused: bool, log=None) -> list[tuple]:
+    """(operation, statements, commits, checkouts, round trips) of one cycle."""
+    log = log or StatementLog()
     requests = Requests()
-    phases: list[tuple[str, int, int, int]] = []
+    phases: list[tuple] = []
     with log.attached(svc):
-        mark = (0, 0, 0)
+        mark = (0, 0, 0, 0)
 
         def phase(name: str) -> None:
             nonlocal mark
-            now = (len(log.statements), log.commits, log.checkouts)
-            phases.append((name, now[0] - mark[0], now[1] - mark[1], now[2] - mark[2]))
+            now = (len(log.statements), log.commits, log.checkouts, log.round_trips)
+            phases.append((name, *(a - b for a, b in zip(now, mark, strict=True))))
             mark = now
 
         allocation = svc.allocate(
@@ -125,18 +159,32 @@ def list_statements(svc: budget.BudgetService) -> None:
             input_tokens=1200,
             output_tokens=350,
             latency_ms=420,
+            release=fused,
         )
+        if fused:
+            phase("record_usage(release=True)")
+            return phases
         phase("record_usage")
         svc.release(allocation.allocation_id)
         phase("release")
+    return phases
+
+
+def list_statements(svc: budget.BudgetService) -> None:
+    """One cycle, phase by phase, with every statement it sends."""
+    log = StatementLog()
+    phases = measure_phases(svc, fused=False, log=log)
     total = sum(p[1] for p in phases)
     print(
         f"statements per cycle: {total}; transactions (COMMIT): {log.commits}; "
-        f"pool checkouts: {log.checkouts}"
+        f"pool checkouts: {log.checkouts}; round trips (PostgreSQL): {log.round_trips}"
     )
     index = 0
-    for name, count, commits, checkouts in phases:
-        print(f"\n  {name}: {count} statements, {commits} commits, {checkouts} checkouts")
+    for name, count, commits, checkouts, trips in phases:
+        print(
+            f"\n  {name}: {count} statements, {commits} commits, {checkouts} checkouts, "
+            f"{trips} round trips"
+        )
         for statement in log.statements[index : index + count]:
             print(f"    {normalize(statement)}")
         index += count

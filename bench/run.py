@@ -28,11 +28,12 @@ if __package__ in (None, ""):  # run as ``python bench/run.py``
 
 import budget
 from bench import databases, machine
+from bench.hot_row import hot_row_commits_per_second
 from bench.workload import (
+    CYCLES,
     Requests,
     StatementLog,
     create_policies,
-    cycle,
     run_threads,
     usage_item,
 )
@@ -75,11 +76,13 @@ CYCLE_COLUMNS = [
     ("policies", 8, "{}"),
     ("matching", 8, "{}"),
     ("threads", 7, "{}"),
+    ("ops", 5, "{}"),
     ("cycles", 7, "{}"),
     ("cycles/s", 9, "{:,.0f}"),
     ("p50 ms", 8, "{:.2f}"),
     ("p99 ms", 8, "{:.2f}"),
     ("stmts/cycle", 11, "{:.1f}"),
+    ("trips/cycle", 11, "{:.1f}"),
     ("tx/cycle", 8, "{:.1f}"),
     ("rollbacks", 9, "{}"),
     ("cpu proc", 8, "{:.2f}"),
@@ -154,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
                     report["results"].append(row)
                     failed |= "error" in row
                     say(table_row(CYCLE_COLUMNS, row, cycle_cells(row)))
+        if "postgresql" in providers:
+            hot = hot_row_limit(providers["postgresql"], report["results"])
+            report["hot_row_limit"] = hot
+            say()
+            say(describe_hot_row(hot))
         say()
         say(f"record_usage_batch, {plan.batch_size} usage reports per batch, no allocations")
         say(table_header(BATCH_COLUMNS))
@@ -271,16 +279,21 @@ def cycle_benchmarks(provider, policies: int, plan: Plan) -> list[dict[str, Any]
     try:
         svc = open_service(provider.fresh())
     except Exception as exc:
-        return [{**base, "threads": n, "error": repr(exc)} for n in plan.threads]
+        return [
+            {**base, "threads": n, "ops": ops, "error": repr(exc)}
+            for n in plan.threads
+            for ops in CYCLES
+        ]
     try:
         matching = create_policies(svc, policies)
         requests = Requests()
+        runs = [(threads, ops) for threads in plan.threads for ops in CYCLES]
+        for threads, ops in runs:
 
-        def operation(thread: int, _n: int) -> None:
-            cycle(svc, requests, f"u{thread}")
+            def operation(thread: int, _n: int, cycle=CYCLES[ops]) -> None:
+                cycle(svc, requests, f"u{thread}")
 
-        for threads in plan.threads:
-            row = {**base, "matching_policies": matching, "threads": threads}
+            row = {**base, "matching_policies": matching, "threads": threads, "ops": ops}
             try:
                 run_threads(
                     operation,
@@ -304,6 +317,7 @@ def cycle_benchmarks(provider, policies: int, plan: Plan) -> list[dict[str, Any]
                     cycles_per_s=timing.count / timing.seconds,
                     **timing.summary(),
                     statements_per_cycle=len(log.statements) / per,
+                    round_trips_per_cycle=log.round_trips / per,
                     transactions_per_cycle=log.commits / per,
                     checkouts_per_cycle=log.checkouts / per,
                     rollbacks=aborted.rollbacks,
@@ -315,6 +329,49 @@ def cycle_benchmarks(provider, policies: int, plan: Plan) -> list[dict[str, Any]
         svc.close()
     after_configuration(provider, rows)
     return rows
+
+
+def hot_row_limit(provider, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The raw single-row UPDATE+COMMIT rate from 8 connections, beside the cycles."""
+    try:
+        hot = hot_row_commits_per_second(provider.url)
+    except Exception as exc:
+        return {"error": repr(exc)}
+    for ops in ("3 ops", "2 ops"):
+        row = _find_cycle(results, backend="postgresql", policies=10, threads=8, ops=ops)
+        if row is not None:
+            operations = row["cycles_per_s"] * int(ops.split()[0])
+            hot[f"cycle_{ops.split()[0]}_ops_operations_per_s"] = operations
+            hot[f"cycle_{ops.split()[0]}_ops_ratio"] = operations / hot["commits_per_s"]
+    return hot
+
+
+def describe_hot_row(hot: dict[str, Any]) -> str:
+    if "error" in hot:
+        return f"raw hot-row limit: ERROR {hot['error']}"
+    lines = [
+        "raw hot-row limit (one row, conditional UPDATE + COMMIT, 8 connections, psycopg): "
+        f"{hot['commits_per_s']:,.0f} commits/s"
+    ]
+    for ops in ("3", "2"):
+        if f"cycle_{ops}_ops_ratio" in hot:
+            lines.append(
+                f"  PostgreSQL 10 policies 8 threads, {ops} ops a cycle: "
+                f"{hot[f'cycle_{ops}_ops_operations_per_s']:,.0f} write transactions/s = "
+                f"{hot[f'cycle_{ops}_ops_ratio']:.2f} x the raw limit"
+            )
+    return "\n".join(lines)
+
+
+def _find_cycle(results: list[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
+    for row in results:
+        if (
+            row["benchmark"] == "cycle"
+            and "error" not in row
+            and all(row.get(k, "3 ops" if k == "ops" else None) == v for k, v in match.items())
+        ):
+            return row
+    return None
 
 
 def batch_benchmark(provider, plan: Plan) -> dict[str, Any]:
@@ -391,30 +448,67 @@ def after_configuration(provider, rows: list[dict[str, Any]]) -> None:
 def aims(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The project's aims (BENCHMARKS.md), checked against this run."""
 
-    def find(**match: Any) -> dict[str, Any] | None:
+    def cycle(**match: Any) -> dict[str, Any] | None:
+        return _find_cycle(results, **match)
+
+    def batch(backend: str) -> dict[str, Any] | None:
         for row in results:
-            if (
-                row["benchmark"] == "cycle"
-                and "error" not in row
-                and all(row.get(k) == v for k, v in match.items())
-            ):
-                return row
+            if row["benchmark"] == "usage_batch" and row["backend"] == backend:
+                return None if "error" in row else row
         return None
 
-    sqlite_row = find(backend="sqlite", policies=10, threads=1)
-    pg_row = find(backend="postgresql", policies=10, threads=8)
-    return [
-        {
-            "aim": "SQLite, 10 policies, 1 thread: cycle p50 <= 1 ms",
-            "measured": sqlite_row and sqlite_row["p50_ms"],
-            "met": None if sqlite_row is None else sqlite_row["p50_ms"] <= 1.0,
-        },
-        {
-            "aim": "PostgreSQL, 10 policies, 8 threads: >= 1,000 cycles/s",
-            "measured": pg_row and pg_row["cycles_per_s"],
-            "met": None if pg_row is None else pg_row["cycles_per_s"] >= 1000,
-        },
+    def aim(text: str, row, value, ok) -> dict[str, Any]:
+        measured = None if row is None else value(row)
+        return {"aim": text, "measured": measured, "met": None if row is None else ok(measured)}
+
+    out = [
+        aim(
+            "SQLite, 10 policies, 1 thread: cycle p50 <= 0.8 ms",
+            cycle(backend="sqlite", policies=10, threads=1, ops="3 ops"),
+            lambda r: r["p50_ms"],
+            lambda m: m <= 0.8,
+        ),
+        aim(
+            "SQLite, 10 policies, 1 thread: allocate + record(release=True) p50 <= 0.5 ms",
+            cycle(backend="sqlite", policies=10, threads=1, ops="2 ops"),
+            lambda r: r["p50_ms"],
+            lambda m: m <= 0.5,
+        ),
+        aim(
+            "PostgreSQL, 10 policies, 8 threads: >= 600 cycles/s",
+            cycle(backend="postgresql", policies=10, threads=8, ops="3 ops"),
+            lambda r: r["cycles_per_s"],
+            lambda m: m >= 600,
+        ),
+        aim(
+            "PostgreSQL, 10 policies, 1 thread: cycle p50 <= 3 ms",
+            cycle(backend="postgresql", policies=10, threads=1, ops="3 ops"),
+            lambda r: r["p50_ms"],
+            lambda m: m <= 3.0,
+        ),
     ]
+    for backend in ("sqlite", "postgresql"):
+        small = cycle(backend=backend, policies=10, threads=1, ops="3 ops")
+        large = cycle(backend=backend, policies=100, threads=1, ops="3 ops")
+        both = None if small is None or large is None else (small, large)
+        out.append(
+            aim(
+                f"{backend}, 1 thread: 100 policies (75 matching) cost <= 2x 10 policies (p50)",
+                both,
+                lambda r: r[1]["p50_ms"] / r[0]["p50_ms"],
+                lambda m: m <= 2.0,
+            )
+        )
+    for backend, floor in (("sqlite", 20_000), ("postgresql", 10_000)):
+        out.append(
+            aim(
+                f"{backend}: record_usage_batch >= {floor:,} records/s",
+                batch(backend),
+                lambda r: r["records_per_s"],
+                lambda m, floor=floor: m >= floor,
+            )
+        )
+    return out
 
 
 def table_header(columns) -> str:
@@ -437,11 +531,13 @@ def cycle_cells(row: dict[str, Any]) -> list[Any]:
         row["policies"],
         row.get("matching_policies", "?"),
         row["threads"],
+        row.get("ops", "3 ops").split()[0],
         row.get("cycles"),
         row.get("cycles_per_s"),
         row.get("p50_ms"),
         row.get("p99_ms"),
         row.get("statements_per_cycle"),
+        row.get("round_trips_per_cycle") if row["backend"] == "postgresql" else float("nan"),
         row.get("transactions_per_cycle"),
         row.get("rollbacks"),
         *cpu_cells(row),

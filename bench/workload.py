@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import event
 
 import budget
+from budget.storage.batch import set_trace
 
 PROVIDER = "openai"
 MODEL = "gpt-4o-mini"
@@ -154,6 +155,32 @@ def cycle(svc: budget.BudgetService, requests: Requests, user: str) -> None:
     svc.release(allocation.allocation_id)
 
 
+def fused_cycle(svc: budget.BudgetService, requests: Requests, user: str) -> None:
+    """The same call in two operations: allocate -> record_usage(release=True)."""
+    allocation = svc.allocate(
+        context_id=f"ctx-{user}",
+        provider=PROVIDER,
+        model=MODEL,
+        input_tokens=INPUT_TOKENS,
+        max_output_tokens=MAX_OUTPUT_TOKENS,
+        project="alpha",
+        component="chat",
+        user=user,
+        tags=["bench", "prod"],
+    )
+    svc.record_usage(
+        allocation_id=allocation.allocation_id,
+        request_id=requests.request_id(),
+        input_tokens=INPUT_TOKENS,
+        output_tokens=USED_OUTPUT_TOKENS,
+        latency_ms=420,
+        release=True,
+    )
+
+
+CYCLES = {"3 ops": cycle, "2 ops": fused_cycle}
+
+
 def usage_item(requests: Requests) -> dict[str, Any]:
     """One usage report without an allocation (what a batch upload carries)."""
     return {
@@ -251,13 +278,17 @@ def run_threads(
 
 
 class StatementLog:
-    """Every statement the engine sends, with transactions and pool checkouts.
+    """Every statement the engine sends, with transactions, pool checkouts and
+    round trips.
 
     ``before_cursor_execute`` sees every statement SQLAlchemy executes
-    (SQLite's ``BEGIN [IMMEDIATE]`` included); COMMIT is the DBAPI's
-    ``commit()``, counted through the ``commit`` event. A checkout on
-    PostgreSQL also costs a ``SELECT 1`` round trip (``pool_pre_ping``), which
-    is sent straight to the driver and is not seen as a statement.
+    (SQLite's ``BEGIN [IMMEDIATE]`` included), the storage layer's trace
+    (``budget.storage.batch.set_trace``) every driver statement of the write
+    path; COMMIT is the DBAPI's ``commit()``, counted through the ``commit``
+    event. Round trips (PostgreSQL): each SQLAlchemy statement and each
+    driver statement outside a pipeline is one, a pipeline is one however
+    many statements it carries, and each COMMIT is one (it carries the
+    statements deferred to it).
     """
 
     def __init__(self) -> None:
@@ -265,16 +296,27 @@ class StatementLog:
         self.commits = 0
         self.rollbacks = 0
         self.checkouts = 0
+        self.round_trips = 0
 
     def clear(self) -> None:
         self.statements.clear()
-        self.commits = self.rollbacks = self.checkouts = 0
+        self.commits = self.rollbacks = self.checkouts = self.round_trips = 0
 
     def _on_execute(self, conn, cursor, statement, parameters, context, executemany) -> None:
         self.statements.append(statement)
+        self.round_trips += 1
+
+    def _on_trace(self, sql: str, how: str) -> None:
+        if how == "sync":
+            self.round_trips += 1
+            return
+        self.statements.append(sql)
+        if how == "alone":
+            self.round_trips += 1
 
     def _on_commit(self, conn) -> None:
         self.commits += 1
+        self.round_trips += 1
 
     def _on_rollback(self, conn) -> None:
         self.rollbacks += 1
@@ -298,9 +340,12 @@ class StatementLog:
             ]
         for target, name, fn in hooks:
             event.listen(target, name, fn)
+        if not rollbacks_only:
+            set_trace(engine, self._on_trace)
         try:
             yield self
         finally:
+            set_trace(engine, None)
             for target, name, fn in hooks:
                 event.remove(target, name, fn)
 
