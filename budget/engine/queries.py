@@ -53,15 +53,15 @@ def release(ctx: EngineContext, allocation_id: str) -> Allocation:
             store_windows.lock(s, held.window_ids)
             store_windows.give_back(s, held.allocation_id, held.window_ids)
             closing = store_allocations.close(s, held.allocation_id, now)
-            old = store_allocations.decode(s.fetchall(before)[0])
+            old = s.fetchall(before)[0]
             closed = s.fetchall(closing)
         if not closed:
             ctx.held.drop(held.allocation_id)
-            return old
+            return store_allocations.decode(old)
         new = store_allocations.decode(closed[0])
-        closed_event(ctx, conn, held, new, old.tokens_remaining, now)
+        closed_event(ctx, conn, held, new, old[store_allocations.TOKENS_REMAINING], now)
         if new.status == AllocationStatus.EXPIRED.value:
-            expiry_alert(conn, old, now)
+            expiry_alert(conn, store_allocations.decode(old), now)
         return new
 
     return row_to_allocation(ctx.db.run_write(work))

@@ -170,9 +170,10 @@ def _record_all(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecord
         now = utcnow()
         expected = ctx.versions()
         planned = []
+        seen: dict = {}
         for index, item in fresh:
             try:
-                planned.append(plan(ctx, index, item, now))
+                planned.append(plan(ctx, index, item, now, seen))
             except BudgetError as exc:
                 raise _ItemError(index, exc) from None
         created: dict[tuple[str, str], int] = {}

@@ -81,15 +81,28 @@ class Planned:
         return self.values["cost_nanos"] or 0
 
 
-def plan(ctx: EngineContext, index: int, item, now: datetime) -> Planned:
-    """Attributes, price, cost and matching policy windows of one report."""
+def plan(ctx: EngineContext, index: int, item, now: datetime, seen: dict | None = None) -> Planned:
+    """Attributes, price, cost and matching policy windows of one report.
+
+    ``seen`` (one dict per batch) remembers the price and windows of each
+    (attributes, instant) already planned: a batch's reports mostly share them.
+    """
     held = held_allocation(ctx, item.allocation_id) if item.allocation_id else None
     attrs, context_id = _attributes(ctx, item, held)
     at = item.occurred_at or now
-    price = ctx.catalog.lookup(attrs.provider or "", attrs.model or "", at)
+    key = (attrs, at)
+    found = seen.get(key) if seen is not None else None
+    if found is None:
+        found = (
+            ctx.catalog.lookup(attrs.provider or "", attrs.model or "", at),
+            matching_spans(ctx, attrs, at),
+        )
+        if seen is not None:
+            seen[key] = found
+    price, spans = found
     cost = cost_of(price, item.usage, at)
     values = _row(item, attrs, context_id, cost, price, at, now)
-    return Planned(index, item, held, values, matching_spans(ctx, attrs, at), cost)
+    return Planned(index, item, held, values, spans, cost)
 
 
 def held_allocation(ctx: EngineContext, allocation_id: str) -> Held:
@@ -137,7 +150,9 @@ def write(
     alone = [p for p in planned if p.held is None]
     with pipeline(conn) as s:
         versions = s.run(VERSIONS_SQL)
-        before = {p.index: store_allocations.lock(s, p.held.allocation_id) for p in with_allocation}
+        before = {
+            p.index: store_allocations.lock_state(s, p.held.allocation_id) for p in with_allocation
+        }
         store_windows.lock(s, _all_windows(planned))
         inserts = store_ledger.insert_many(s, [p.values for p in planned])
         summed = _summed(alone)
@@ -164,11 +179,11 @@ def write(
         after_alone = counters_by_id(s.fetchall(counted_alone)) if counted_alone else {}
         results = {
             p.index: (
-                store_allocations.decode(s.fetchall(before[p.index])[0]),
+                s.fetchall(before[p.index])[0],  # (status, tokens_remaining) before
                 counters_by_id(s.fetchall(counted[p.index]))
                 if counted[p.index] is not None
                 else {},
-                store_allocations.decode(s.fetchall(drawn[p.index])[0]),
+                s.fetchall(drawn[p.index])[0],
             )
             for p in with_allocation
         }
@@ -179,10 +194,10 @@ def write(
             check_thresholds(conn, target, after[target.window_id], p.tokens, p.nanos, now)
     records = {p.index: _finish(conn, p, now) for p in planned}
     for p in with_allocation:
-        old, _, new = results[p.index]
-        if p.item.release and old.status == AllocationStatus.ACTIVE.value:
-            returned = old.tokens_remaining - min(old.tokens_remaining, p.tokens)
-            closed_event(ctx, conn, p.held, new, returned, now)
+        (status, remaining), _, new = results[p.index]
+        if p.item.release and status == AllocationStatus.ACTIVE.value:
+            returned = remaining - min(remaining, p.tokens)
+            closed_event(ctx, conn, p.held, store_allocations.decode(new), returned, now)
     return records
 
 

@@ -16,22 +16,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
 from budget.events.types import Event
-from budget.storage.batch import defer
+from budget.storage.batch import collect, defer, statements
+from budget.storage.sql import sqlite_time
 from budget.storage.tables_events import events
 
 E = events.c
 _SEQUENCER_LOCK = 80130002
 _SEQUENCE_BATCH = 5000
-_SQLITE_INSERT = (
-    "INSERT INTO events (event_id, type, budget_ids, data, created_at, seq) "
-    "VALUES (?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM events))"
-)
 _HAS_UNSEQUENCED = select(E.id).where(E.seq.is_(None)).limit(1)
 _SEQUENCE = text(
     """
@@ -54,22 +51,55 @@ def budget_column(budget_ids: Iterable[str]) -> str:
 
 _PG_INSERT = (
     "INSERT INTO events (event_id, type, budget_ids, data, created_at) "
-    "VALUES (%s, %s, %s, %s::json, %s)"
+    "SELECT event_id, type, budget_ids, data, created_at "
+    "FROM json_populate_recordset(NULL::events, %s::json)"
 )
+_SQLITE_TOP = "SELECT coalesce(max(seq), 0) FROM events"
+#: Rows per SQLite statement (6 parameters a row; SQLite binds at most 32,766).
+_CHUNK = 500
 
 
 def insert_event(conn: Connection, event: Event) -> None:
-    """Store one event in the transaction of ``conn``: a driver statement, sent
-    with the COMMIT on PostgreSQL (nothing reads its result)."""
-    sqlite = conn.dialect.name == "sqlite"
-    params = (
-        event.event_id,
-        event.type,
-        budget_column(event.budget_ids),
-        json.dumps(event.data),
-        event.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else event.time,
+    """Store one event in the transaction of ``conn``. The events of a
+    transaction are written together just before its COMMIT, in one statement
+    (on PostgreSQL sent with the COMMIT itself, as one JSON document)."""
+    collect(conn, "events", event, _write_events)
+
+
+def _write_events(conn: Connection, events_: list[Event]) -> None:
+    if conn.dialect.name != "sqlite":
+        document = [
+            {
+                "event_id": e.event_id,
+                "type": e.type,
+                "budget_ids": budget_column(e.budget_ids),
+                "data": e.data,
+                "created_at": e.time.isoformat(),
+            }
+            for e in events_
+        ]
+        defer(conn, _PG_INSERT, (json.dumps(document),))
+        return
+    rows = [
+        (e.event_id, e.type, budget_column(e.budget_ids), json.dumps(e.data), e.time)
+        for e in events_
+    ]
+    # SQLite serializes writers: numbering after the highest sequence is commit order.
+    s = statements(conn)
+    top = s.fetchall(s.run(_SQLITE_TOP))[0][0]
+    for start in range(0, len(rows), _CHUNK):
+        part = rows[start : start + _CHUNK]
+        params: list = []
+        for offset, (event_id, type_, budgets, data, time) in enumerate(part, start + 1):
+            params += (event_id, type_, budgets, data, sqlite_time(time), top + offset)
+        s.run(_sqlite_insert(len(part)), params)
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert(rows: int) -> str:
+    return "INSERT INTO events (event_id, type, budget_ids, data, created_at, seq) VALUES " + (
+        ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
     )
-    defer(conn, _SQLITE_INSERT if sqlite else _PG_INSERT, params)
 
 
 def assign_sequence(conn: Connection) -> int:

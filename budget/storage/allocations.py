@@ -88,6 +88,10 @@ _LOCK = {
     "postgresql": f"SELECT {_SELECT} FROM allocations WHERE id = %s FOR UPDATE",
     "sqlite": f"SELECT {_SELECT} FROM allocations WHERE id = ?",
 }
+_LOCK_STATE = {
+    "postgresql": "SELECT status, tokens_remaining FROM allocations WHERE id = %s FOR UPDATE",
+    "sqlite": "SELECT status, tokens_remaining FROM allocations WHERE id = ?",
+}
 _HELD_WINDOWS = to_dialect(
     "sqlite",
     "SELECT w.id, w.policy_id, w.window_key FROM allocation_windows AS aw "
@@ -99,6 +103,11 @@ def lock(s: Statements, allocation_id: str):
     """The allocation row as it is now, locked for this transaction (PostgreSQL).
     Returns a cursor; :func:`decode` its row."""
     return s.run(_LOCK[s.dialect], (allocation_id,))
+
+
+def lock_state(s: Statements, allocation_id: str):
+    """Like :func:`lock`, but a cursor of only (status, tokens_remaining)."""
+    return s.run(_LOCK_STATE[s.dialect], (allocation_id,))
 
 
 def held_windows(s: Statements, allocation_id: str):
@@ -160,6 +169,10 @@ def close(s: Statements, allocation_id: str, now: datetime):
     cursor of the closed row, empty if it was not active."""
     when = db_time(s.dialect, now)
     return s.run(_sql(s.dialect, _CLOSE), (when, when, allocation_id))
+
+
+#: Where :func:`lock`'s row holds the allocation's remaining tokens.
+TOKENS_REMAINING = COLUMNS.index("tokens_remaining")
 
 
 def decode(row: Sequence[Any] | None) -> SimpleNamespace | None:

@@ -161,9 +161,32 @@ def send_deferred(conn: Connection, commit: Callable[[], None]) -> None:
 
 
 def drop_deferred(conn: Connection) -> None:
-    """Forget deferred statements of a transaction that rolls back."""
+    """Forget deferred statements and collected rows of a transaction that
+    starts or rolls back."""
     if not conn.invalidated:
         conn.connection.info.pop(_DEFERRED, None)
+        conn.connection.info.pop(_COLLECTED, None)
+
+
+_COLLECTED = "budget.collected"
+
+
+def collect(conn: Connection, kind: str, row: Any, flush: Callable[[Connection, list], None]):
+    """Keep ``row`` for one multi-row write at the end of the transaction:
+    ``flush(conn, rows)`` runs just before the COMMIT with every row collected
+    under ``kind`` (many events of a batch become one INSERT)."""
+    collected = conn.info.setdefault(_COLLECTED, {})
+    entry = collected.get(kind)
+    if entry is None:
+        entry = collected[kind] = (flush, [])
+    entry[1].append(row)
+
+
+def flush_collected(conn: Connection) -> None:
+    """Write what :func:`collect` kept (called by the unit of work before COMMIT)."""
+    collected = conn.info.pop(_COLLECTED, None)
+    for flush, rows in (collected or {}).values():
+        flush(conn, rows)
 
 
 def set_trace(engine, trace: Callable[[str, str], None] | None) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from budget.errors import StorageError
 from budget.settings import Settings
-from budget.storage.batch import drop_deferred, send_deferred
+from budget.storage.batch import drop_deferred, flush_collected, send_deferred
 
 T = TypeVar("T")
 
@@ -92,6 +92,7 @@ class Database:
                 transaction = conn.begin()
                 try:
                     yield conn
+                    flush_collected(conn)
                     committing = True
                     send_deferred(conn, transaction.commit)
                 except BaseException:
@@ -128,7 +129,7 @@ def build_engine(settings: Settings) -> Engine:
         return _sqlite_engine(settings, url)
     if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
@@ -137,6 +138,8 @@ def build_engine(settings: Settings) -> Engine:
         # wrote nothing, is retried on a fresh one (Database.run_write).
         pool_recycle=1800,
     )
+
+    return engine
 
 
 def _sqlite_engine(settings: Settings, url) -> Engine:
@@ -166,7 +169,9 @@ def _sqlite_engine(settings: Settings, url) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        # Straight to the driver: SQLAlchemy's statement machinery would cost
+        # more than the statement (it sees no rows and no parameters anyway).
         immediate = conn.get_execution_options().get("sqlite_immediate", True)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

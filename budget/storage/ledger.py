@@ -5,14 +5,16 @@ RETURNING id``: no row back means its request id was recorded before, and
 the caller rolls back and returns the first record (the ledger is
 idempotent). Many rows go in one multi-row statement.
 
-Rollup rows are added to with ``INSERT … ON CONFLICT DO UPDATE`` in the same
-transaction, in key order, so concurrent writers take their locks in one order
-and a rolled-back record leaves no trace in them.
+Rollup rows are added to with one ``INSERT … ON CONFLICT DO UPDATE`` in the
+same transaction, in key order, so concurrent writers take their locks in one
+order and a rolled-back record leaves no trace in them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -58,6 +60,11 @@ COLUMNS = (
 )
 _JSON = frozenset({"metadata", "tags"})
 _TIMES = frozenset({"occurred_at", "recorded_at"})
+#: Positions (in COLUMNS) of the values stored as JSON text and as times.
+_CONVERTED = (
+    [i for i, c in enumerate(COLUMNS) if c in _JSON],
+    [i for i, c in enumerate(COLUMNS) if c in _TIMES],
+)
 
 
 @lru_cache(maxsize=64)
@@ -72,10 +79,33 @@ def _insert_sql(dialect: str, rows: int) -> str:
     return to_dialect(dialect, sql)
 
 
+_PG_INSERT = (
+    f"INSERT INTO usage_records ({', '.join(COLUMNS)}) "
+    f"SELECT {', '.join(COLUMNS)} FROM json_populate_recordset(NULL::usage_records, %s::json) "
+    "ON CONFLICT (request_id) DO NOTHING RETURNING id"
+)
+
+
 def insert(s: Statements, rows: Sequence[Mapping[str, Any]]):
     """Append usage rows (mappings of :data:`COLUMNS`) in one statement; a
-    cursor of the ids inserted (a row whose request id exists is not)."""
-    params = [_to_db(s.dialect, c, row[c]) for row in rows for c in COLUMNS]
+    cursor of the ids inserted (a row whose request id exists is not).
+
+    PostgreSQL takes the rows as one JSON document (``json_populate_recordset``
+    types each field by its column), which costs the driver nothing per value.
+    """
+    if s.is_postgresql:
+        return s.run(
+            _PG_INSERT, (json.dumps([{c: row[c] for c in COLUMNS} for row in rows], default=_iso),)
+        )
+    json_at, time_at = _CONVERTED
+    params: list = []
+    for row in rows:
+        values = [row[c] for c in COLUMNS]
+        for i in json_at:
+            values[i] = db_json(values[i])
+        for i in time_at:
+            values[i] = db_time(s.dialect, values[i])
+        params += values
     return s.run(_insert_sql(s.dialect, len(rows)), params)
 
 
@@ -84,8 +114,16 @@ CHUNK = 200
 
 
 def insert_many(s: Statements, rows: Sequence[Mapping[str, Any]]) -> list:
-    """:func:`insert` in chunks; the cursors of each chunk, in order."""
+    """:func:`insert` in chunks (one on PostgreSQL); the cursors, in order."""
+    if s.is_postgresql:
+        return [insert(s, rows)]
     return [insert(s, rows[i : i + CHUNK]) for i in range(0, len(rows), CHUNK)]
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 def add_to_rollups(s: Statements, columns: Sequence[str], key: Sequence[str], counters, rows):
@@ -95,8 +133,9 @@ def add_to_rollups(s: Statements, columns: Sequence[str], key: Sequence[str], co
     if not rows:
         return
     if s.is_postgresql:
-        # One row per statement, pipelined: faster there than one multi-row upsert.
-        s.many(_upsert_sql("postgresql", tuple(columns), tuple(key), tuple(counters), 1), rows)
+        # One statement: a column array each, unnested in the rows' (key) order.
+        sql = _upsert_unnest_sql(tuple(columns), tuple(key), tuple(counters))
+        s.run(sql, [list(column) for column in zip(*rows, strict=True)])
         return
     for i in range(0, len(rows), CHUNK):
         part = rows[i : i + CHUNK]
@@ -118,12 +157,22 @@ def _upsert_sql(
     return to_dialect(dialect, sql)
 
 
-def _to_db(dialect: str, column: str, value: Any) -> Any:
-    if column in _JSON:
-        return db_json(value)
-    if column in _TIMES:
-        return db_time(dialect, value)
-    return value
+#: PostgreSQL array types of the rollup columns (text unless named here).
+_ROLLUP_TYPES = {"span_hours": "smallint", "start_hour": "bigint", "priced": "boolean"}
+
+
+@lru_cache(maxsize=8)
+def _upsert_unnest_sql(
+    columns: tuple[str, ...], key: tuple[str, ...], counters: tuple[str, ...]
+) -> str:
+    arrays = ", ".join(
+        f"%s::{'bigint' if c in counters else _ROLLUP_TYPES.get(c, 'text')}[]" for c in columns
+    )
+    added = ", ".join(f"{c} = usage_rollups.{c} + excluded.{c}" for c in counters)
+    return (
+        f"INSERT INTO usage_rollups ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {added}"
+    )
 
 
 def inserted_ids(s: Statements, cursors: Iterable) -> set[str]:

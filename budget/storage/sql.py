@@ -22,7 +22,12 @@ def db_time(dialect: str, value: datetime | None) -> Any:
     UTC text on SQLite (the format SQLAlchemy reads back)."""
     if value is None or dialect == "postgresql":
         return value
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return sqlite_time(value)
+
+
+def sqlite_time(value: datetime) -> str:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC, as SQLAlchemy stores SQLite datetimes."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def from_db_time(value: Any) -> datetime | None:

@@ -168,18 +168,32 @@ def apply_usage(conn: Connection, values: Mapping[str, Any]) -> None:
 
 
 def apply_usages(conn: Connection, many: Iterable[Mapping[str, Any]]) -> None:
-    """Add many ledger rows at once: rows with the same key are summed first,
-    so a batch writes each rollup row once."""
+    """Add many ledger rows at once: records with the same dimensions in the
+    same hour are summed first, so a batch writes each rollup row once."""
+    groups: dict[tuple, list[int]] = {}
+    for values in many:
+        dims, tags = record_dims(values)
+        priced, counters = record_counters(values)
+        key = (tuple(dims.values()), tuple(tags), priced, epoch_hour(values["occurred_at"]))
+        found = groups.get(key)
+        if found is None:
+            groups[key] = list(counters)
+        else:
+            for i, value in enumerate(counters):
+                found[i] += value
     width = len(KEY)
     summed: dict[tuple, list] = {}
-    for values in many:
-        for row in usage_rows(values):
-            found = summed.get(row[:width])
-            if found is None:
-                summed[row[:width]] = list(row)
-                continue
-            for i in range(len(row) - len(COUNTERS), len(row)):
-                found[i] += row[i]
+    for (dims, tags, priced, hour), counters in groups.items():
+        for span in SPANS:
+            start = hour - hour % span
+            for cube, dims_key, dim_values in _templates(dims, tags):
+                row = [cube, span, start, priced, dims_key, *dim_values, *counters]
+                found = summed.get(tuple(row[:width]))
+                if found is None:
+                    summed[tuple(row[:width])] = row
+                    continue
+                for i in range(len(row) - len(COUNTERS), len(row)):
+                    found[i] += row[i]
     rows = [tuple(summed[key]) for key in sorted(summed)]
     add_to_rollups(statements(conn), ROW_COLUMNS, KEY, COUNTERS, rows)
 
