@@ -134,6 +134,8 @@ class PriceCatalog:
         self._by_provider: dict[str, list[_Entry]] = {}
         self._exact: dict[tuple[str, str], list[_Entry]] = {}
         self._rule_cache: dict[tuple[str, str], tuple[_Entry, ...]] = {}
+        #: (provider, model) -> (from, to, price): the answer for any instant in [from, to).
+        self._answers: dict[tuple[str, str], tuple[datetime | None, datetime | None, Any]] = {}
         for order, price in enumerate(prices):
             entry = _Entry(price, order)
             provider = normalize_provider(price.provider)
@@ -200,13 +202,38 @@ class PriceCatalog:
         (``perplexity/sonar`` is its own model), then without the prefix; rules
         see the id without the prefix first. A naive ``at`` is read as UTC.
         """
+        when = _to_utc(at)
+        key = (provider, model)
+        answer = self._answers.get(key)
+        if answer is not None:
+            start, end, price = answer
+            if (start is None or start <= when) and (end is None or when < end):
+                return price
+        price, start, end = self._lookup(provider, model, when)
+        if len(self._answers) >= RULE_CACHE_SIZE:
+            self._answers.clear()
+        self._answers[key] = (start, end, price)
+        return price
+
+    def _lookup(
+        self, provider: str, model: str, when: datetime
+    ) -> tuple[Price | None, datetime | None, datetime | None]:
+        """The answer of :meth:`lookup`, and the span of instants around
+        ``when`` that give the same answer (between the effective dates of
+        every candidate price)."""
         provider_id = normalize_provider(provider)
         if provider_id not in self._by_provider:
-            return None
-        when = _to_utc(at)
+            return None, None, None
         full_id = model.strip().lower()
         model_id = normalize_model(provider_id, model)
         exact_ids = [i for i in dict.fromkeys((full_id, model_id)) if i]
+        start, end = _span(
+            when,
+            [
+                *(e for i in exact_ids for e in self._exact.get((provider_id, i), ())),
+                *(e for i in exact_ids for e in self._rule_matches(provider_id, i)),
+            ],
+        )
         exact = _first_nonempty(
             [e for e in self._exact.get((provider_id, i), ()) if e.in_effect(when)]
             for i in exact_ids
@@ -222,8 +249,8 @@ class PriceCatalog:
             (by_rule, _first),
         ):
             if candidates:
-                return pick(candidates).price
-        return None
+                return pick(candidates).price, start, end
+        return None, start, end
 
     def _rule_matches(self, provider_id: str, model_id: str) -> tuple[_Entry, ...]:
         """Every price of the provider whose rules accept the id, in catalog order.
@@ -239,6 +266,20 @@ class PriceCatalog:
             self._rule_cache.clear()
         self._rule_cache[key] = found
         return found
+
+
+def _span(when: datetime, entries: list[_Entry]) -> tuple[datetime | None, datetime | None]:
+    """The largest [start, end) around ``when`` in which no entry starts or ends."""
+    start = end = None
+    for entry in entries:
+        for edge in (entry.effective_from, entry.effective_to):
+            if edge is None:
+                continue
+            if edge <= when and (start is None or edge > start):
+                start = edge
+            elif edge > when and (end is None or edge < end):
+                end = edge
+    return start, end
 
 
 def _first_nonempty(lists: Iterable[list[_Entry]]) -> list[_Entry]:
