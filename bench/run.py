@@ -237,6 +237,12 @@ def _prices(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
     return bench_prices.run(quick)
 
 
+def _estimate(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
+    from bench import bench_estimate
+
+    return bench_estimate.run(quick)
+
+
 def _http(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
     from bench import bench_http
 
@@ -258,7 +264,11 @@ def _reports(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
 #: Suite name -> (what it measures, its runner).
 SUITES = {
     "prices": ("a full offline price refresh; verified / unverified / conflicts", _prices),
-    "http": ("allocate + record round trips over HTTP, 1 and 2 server workers", _http),
+    "estimate": ("estimate_cost per call beside genai-prices and LiteLLM", _estimate),
+    "http": (
+        "allocate + record(release) round trips over HTTP, 1 and 2 workers; 1/2/4 replicas",
+        _http,
+    ),
     "events": ("allocate + record with 3 webhooks (one dead) vs none", _events),
     "reports": ("reports and forecasts over 1M and 10M usage records", _reports),
 }
