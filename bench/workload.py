@@ -132,8 +132,9 @@ class Requests:
         return f"bench-{self._run}-{next(self._ids)}"
 
 
-def cycle(svc: budget.BudgetService, requests: Requests, user: str) -> None:
-    """allocate -> record_usage (drawing the allocation down) -> release."""
+def cycle(svc: budget.BudgetService, requests: Requests, user: str, fused: bool = False) -> None:
+    """allocate -> record_usage (drawing the allocation down) -> release; with
+    ``fused``, the same call in two operations: the usage releases the allocation."""
     allocation = svc.allocate(
         context_id=f"ctx-{user}",
         provider=PROVIDER,
@@ -151,31 +152,15 @@ def cycle(svc: budget.BudgetService, requests: Requests, user: str) -> None:
         input_tokens=INPUT_TOKENS,
         output_tokens=USED_OUTPUT_TOKENS,
         latency_ms=420,
+        release=fused,
     )
-    svc.release(allocation.allocation_id)
+    if not fused:
+        svc.release(allocation.allocation_id)
 
 
 def fused_cycle(svc: budget.BudgetService, requests: Requests, user: str) -> None:
-    """The same call in two operations: allocate -> record_usage(release=True)."""
-    allocation = svc.allocate(
-        context_id=f"ctx-{user}",
-        provider=PROVIDER,
-        model=MODEL,
-        input_tokens=INPUT_TOKENS,
-        max_output_tokens=MAX_OUTPUT_TOKENS,
-        project="alpha",
-        component="chat",
-        user=user,
-        tags=["bench", "prod"],
-    )
-    svc.record_usage(
-        allocation_id=allocation.allocation_id,
-        request_id=requests.request_id(),
-        input_tokens=INPUT_TOKENS,
-        output_tokens=USED_OUTPUT_TOKENS,
-        latency_ms=420,
-        release=True,
-    )
+    """allocate -> record_usage(release=True)."""
+    cycle(svc, requests, user, fused=True)
 
 
 CYCLES = {"3 ops": cycle, "2 ops": fused_cycle}

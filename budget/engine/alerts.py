@@ -181,3 +181,47 @@ def acknowledge_alert(ctx: EngineContext, alert_id: str, by: str) -> Alert:
             )
         row = conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).one()
     return row_to_alert(row)
+
+
+def record_denial(ctx: EngineContext, denied, now: datetime) -> None:
+    """One ``denied`` alert (and event) per policy window a refusal names."""
+    with ctx.db.write() as conn:
+        for d in denied.denials:
+            new = raise_alert(
+                conn,
+                kind=AlertKind.DENIED,
+                severity=Severity.CRITICAL,
+                dedup_key=f"denied:{d.policy_id}:{d.window_key}",
+                message=f"allocation denied: {d.describe()}",
+                budget_id=d.budget_id,
+                policy_id=d.policy_id,
+                window=d.window_key,
+                details=d.to_dict(),
+                now=now,
+            )
+            if new:
+                events.allocation_denied(conn, d, now)
+
+
+def record_unpriced(ctx: EngineContext, unknown, now: datetime) -> None:
+    """The unpriced-model alert of a refused allocation, in its own transaction."""
+    with ctx.db.write() as conn:
+        raise_unpriced_alert(conn, unknown.provider, unknown.model, now)
+
+
+def raise_unpriced_alert(conn: Connection, provider: str, model: str, now: datetime) -> None:
+    """One alert (and event) per unpriced model and day: its usage is counted but not costed."""
+    new = raise_alert(
+        conn,
+        kind=AlertKind.UNPRICED_MODEL,
+        severity=Severity.WARNING,
+        dedup_key=f"unpriced:{provider}:{model}:{now.date().isoformat()}",
+        message=(
+            f"model {model!r} of provider {provider!r} has no known price: its usage is "
+            "recorded as unpriced (not $0) until a price is set"
+        ),
+        details={"provider": provider, "model": model},
+        now=now,
+    )
+    if new:
+        events.unpriced_model(conn, provider, model, now)

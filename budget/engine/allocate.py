@@ -20,12 +20,12 @@ from sqlalchemy import Connection
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.defaults import default_allocation_tokens
-from budget.domain.enums import AlertKind, AllocationStatus, LimitKind, PolicyType, Severity, Tier
+from budget.domain.enums import AllocationStatus, LimitKind, PolicyType, Tier
 from budget.domain.models import Allocation, Policy, RequestAttributes, WindowCounters
 from budget.domain.money import nanos_to_usd
 from budget.domain.periods import WindowSpan
 from budget.domain.prices import TokenUsage
-from budget.engine.alerts import raise_alert
+from budget.engine.alerts import record_denial, record_unpriced
 from budget.engine.context import VERSIONS_SQL, EngineContext, Held, StaleCache
 from budget.engine.expiry import expire_allocations
 from budget.engine.insight.routing import suggest_cheaper
@@ -147,14 +147,14 @@ def allocate(ctx: EngineContext, request: AllocationRequest) -> Allocation:
                 expired_first = True
                 continue
             denied = _denied(ctx, refused.targets, request, refused.nanos)
-            _record_denial(ctx, denied, now)
+            record_denial(ctx, denied, now)
             raise denied from None
         except PriceUnknown as unknown:
             if not reloaded:  # decided on cached policies and prices: make sure
                 ctx.reload()
                 reloaded = True
                 continue
-            _record_unpriced(ctx, unknown, now)
+            record_unpriced(ctx, unknown, now)
             raise
         ctx.held.put(
             Held(
@@ -360,45 +360,3 @@ def _values(
         "closed_at": None,
         **attributes_to_columns(request.attributes),
     }
-
-
-def _record_denial(ctx: EngineContext, denied: BudgetExceeded, now: datetime) -> None:
-    with ctx.db.write() as conn:
-        for d in denied.denials:
-            new = raise_alert(
-                conn,
-                kind=AlertKind.DENIED,
-                severity=Severity.CRITICAL,
-                dedup_key=f"denied:{d.policy_id}:{d.window_key}",
-                message=f"allocation denied: {d.describe()}",
-                budget_id=d.budget_id,
-                policy_id=d.policy_id,
-                window=d.window_key,
-                details=d.to_dict(),
-                now=now,
-            )
-            if new:
-                events.allocation_denied(conn, d, now)
-
-
-def _record_unpriced(ctx: EngineContext, unknown: PriceUnknown, now: datetime) -> None:
-    with ctx.db.write() as conn:
-        raise_unpriced_alert(conn, unknown.provider, unknown.model, now)
-
-
-def raise_unpriced_alert(conn: Connection, provider: str, model: str, now: datetime) -> None:
-    """One alert (and event) per unpriced model and day: its usage is counted but not costed."""
-    new = raise_alert(
-        conn,
-        kind=AlertKind.UNPRICED_MODEL,
-        severity=Severity.WARNING,
-        dedup_key=f"unpriced:{provider}:{model}:{now.date().isoformat()}",
-        message=(
-            f"model {model!r} of provider {provider!r} has no known price: its usage is "
-            "recorded as unpriced (not $0) until a price is set"
-        ),
-        details={"provider": provider, "model": model},
-        now=now,
-    )
-    if new:
-        events.unpriced_model(conn, provider, model, now)

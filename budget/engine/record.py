@@ -24,19 +24,6 @@ from budget.storage import tables as t
 from budget.storage.mapping import row_to_usage
 
 U = t.usage_records.c
-_ATTRS = (
-    "component",
-    "project",
-    "user",
-    "api_key",
-    "provider",
-    "model",
-    "tier",
-    "task_type",
-    "tags",
-    "session_id",
-    "task_id",
-)
 
 
 @dataclass(frozen=True)

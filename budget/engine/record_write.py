@@ -19,11 +19,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from budget.domain.enums import AllocationStatus
-from budget.domain.models import Policy, RequestAttributes, UsageRecord
+from budget.domain.models import SCOPE_FIELDS, Policy, RequestAttributes, UsageRecord
 from budget.domain.periods import WindowSpan
 from budget.domain.prices import CostBreakdown
-from budget.engine.alerts import check_thresholds
-from budget.engine.allocate import raise_unpriced_alert
+from budget.engine.alerts import check_thresholds, raise_unpriced_alert
 from budget.engine.context import VERSIONS_SQL, EngineContext, Held
 from budget.engine.expiry import expire_if_due, locked_allocation
 from budget.engine.insight import rollups
@@ -40,19 +39,7 @@ from budget.storage.mapping import attributes_to_columns, row_to_attributes, row
 from budget.storage.sql import new_id
 from budget.storage.windows import counters_by_id
 
-_ATTRS = (
-    "component",
-    "project",
-    "user",
-    "api_key",
-    "provider",
-    "model",
-    "tier",
-    "task_type",
-    "tags",
-    "session_id",
-    "task_id",
-)
+_ATTRS = (*SCOPE_FIELDS, "tags", "session_id", "task_id")
 
 
 class AlreadyRecorded(Exception):

@@ -15,40 +15,12 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
+from budget.storage import tables
 from budget.storage.batch import Statements, defer
 from budget.storage.sql import db_json, db_time, from_db_json, from_db_time, to_dialect
 
-COLUMNS = (
-    "id",
-    "context_id",
-    "session_id",
-    "task_id",
-    "priority",
-    "tokens_requested",
-    "tokens_reserved",
-    "nanos_reserved",
-    "tokens_remaining",
-    "nanos_remaining",
-    "tokens_used",
-    "nanos_used",
-    "status",
-    "over_soft_limit",
-    "recommended_model",
-    "policy_ids",
-    "metadata",
-    "expires_at",
-    "created_at",
-    "closed_at",
-    "component",
-    "project",
-    "user_id",
-    "api_key",
-    "provider",
-    "model",
-    "tier",
-    "task_type",
-    "tags",
-)
+#: Every column of ``allocations``, in table order (the insert writes them all).
+COLUMNS = tuple(column.name for column in tables.allocations.columns)
 _JSON = frozenset({"policy_ids", "metadata", "tags"})
 _TIMES = frozenset({"expires_at", "created_at", "closed_at"})
 _SELECT = ", ".join(COLUMNS)

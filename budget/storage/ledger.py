@@ -18,46 +18,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from budget.storage import tables
 from budget.storage.batch import Statements
 from budget.storage.sql import db_json, db_time, to_dialect
 
-COLUMNS = (
-    "id",
-    "request_id",
-    "content_hash",
-    "allocation_id",
-    "context_id",
-    "session_id",
-    "task_id",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "total_tokens",
-    "priced",
-    "cost_nanos",
-    "input_nanos",
-    "cached_input_nanos",
-    "cache_write_nanos",
-    "output_nanos",
-    "reasoning_nanos",
-    "request_nanos",
-    "price_id",
-    "latency_ms",
-    "metadata",
-    "occurred_at",
-    "recorded_at",
-    "component",
-    "project",
-    "user_id",
-    "api_key",
-    "provider",
-    "model",
-    "tier",
-    "task_type",
-    "tags",
-)
+#: Every column of ``usage_records``, in table order (the insert writes them all).
+COLUMNS = tuple(column.name for column in tables.usage_records.columns)
 _JSON = frozenset({"metadata", "tags"})
 _TIMES = frozenset({"occurred_at", "recorded_at"})
 #: Positions (in COLUMNS) of the values stored as JSON text and as times.
