@@ -94,6 +94,7 @@ class EngineContext:
         self.settings = settings
         self._cache = _Cached()
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
         self.window_ids: dict[tuple[str, str], int] = {}
         self.held = HeldCache()
         #: The last calendar window of each (policy, period, timezone).
@@ -139,11 +140,25 @@ class EngineContext:
         versions = dict(conn.execute(_VERSIONS).all())
         policy_version = versions.get(POLICIES, 0)
         price_version = versions.get(PRICES, 0)
+        if self._is_current(policy_version, price_version):
+            return
+        # One thread loads; the others wait for it and then find the cache
+        # current (without this, a burst of requests after a start or a price
+        # change each loaded the whole catalog at once).
+        with self._loading:
+            cache = self._cache
+            if cache.version != policy_version:
+                self._load_policies(conn, policy_version)
+            if cache.catalog_version != price_version or cache.catalog is None:
+                self._load_catalog(conn, price_version)
+
+    def _is_current(self, policy_version: int, price_version: int) -> bool:
         cache = self._cache
-        if cache.version != policy_version:
-            self._load_policies(conn, policy_version)
-        if cache.catalog_version != price_version or cache.catalog is None:
-            self._load_catalog(conn, price_version)
+        return (
+            cache.version == policy_version
+            and cache.catalog_version == price_version
+            and cache.catalog is not None
+        )
 
     def _load_policies(self, conn: Connection, version: int) -> None:
         rows = conn.execute(

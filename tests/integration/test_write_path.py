@@ -309,3 +309,31 @@ def test_a_reused_connection_the_server_dropped_is_replaced(postgres_url):
         assert svc.allocate(context_id="after", tokens=10, **MINI).tokens_reserved == 10
     finally:
         svc.close()
+
+
+def test_a_burst_of_calls_loads_the_catalog_once(db_url, monkeypatch):
+    """Many threads meeting an empty cache (a start, a price change) wait for
+    one load instead of each loading the whole catalog."""
+    from budget.engine.context import EngineContext
+
+    svc = open_service(db_url)
+    try:
+        team_with(svc, token_limit=10**9)
+        loads = []
+        original = EngineContext._load_catalog
+
+        def counted(self, conn, version):
+            loads.append(version)
+            time.sleep(0.05)  # a slow load, so the others arrive while it runs
+            return original(self, conn, version)
+
+        monkeypatch.setattr(EngineContext, "_load_catalog", counted)
+        svc._ctx.invalidate()
+        result, _ = hammer_threads(
+            8,
+            lambda i: {"granted": [svc.allocate(context_id=f"b{i}", tokens=10, **MINI)]},
+        )
+        assert len(result["granted"]) == 8
+        assert len(loads) == 1
+    finally:
+        svc.close()
