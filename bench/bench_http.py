@@ -110,38 +110,47 @@ class Server:
 async def _client(
     http: httpx.AsyncClient, name: int, stop_at: float, latencies: list[float], errors: list[int]
 ) -> None:
-    n = 0
+    """One client's loop; a dropped connection counts as an error (0) and the loop goes on."""
     while time.perf_counter() < stop_at:
-        n += 1
-        start = time.perf_counter()
-        alloc = await http.post(
-            f"{V1}/allocations",
-            json={
-                "context_id": f"c{name}",
-                "provider": "openai",
-                "model": "gpt-4o-mini",
-                "input_tokens": 1200,
-                "max_output_tokens": 800,
-                "user": f"u{name}",
-            },
-        )
-        if alloc.status_code != 201:
-            errors.append(alloc.status_code)
-            continue
-        usage = await http.post(
-            f"{V1}/usage",
-            json={
-                "allocation_id": alloc.json()["allocation_id"],
-                "input_tokens": 1200,
-                "output_tokens": 350,
-                "request_id": f"{name}-{n}-{time.time_ns()}",
-                "release": True,
-            },
-        )
-        if usage.status_code != 201:
-            errors.append(usage.status_code)
-            continue
-        latencies.append(time.perf_counter() - start)
+        try:
+            await _round_trip(http, name, latencies, errors)
+        except httpx.TransportError:
+            errors.append(0)
+
+
+async def _round_trip(
+    http: httpx.AsyncClient, name: int, latencies: list[float], errors: list[int]
+) -> None:
+    """POST /allocations then POST /usage with release; its latency, or its error status."""
+    start = time.perf_counter()
+    alloc = await http.post(
+        f"{V1}/allocations",
+        json={
+            "context_id": f"c{name}",
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "input_tokens": 1200,
+            "max_output_tokens": 800,
+            "user": f"u{name}",
+        },
+    )
+    if alloc.status_code != 201:
+        errors.append(alloc.status_code)
+        return
+    usage = await http.post(
+        f"{V1}/usage",
+        json={
+            "allocation_id": alloc.json()["allocation_id"],
+            "input_tokens": 1200,
+            "output_tokens": 350,
+            "request_id": f"{name}-{time.time_ns()}",
+            "release": True,
+        },
+    )
+    if usage.status_code != 201:
+        errors.append(usage.status_code)
+        return
+    latencies.append(time.perf_counter() - start)
 
 
 async def _load(
