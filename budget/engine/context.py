@@ -69,21 +69,25 @@ class HeldCache:
     def __init__(self, size: int = 50_000) -> None:
         self._size = size
         self._items: dict[str, Held] = {}
+        self._lock = threading.Lock()  # eviction iterates the dict
 
     def get(self, allocation_id: str) -> Held | None:
         return self._items.get(allocation_id)
 
     def put(self, held: Held) -> None:
         items = self._items
-        items[held.allocation_id] = held
-        while len(items) > self._size:
-            items.pop(next(iter(items)), None)
+        with self._lock:
+            items[held.allocation_id] = held
+            while len(items) > self._size:
+                items.pop(next(iter(items)), None)
 
     def drop(self, allocation_id: str) -> None:
-        self._items.pop(allocation_id, None)
+        with self._lock:
+            self._items.pop(allocation_id, None)
 
     def clear(self) -> None:
-        self._items.clear()
+        with self._lock:
+            self._items.clear()
 
 
 class EngineContext:

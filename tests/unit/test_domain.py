@@ -134,3 +134,18 @@ def test_budget_exceeded_describes_every_denial():
     assert error.policy_id == "pol_1" and error.retry_after_seconds is None
     assert "limit 100, used 90, reserved 5, requested 10" in str(error)
     assert error.to_dict()["denials"][0]["window"] == "d"
+
+
+def test_the_allocation_cache_keeps_the_newest_within_its_size():
+    from datetime import UTC, datetime
+
+    from budget.domain.models import RequestAttributes
+    from budget.engine.context import Held, HeldCache
+
+    cache = HeldCache(size=3)
+    for i in range(5):
+        cache.put(Held(f"alc_{i}", "c", RequestAttributes(), datetime.now(UTC), ((i, "p", "k"),)))
+    assert [cache.get(f"alc_{i}") is not None for i in range(5)] == [False, False, True, True, True]
+    assert cache.get("alc_4").window_ids == [4]
+    cache.drop("alc_4")
+    assert cache.get("alc_4") is None
