@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from budget.domain.enums import AllocationStatus
-from budget.domain.models import SCOPE_FIELDS, Policy, RequestAttributes, UsageRecord
+from budget.domain.models import SCOPE_FIELDS, Policy, RequestAttributes
 from budget.domain.periods import WindowSpan
 from budget.domain.prices import CostBreakdown
 from budget.engine.alerts import check_thresholds, raise_unpriced_alert
@@ -100,7 +100,7 @@ def held_allocation(ctx: EngineContext, allocation_id: str) -> Held:
     with ctx.db.read() as conn:
         s = Statements(conn)
         row = store_allocations.decode(
-            next(iter(s.fetchall(store_allocations.lock(s, allocation_id))), None)
+            next(iter(s.fetchall(store_allocations.read(s, allocation_id))), None)
         )
         windows = s.fetchall(store_allocations.held_windows(s, allocation_id))
     if row is None:
@@ -179,7 +179,17 @@ def write(
         after = results[p.index][1]
         for target in p.targets:
             check_thresholds(conn, target, after[target.window_id], p.tokens, p.nanos, now)
-    records = {p.index: _finish(conn, p, now) for p in planned}
+    unpriced = {
+        (p.values["provider"] or "", p.values["model"] or "") for p in planned if p.cost is None
+    }
+    for provider, model in sorted(unpriced):
+        raise_unpriced_alert(conn, provider, model, now)
+    records = {
+        p.index: events.usage_recorded(
+            conn, row_to_usage(SimpleNamespace(**p.values)), p.targets, now
+        )
+        for p in planned
+    }
     for p in with_allocation:
         (status, remaining), _, new = results[p.index]
         if p.item.release and status == AllocationStatus.ACTIVE.value:
@@ -230,13 +240,6 @@ def closed_event(ctx: EngineContext, conn, held: Held, new, returned: int, now: 
     refs = held_refs(ctx, held)
     events.allocation_closed(conn, closed, status, held.window_ids, now, windows=refs)
     ctx.held.drop(held.allocation_id)
-
-
-def _finish(conn: Connection, p: Planned, now: datetime) -> UsageRecord:
-    attrs_provider, attrs_model = p.values["provider"], p.values["model"]
-    if p.cost is None:
-        raise_unpriced_alert(conn, attrs_provider or "", attrs_model or "", now)
-    return events.usage_recorded(conn, row_to_usage(SimpleNamespace(**p.values)), p.targets, now)
 
 
 def _attributes(

@@ -56,9 +56,10 @@ def insert(s: Statements, values: dict[str, Any], window_ids: Sequence[int]) -> 
     defer(s.conn, sql, (values["id"], json.dumps(sorted(window_ids))))
 
 
+_READ = f"SELECT {_SELECT} FROM allocations WHERE id = %s"
 _LOCK = {
-    "postgresql": f"SELECT {_SELECT} FROM allocations WHERE id = %s FOR UPDATE",
-    "sqlite": f"SELECT {_SELECT} FROM allocations WHERE id = ?",
+    "postgresql": f"{_READ} FOR UPDATE",
+    "sqlite": to_dialect("sqlite", _READ),
 }
 _LOCK_STATE = {
     "postgresql": "SELECT status, tokens_remaining FROM allocations WHERE id = %s FOR UPDATE",
@@ -75,6 +76,14 @@ def lock(s: Statements, allocation_id: str):
     """The allocation row as it is now, locked for this transaction (PostgreSQL).
     Returns a cursor; :func:`decode` its row."""
     return s.run(_LOCK[s.dialect], (allocation_id,))
+
+
+def read(s: Statements, allocation_id: str):
+    """The allocation row, not locked (what never changes about it is read so).
+    Returns a cursor; :func:`decode` its row."""
+    return s.run(
+        _LOCK["sqlite"].replace("?", "%s") if s.is_postgresql else _LOCK["sqlite"], (allocation_id,)
+    )
 
 
 def lock_state(s: Statements, allocation_id: str):
