@@ -190,8 +190,9 @@ def _try_allocate(
     def work(conn: Connection) -> Allocation:
         created.clear()
         targets[:] = window_targets(ctx, conn, spans, now, created)
-        ids = sorted(x.window_id for x in targets)
-        limits = [_limits(x, request.critical) for x in sorted(targets, key=lambda x: x.window_id)]
+        by_id = sorted(targets, key=lambda x: x.window_id)
+        ids = [x.window_id for x in by_id]
+        limits = [_limits(x, request.critical) for x in by_id]
         with pipeline(conn) as s:
             versions = s.run(VERSIONS_SQL)
             store_windows.lock(s, ids)

@@ -18,6 +18,7 @@ from budget.domain.models import UsageRecord
 from budget.domain.prices import TokenUsage
 from budget.engine.context import EngineContext, StaleCache
 from budget.engine.pricing import token_usage
+from budget.engine.queries import release
 from budget.engine.record_write import AlreadyRecorded, plan, write
 from budget.errors import BudgetError, IdempotencyConflict, StorageError, ValidationError
 from budget.storage import tables as t
@@ -192,8 +193,6 @@ def _record_all(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecord
 
 def _release_repeated(ctx: EngineContext, items: list[UsageInput]) -> None:
     """A repeated report with ``release`` still releases its allocation (once)."""
-    from budget.engine.queries import release
-
     for item in items:
         if item.release and item.allocation_id:
             release(ctx, item.allocation_id)

@@ -16,7 +16,7 @@ Driver errors are re-raised as SQLAlchemy's exceptions, so the unit of work
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -69,16 +69,6 @@ class Statements:
         except self._base_error as exc:
             raise self.wrap(exc, sql, params) from exc
         return cursor
-
-    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Execute one statement for each parameter row (psycopg pipelines them)."""
-        if self._trace is not None:
-            self._trace(sql, "pipelined" if self.pipelined or self.is_postgresql else "alone")
-        cursor = self._driver.cursor()
-        try:
-            cursor.executemany(sql, rows)
-        except self._base_error as exc:
-            raise self.wrap(exc, sql, None) from exc
 
     def fetchall(self, cursor) -> list[tuple]:
         """All rows of a cursor; in a pipeline this waits for the queued statements."""

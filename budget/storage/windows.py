@@ -59,7 +59,6 @@ _HELD = (
     "CASE WHEN status = 'active' THEN nanos_remaining ELSE 0 END AS n "
     "FROM allocations WHERE id = %s"
 )
-_NOTHING = "SELECT 0 AS t, 0 AS n"
 
 
 def lock(s: Statements, window_ids: Sequence[int]) -> None:
@@ -91,32 +90,28 @@ def count(
     tokens: int,
     nanos: int,
     *,
-    allocation_id: str | None = None,
-    held_ids: Sequence[int] = (),
+    allocation_id: str,
+    held_ids: Sequence[int],
     release: bool = False,
 ):
-    """Count usage on ``use_ids`` and, for usage drawn from an allocation, move
-    what it draws (everything it holds with ``release``) out of the reservation
-    of ``held_ids``; one statement. Returns a cursor of the counters of every
-    window touched (None when there are no windows)."""
+    """Count usage drawn from an allocation on ``use_ids`` and move what it
+    draws (everything it holds with ``release``) out of the reservation of
+    ``held_ids``; one statement. Returns a cursor of the counters of every
+    window touched (None when there are no windows). Usage drawn from no
+    allocation is counted with :func:`add_used_each`."""
     ids = sorted(set(use_ids) | set(held_ids))
     if not ids:
         return None
     uses, holds = set(use_ids), set(held_ids)
     flags = [(i, int(i in uses), int(i in holds)) for i in ids]
-    source = "none" if allocation_id is None else ("held" if release else "drawn")
-    drawn_params = {
-        "none": (),
-        "held": (allocation_id,),
-        "drawn": (tokens, nanos, allocation_id),
-    }[source]
+    drawn_params = (allocation_id,) if release else (tokens, nanos, allocation_id)
     if s.is_postgresql:
         columns = [list(col) for col in zip(*flags, strict=True)]
-        sql = _count_sql("postgresql", source, len(ids))
+        sql = _count_sql("postgresql", release, 0)
         return s.run(sql, (tokens, nanos, *columns, *drawn_params))
     params = [value for row in flags for value in row]
     params += [*drawn_params, tokens, nanos]
-    return s.run(_count_sql("sqlite", source, len(ids)), params)
+    return s.run(_count_sql("sqlite", release, len(ids)), params)
 
 
 _ADD_EACH_PG = f"""
@@ -139,9 +134,8 @@ def add_used_each(s: Statements, added: dict[int, tuple[int, int]]):
 
 @lru_cache(maxsize=512)
 def _add_each_sqlite(n: int) -> str:
-    values = ", ".join(["(?, ?, ?)"] * n)
     return (
-        f"WITH v(wid, t, n) AS (VALUES {values}) "
+        f"WITH v(wid, t, n) AS (VALUES {_triples(n)}) "
         "UPDATE windows SET used_tokens = used_tokens + v.t, used_nanos = used_nanos + v.n "
         f"FROM v WHERE windows.id = v.wid RETURNING {COUNTERS}"
     )
@@ -178,11 +172,15 @@ def give_back(s: Statements, allocation_id: str, window_ids: Sequence[int]):
     return s.run(_GIVE_BACK[s.dialect], (allocation_id, ids))
 
 
+def _triples(n: int) -> str:
+    """``(?, ?, ?), …`` n times: the VALUES list SQLite takes a window per row in."""
+    return ", ".join(["(?, ?, ?)"] * n)
+
+
 @lru_cache(maxsize=512)
 def _reserve_sqlite(n: int) -> str:
-    values = ", ".join(["(?, ?, ?)"] * n)
     return (
-        f"WITH v(wid, tl, cl) AS (VALUES {values}) "
+        f"WITH v(wid, tl, cl) AS (VALUES {_triples(n)}) "
         "UPDATE windows SET reserved_tokens = reserved_tokens + ?, "
         "reserved_nanos = reserved_nanos + ? FROM v WHERE windows.id = v.wid "
         "AND (v.tl IS NULL OR windows.used_tokens + windows.reserved_tokens + ? <= v.tl) "
@@ -192,15 +190,13 @@ def _reserve_sqlite(n: int) -> str:
 
 
 @lru_cache(maxsize=512)
-def _count_sql(dialect: str, source: str, n: int) -> str:
+def _count_sql(dialect: str, release: bool, n: int) -> str:
     least = "LEAST" if dialect == "postgresql" else "min"
-    text = {"drawn": _DRAWN.format(least=least), "held": _HELD, "none": _NOTHING}[source]
-    drawn = to_dialect(dialect, text)
+    drawn = to_dialect(dialect, _HELD if release else _DRAWN.format(least=least))
     if dialect == "postgresql":
         return _COUNT_PG.replace("{drawn}", drawn)
-    values = ", ".join(["(?, ?, ?)"] * n)
     return (
-        f"WITH v(wid, uf, rf) AS (VALUES {values}), d(t, n) AS ({drawn}) "
+        f"WITH v(wid, uf, rf) AS (VALUES {_triples(n)}), d(t, n) AS ({drawn}) "
         "UPDATE windows SET used_tokens = used_tokens + v.uf * ?, "
         "used_nanos = used_nanos + v.uf * ?, "
         "reserved_tokens = reserved_tokens - v.rf * d.t, "

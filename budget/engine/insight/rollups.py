@@ -18,7 +18,7 @@ A report picks the smallest cube that holds its dimensions, so "by model"
 reads hours x models rows, not records. Priced and unpriced usage are rows
 apart (``priced``): unpriced rows count records and tokens, never cost.
 
-:func:`apply_usage` runs inside the ledger's write transaction, right after
+:func:`apply_usages` runs inside the ledger's write transaction, right after
 the ledger insert: one ``INSERT … ON CONFLICT DO UPDATE`` that adds to the
 counters, so concurrent writers cannot lose an update and a rolled-back
 usage record leaves no trace in the rollups either.
@@ -159,12 +159,6 @@ def _templates(dims: tuple[str, ...], tags: tuple[str, ...]) -> tuple[tuple, ...
     rows = cube_rows(dict(zip(ATTRIBUTES, dims, strict=True)), list(tags))
     out = [(r["cube"], r["dims_key"], tuple(r[c] for c in DIM_COLUMNS)) for r in rows]
     return tuple(sorted(out))
-
-
-def apply_usage(conn: Connection, values: Mapping[str, Any]) -> None:
-    """Add one ledger row (the values the ledger insert wrote) to the rollups,
-    in the ledger's transaction (see :func:`budget.storage.ledger.add_to_rollups`)."""
-    add_to_rollups(statements(conn), ROW_COLUMNS, KEY, COUNTERS, usage_rows(values))
 
 
 def apply_usages(conn: Connection, many: Iterable[Mapping[str, Any]]) -> None:
