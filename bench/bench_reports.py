@@ -17,7 +17,7 @@ a warm-up and is timed, p50 and p99:
 Up to a million records, ``rebuild_rollups(check_only=True)`` also checks the
 bulk-written rollups against the ledger. ``write_path`` measures what the
 rollup upsert adds to ``record_usage`` per record (time inside
-``apply_usage``, and ``record_usage`` with and without it).
+``apply_usages``, and ``record_usage`` with and without it).
 """
 
 from __future__ import annotations
