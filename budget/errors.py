@@ -16,6 +16,9 @@ class BudgetError(Exception):
     """Base of every error Budget raises on purpose."""
 
     code = "budget_error"
+    #: How HTTP answers it: the status and the problem's title.
+    http_status = 400
+    title = "Bad request"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -24,6 +27,12 @@ class BudgetError(Exception):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description, used by the entry points."""
         return {"code": self.code, "message": self.message}
+
+    def explain(self, hint: str) -> BudgetError:
+        """This error with what to do about it added to its message."""
+        self.message = f"{self.message}; {hint}"
+        self.args = (self.message,)
+        return self
 
     def for_item(self, index: int) -> BudgetError:
         """This error, saying which item of a batch it concerns (``items[3].model``)."""
@@ -38,24 +47,28 @@ class ValidationError(BudgetError, ValueError):
     """Bad input: names the field, the value and what was expected."""
 
     code = "invalid_input"
+    http_status = 422
+    title = "Invalid input"
 
     def __init__(self, field: str, value: Any, reason: str) -> None:
-        super().__init__(f"{field}={value!r}: {reason}")
+        super().__init__(f"{field}={shown(value)}: {reason}")
         self.field = field
         self.value = value
         self.reason = reason
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": self.field, "value": _jsonable(self.value)}
+        return {**super().to_dict(), "field": self.field, "value": jsonable(self.value)}
 
 
 class NotFound(BudgetError, LookupError):
     """An id that names nothing."""
 
     code = "not_found"
+    http_status = 404
+    title = "Not found"
 
     def __init__(self, entity: str, key: str, value: Any) -> None:
-        super().__init__(f"no {entity} with {key}={value!r}")
+        super().__init__(f"no {entity} with {key}={shown(value)}")
         self.entity = entity
         self.field = key
         self.value = value
@@ -65,7 +78,7 @@ class NotFound(BudgetError, LookupError):
             **super().to_dict(),
             "entity": self.entity,
             "field": self.field,
-            "value": _jsonable(self.value),
+            "value": jsonable(self.value),
         }
 
 
@@ -73,14 +86,16 @@ class Conflict(BudgetError):
     """The request contradicts what is stored (a duplicate name, say)."""
 
     code = "conflict"
+    http_status = 409
+    title = "Conflict"
 
     def __init__(self, field: str, value: Any, reason: str) -> None:
-        super().__init__(f"{field}={value!r}: {reason}")
+        super().__init__(f"{field}={shown(value)}: {reason}")
         self.field = field
         self.value = value
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": self.field, "value": _jsonable(self.value)}
+        return {**super().to_dict(), "field": self.field, "value": jsonable(self.value)}
 
 
 class IdempotencyConflict(Conflict):
@@ -143,6 +158,8 @@ class BudgetExceeded(BudgetError):
     """
 
     code = "budget_exceeded"
+    http_status = 429
+    title = "Budget exceeded"
 
     def __init__(self, denials: list[Denial]) -> None:
         if not denials:
@@ -183,6 +200,8 @@ class PriceUnknown(BudgetError):
     """A model without a known price met a hard USD limit that needs one."""
 
     code = "price_unknown"
+    http_status = 422
+    title = "Price unknown"
 
     def __init__(self, provider: str, model: str, policy_id: str) -> None:
         super().__init__(
@@ -200,13 +219,76 @@ class StorageError(BudgetError):
     """The database could not be reached or refused the operation."""
 
     code = "storage_error"
+    http_status = 503
+    title = "Storage unavailable"
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
+PROBLEM_TYPE = "urn:budget:problem:"
+
+
+def problem_body(exc: BudgetError) -> dict[str, Any]:
+    """``exc`` as an RFC 9457 problem body, the same for REST, the CLI's
+    ``--json`` errors and MCP: type, title, status, detail and the error's fields."""
+    fields = exc.to_dict()
+    code = fields.pop("code")
+    fields.pop("message", None)
+    if isinstance(exc, ValidationError):
+        fields["errors"] = [
+            {"field": exc.field, "value": fields.get("value"), "reason": exc.reason}
+        ]
+    return {
+        "type": PROBLEM_TYPE + code.replace("_", "-"),
+        "title": exc.title,
+        "status": exc.http_status,
+        "detail": exc.message,
+        **fields,
+    }
+
+
+SHOWN_LENGTH = 200
+
+
+def shown(value: Any) -> str:
+    """``value`` as a user reads it in a message: text quoted, numbers and dates
+    plainly (never ``Decimal('0')`` or ``datetime.datetime(...)``), truncated,
+    and always encodable (lone surrogates and control characters escaped)."""
+    if isinstance(value, str):
+        return repr(_truncate(value))
+    if isinstance(value, bool) or value is None:
+        return str(value).lower() if value is not None else "null"
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else str(value)
+    if isinstance(value, float):
+        return _float_text(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return repr(_truncate(value.decode("utf-8", "backslashreplace")))
+    return _truncate(ascii(value) if not isinstance(value, int) else str(value))
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` for a JSON error body: finite numbers as numbers, the rest as safe text."""
+    if value is None or isinstance(value, bool | int):
         return value
-    return str(value)
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else _float_text(value)
+    if isinstance(value, str):
+        return _truncate(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return shown(value)
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if abs(value) == float("inf"):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
+
+
+def _truncate(text: str) -> str:
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 1] + "…"

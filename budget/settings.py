@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from budget.domain.enums import Tier
+from budget.domain.limits import MAX_RATE_PER_MILLION
 
 
 def default_database_url() -> str:
@@ -83,7 +84,7 @@ class Settings(BaseSettings):
     price_tolerance_relative: Decimal = Decimal("0.01")
     price_tolerance_absolute: Decimal = Decimal("0.000001")
     #: A source's rate above this (USD per million tokens) is rejected.
-    price_ceiling_per_million: Decimal = Decimal(1000)
+    price_ceiling_per_million: Decimal = Field(default=Decimal(1000), gt=0, le=MAX_RATE_PER_MILLION)
     #: Add models the catalog does not know yet when a source prices them.
     price_add_new_models: bool = True
 

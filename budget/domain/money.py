@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from budget.domain.limits import MAX_USD_LIMIT
 from budget.errors import ValidationError
 
 NANOS_PER_USD = 1_000_000_000
@@ -20,7 +21,9 @@ def nanos_to_usd(nanos: int) -> Decimal:
     return (Decimal(nanos) / NANOS_PER_USD).normalize() if nanos else Decimal(0)
 
 
-def parse_usd(field: str, value: object, *, allow_none: bool = True) -> Decimal | None:
+def parse_usd(
+    field: str, value: object, *, allow_none: bool = True, maximum: Decimal = MAX_USD_LIMIT
+) -> Decimal | None:
     """Read a USD amount from user input: Decimal, int or str; never float.
 
     Floats are refused because 0.1 + 0.2 is not 0.3; the message says so.
@@ -41,6 +44,8 @@ def parse_usd(field: str, value: object, *, allow_none: bool = True) -> Decimal 
         raise ValidationError(field, value, "must be a finite amount")
     if amount < 0:
         raise ValidationError(field, value, "must not be negative")
+    if amount > maximum:
+        raise ValidationError(field, value, f"must be at most {maximum:,} USD")
     if amount != amount.quantize(_NANO) and amount.as_tuple().exponent < -9:  # type: ignore[operator]
         raise ValidationError(field, value, "more precise than one nano-USD (9 decimal places)")
     return amount

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from budget.domain import limits
 from budget.domain.enums import Priority
 from budget.errors import ValidationError
 
 E = TypeVar("E", bound=Enum)
 
-MAX_TOKENS = 10**15
-MAX_TEXT = 256
+MAX_TOKENS = limits.MAX_TOKENS
+MAX_TEXT = limits.NAME_LENGTH
 
 
-def tokens(field: str, value: Any, *, required: bool = False) -> int | None:
+def tokens(
+    field: str, value: Any, *, required: bool = False, maximum: int = MAX_TOKENS
+) -> int | None:
     """A token count: a non-negative whole number (bool and float refused)."""
     if value is None:
         if required:
@@ -30,13 +35,13 @@ def tokens(field: str, value: Any, *, required: bool = False) -> int | None:
         raise ValidationError(field, value, "must be a non-negative integer")
     if value < 0:
         raise ValidationError(field, value, "must not be negative")
-    if value > MAX_TOKENS:
-        raise ValidationError(field, value, f"must be at most {MAX_TOKENS}")
+    if value > maximum:
+        raise ValidationError(field, value, f"must be at most {maximum:,}")
     return value
 
 
-def positive_tokens(field: str, value: Any) -> int | None:
-    count = tokens(field, value)
+def positive_tokens(field: str, value: Any, *, maximum: int = MAX_TOKENS) -> int | None:
+    count = tokens(field, value, maximum=maximum)
     if count == 0:
         raise ValidationError(field, value, "must be greater than zero")
     return count
@@ -71,6 +76,25 @@ def text(field: str, value: Any, *, required: bool = False, max_len: int = MAX_T
     value = value.strip()
     if len(value) > max_len:
         raise ValidationError(field, value[:40] + "…", f"longer than {max_len} characters")
+    storable(field, value)
+    return value
+
+
+def storable(field: str, value: str) -> str:
+    """``value`` if every database can store it: valid Unicode (no lone UTF-16
+    surrogates) and no NUL characters."""
+    if value.isascii():
+        if "\x00" in value:
+            raise ValidationError(field, value, "must not contain NUL (\\u0000) characters")
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            field, value, "is not valid Unicode (it holds a lone UTF-16 surrogate)"
+        ) from None
+    if "\x00" in value:
+        raise ValidationError(field, value, "must not contain NUL (\\u0000) characters")
     return value
 
 
@@ -139,18 +163,45 @@ def priority(field: str, value: Any) -> int:
     return value
 
 
-def instant(field: str, value: Any) -> datetime | None:
-    """An aware datetime (naive ones are taken as UTC), or ISO-8601 text."""
+def instant(field: str, value: Any, *, zone: str | None = None) -> datetime | None:
+    """An aware datetime (naive ones are taken as UTC), or ISO-8601 text, between
+    ``limits.EARLIEST`` and ``limits.LATEST``. A date alone (``2026-12-01``) is
+    midnight in ``zone`` (an IANA name; UTC when not given)."""
     if value is None:
         return None
     if isinstance(value, str):
+        text = value.strip()
         try:
-            value = datetime.fromisoformat(value)
+            value = datetime.fromisoformat(text)
         except ValueError:
-            raise ValidationError(field, value, "must be an ISO-8601 date-time") from None
+            raise ValidationError(
+                field, value, "must be an ISO-8601 date-time such as 2026-11-29T12:00:00Z"
+            ) from None
+        if zone and _DATE_ONLY.match(text):
+            value = value.replace(tzinfo=_zone(field, zone))
     if not isinstance(value, datetime):
         raise ValidationError(field, value, "must be a datetime")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        moment = limits.LATEST
+    if not limits.EARLIEST <= moment < limits.LATEST:
+        raise ValidationError(
+            field,
+            value,
+            f"must be from {limits.EARLIEST:%Y-%m-%d} to before {limits.LATEST:%Y-%m-%d} (UTC)",
+        )
+    return moment
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _zone(field: str, name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("timezone", name, f"not an IANA timezone (for {field})") from None
 
 
 def tag_set(field: str, value: Any) -> frozenset[str]:
@@ -164,27 +215,71 @@ def tag_set(field: str, value: Any) -> frozenset[str]:
     for tag in value:
         if not isinstance(tag, str) or not tag.strip():
             raise ValidationError(field, tag, "each tag must be a non-empty string")
-        out.add(tag.strip())
+        out.add(text(field, tag, max_len=limits.NAME_LENGTH))
+    if len(out) > limits.MAX_TAGS:
+        raise ValidationError(field, len(out), f"at most {limits.MAX_TAGS} tags")
     return frozenset(out)
 
 
 def metadata(field: str, value: Any) -> dict[str, Any]:
-    """A JSON-serialisable mapping with string keys."""
+    """A JSON mapping with string keys that every database can store: text
+    valid Unicode without NUL, finite numbers, bounded depth and size."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationError(field, value, "must be a mapping of string keys to JSON values")
+    if len(value) > limits.MAX_METADATA_KEYS:
+        raise ValidationError(field, len(value), f"at most {limits.MAX_METADATA_KEYS} keys")
+    _json_value(field, value, 0)
     try:
-        return json.loads(json.dumps(dict(value), allow_nan=False))
+        encoded = json.dumps(dict(value), allow_nan=False)
     except (TypeError, ValueError):
         raise ValidationError(field, value, "must be JSON-serialisable") from None
+    if len(encoded) > limits.MAX_METADATA_BYTES:
+        raise ValidationError(
+            field, encoded, f"larger than {limits.MAX_METADATA_BYTES:,} bytes as JSON"
+        )
+    return json.loads(encoded)
+
+
+def _json_value(field: str, value: Any, depth: int) -> None:
+    """Check one JSON value and everything inside it, naming the path of a bad one."""
+    if depth > limits.MAX_METADATA_DEPTH:
+        raise ValidationError(field, "…", f"nested deeper than {limits.MAX_METADATA_DEPTH}")
+    if isinstance(value, str):
+        storable(field, value)
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValidationError(field, value, "numbers must be finite")
+    elif isinstance(value, bool | int) or value is None:
+        return
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(field, key, "keys must be strings")
+            storable(f"{field} key", key)
+            _json_value(f"{field}.{key}", item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _json_value(f"{field}[{index}]", item, depth + 1)
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValidationError(field, value, "numbers must be finite")
+    else:
+        raise ValidationError(field, value, "must be JSON: text, numbers, booleans, lists, maps")
 
 
 def latency(field: str, value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValidationError(field, value, "must be a non-negative number of milliseconds")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= limits.MAX_LATENCY_MS
+    ):
+        raise ValidationError(
+            field, value, f"must be from 0 to {limits.MAX_LATENCY_MS:,} milliseconds"
+        )
     return round(value)
 
 

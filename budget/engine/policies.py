@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from budget.domain import limits
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.defaults import ACTION_THRESHOLD, DEFAULT_TIMEZONE, WARNING_THRESHOLD
@@ -112,7 +113,7 @@ def _policy_fields(
 ) -> dict[str, Any]:
     policy_type = v.choice("type", type, PolicyType)
     policy_period = v.choice("period", period, Period)
-    tokens = v.positive_tokens("token_limit", token_limit)
+    tokens = v.positive_tokens("token_limit", token_limit, maximum=limits.MAX_TOKEN_LIMIT)
     usd = parse_usd("cost_limit", cost_limit)
     if usd is not None and usd <= 0:
         raise ValidationError("cost_limit", cost_limit, "must be greater than zero")

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from budget.api.schemas import SummaryOut
 from budget.api.schemas_ledger import AlertOut, AllocationOut, CheckOut, EstimateOut, UsageOut
+from budget.domain import limits
 from budget.engine.service import BudgetService
 from budget.errors import BudgetError, NotFound
 
@@ -24,8 +25,8 @@ Provider = Annotated[
     str | None, Field(description="Provider, e.g. openai, anthropic, google.", max_length=100)
 ]
 Model = Annotated[str | None, Field(description="Model id, e.g. gpt-4o.", max_length=200)]
-Count = Annotated[int, Field(ge=0, le=10**15)]
-OptCount = Annotated[int | None, Field(ge=0, le=10**15)]
+Count = Annotated[int, Field(ge=0, le=limits.MAX_TOKENS)]
+OptCount = Annotated[int | None, Field(ge=0, le=limits.MAX_TOKENS)]
 Text = Annotated[str | None, Field(max_length=200)]
 BudgetRef = Annotated[str, Field(description="Budget id (bud_…) or name.", max_length=200)]
 Priority = Annotated[
@@ -108,7 +109,7 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
         max_output_tokens: OptCount = None,
         tokens: Annotated[
             int | None,
-            Field(gt=0, le=10**15, description="Total instead of input + max output."),
+            Field(gt=0, le=limits.MAX_TOKENS, description="Total instead of input + max output."),
         ] = None,
         priority: Priority = 5,
         task_type: TaskType = None,
@@ -132,7 +133,7 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
         model: Model = None,
         input_tokens: OptCount = None,
         max_output_tokens: OptCount = None,
-        tokens: Annotated[int | None, Field(gt=0, le=10**15)] = None,
+        tokens: Annotated[int | None, Field(gt=0, le=limits.MAX_TOKENS)] = None,
         priority: Priority = 5,
         task_type: TaskType = None,
         component: Text = None,
@@ -149,13 +150,16 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
         input_tokens: Count = 0,
         output_tokens: Count = 0,
         cached_input_tokens: Annotated[
-            int, Field(ge=0, le=10**15, description="Of input_tokens, read from the cache.")
+            int,
+            Field(ge=0, le=limits.MAX_TOKENS, description="Of input_tokens, read from the cache."),
         ] = 0,
         cache_write_tokens: Annotated[
-            int, Field(ge=0, le=10**15, description="Of input_tokens, written to the cache.")
+            int,
+            Field(ge=0, le=limits.MAX_TOKENS, description="Of input_tokens, written to the cache."),
         ] = 0,
         reasoning_tokens: Annotated[
-            int, Field(ge=0, le=10**15, description="Of output_tokens, spent on reasoning.")
+            int,
+            Field(ge=0, le=limits.MAX_TOKENS, description="Of output_tokens, spent on reasoning."),
         ] = 0,
         allocation_id: Annotated[
             str | None, Field(description="From allocate_tokens.", max_length=40)
@@ -170,7 +174,7 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
         component: Text = None,
         project: Text = None,
         user: Text = None,
-        latency_ms: Annotated[int | None, Field(ge=0, le=10**9)] = None,
+        latency_ms: Annotated[int | None, Field(ge=0, le=limits.MAX_LATENCY_MS)] = None,
         release: Annotated[
             bool,
             Field(description="With allocation_id: release it in the same step."),

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
+from budget.domain import limits
 from budget.mcp.tools import (
     READ,
     GetService,
@@ -81,8 +82,8 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         preferred_model: Annotated[str, Field(description="The model you would like.")],
         provider: Provider = None,
         task_type: TaskType = None,
-        input_tokens: Annotated[int, Field(ge=0, le=10**15)] = 0,
-        max_output_tokens: Annotated[int, Field(ge=0, le=10**15)] = 0,
+        input_tokens: Annotated[int, Field(ge=0, le=limits.MAX_TOKENS)] = 0,
+        max_output_tokens: Annotated[int, Field(ge=0, le=limits.MAX_TOKENS)] = 0,
         component: Annotated[str | None, Field(max_length=200)] = None,
         project: Annotated[str | None, Field(max_length=200)] = None,
         user: Annotated[str | None, Field(max_length=200)] = None,

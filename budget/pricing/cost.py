@@ -21,7 +21,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 
-from budget.domain.money import usd_to_nanos
+from budget.domain.limits import INT64_MAX
+from budget.domain.money import nanos_to_usd, usd_to_nanos
 from budget.domain.prices import CostBreakdown, Price, PriceRates, Rate, TokenUsage
 from budget.errors import ValidationError
 
@@ -76,7 +77,7 @@ def compute_cost(price: Price, usage: TokenUsage, at: datetime) -> CostBreakdown
             usage.reasoning_tokens,
         )
 
-    return CostBreakdown(
+    breakdown = CostBreakdown(
         input_nanos=part(usage.uncached_input_tokens, input_rate, "input"),
         cached_input_nanos=part(usage.cached_input_tokens, cached_rate, "cached input"),
         cache_write_nanos=part(usage.cache_write_tokens, write_rate, "cache write"),
@@ -84,6 +85,14 @@ def compute_cost(price: Price, usage: TokenUsage, at: datetime) -> CostBreakdown
         reasoning_nanos=part(reasoning, reasoning_rate, "reasoning"),
         request_nanos=_request_nanos(rates),
     )
+    if breakdown.total_nanos > INT64_MAX:
+        raise ValidationError(
+            "input_tokens",
+            usage.input_tokens,
+            f"the cost of this usage (USD {nanos_to_usd(breakdown.total_nanos):,}) is more "
+            "than one record can hold; report it in smaller parts",
+        )
+    return breakdown
 
 
 def estimate_cost(

@@ -20,9 +20,10 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from budget.errors import StorageError
+from budget.domain import redact
+from budget.errors import StorageError, ValidationError
 from budget.settings import Settings
 from budget.storage.batch import drop_deferred, flush_collected, send_deferred
 
@@ -105,21 +106,37 @@ class Database:
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
                 raise StorageError(
-                    f"transaction aborted, retry: {exc.orig}", retryable=True
+                    f"transaction aborted, retry: {redact.text(str(exc.orig))}", retryable=True
                 ) from exc
             if exc.connection_invalidated and not committing:
                 # A pooled connection the server had closed: nothing was written.
-                raise StorageError(f"database connection lost: {exc.orig}", retryable=True) from exc
-            raise StorageError(f"database unavailable: {exc.orig}") from exc
+                raise StorageError(
+                    f"database connection lost: {redact.text(str(exc.orig))}", retryable=True
+                ) from exc
+            raise StorageError(f"database unavailable: {redact.text(str(exc.orig))}") from exc
+        except DataError as exc:
+            raise _refused_value(str(exc.orig).splitlines()[0]) from exc
+        except (OverflowError, UnicodeEncodeError) as exc:
+            raise _refused_value(str(exc)) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise StorageError(
-                    f"database connection lost: {exc.orig}", retryable=not committing
+                    f"database connection lost: {redact.text(str(exc.orig))}",
+                    retryable=not committing,
                 ) from exc
             raise
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _refused_value(reason: str) -> ValidationError:
+    """A value the driver or database could not take; the transaction was rolled back.
+
+    The domain's checks (``budget.domain.limits``) refuse such input before it
+    gets here; this is the backstop that keeps it a 422, never a 500.
+    """
+    return ValidationError("input", None, f"the database cannot store a value given: {reason}")
 
 
 def build_engine(settings: Settings) -> Engine:

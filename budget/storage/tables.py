@@ -27,6 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from budget.domain.limits import ID_LENGTH, KEY_LENGTH, NAME_LENGTH, SHORT_LENGTH
+from budget.storage.sql import readable
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -57,34 +60,48 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class ReadableJSON(TypeDecorator[Any]):
+    """JSON whose reads never fail to encode again (see ``sql.readable``)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return readable(value)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: ReadableJSON,
+        list[Any]: ReadableJSON,
+    }
 
 
 class ScopeColumns:
     """The request attributes that policies filter on and the ledger records."""
 
-    component: Mapped[str | None] = mapped_column(String(200))
-    project: Mapped[str | None] = mapped_column(String(200))
-    user_id: Mapped[str | None] = mapped_column(String(200))
-    api_key: Mapped[str | None] = mapped_column(String(200))
-    provider: Mapped[str | None] = mapped_column(String(100))
-    model: Mapped[str | None] = mapped_column(String(200))
+    component: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    project: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    user_id: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    api_key: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    provider: Mapped[str | None] = mapped_column(String(SHORT_LENGTH))
+    model: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     tier: Mapped[str | None] = mapped_column(String(40))
-    task_type: Mapped[str | None] = mapped_column(String(100))
-    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    task_type: Mapped[str | None] = mapped_column(String(SHORT_LENGTH))
+    tags: Mapped[list[Any]] = mapped_column(ReadableJSON, default=list)
 
 
 class BudgetRow(Base):
     __tablename__ = "budgets"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     description: Mapped[str | None] = mapped_column(Text)
-    owner: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", ReadableJSON, default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
@@ -103,15 +120,15 @@ class BudgetRow(Base):
 class PolicyRow(ScopeColumns, Base):
     __tablename__ = "policies"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     budget_id: Mapped[str] = mapped_column(ForeignKey("budgets.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     type: Mapped[str] = mapped_column(String(20))
     period: Mapped[str] = mapped_column(String(20))
     timezone: Mapped[str] = mapped_column(String(64))
     token_limit: Mapped[int | None] = mapped_column(BigInteger)
     cost_limit_nanos: Mapped[int | None] = mapped_column(BigInteger)
-    warning_thresholds: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    warning_thresholds: Mapped[list[Any]] = mapped_column(ReadableJSON, default=list)
     action_threshold: Mapped[str | None] = mapped_column(String(20))
     critical_headroom: Mapped[str] = mapped_column(String(20), default="0")
     starts_at: Mapped[datetime | None]
@@ -129,7 +146,7 @@ class WindowRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
-    window_key: Mapped[str] = mapped_column(String(300))
+    window_key: Mapped[str] = mapped_column(String(ID_LENGTH))
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     used_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -144,10 +161,10 @@ class WindowRow(Base):
 class AllocationRow(ScopeColumns, Base):
     __tablename__ = "allocations"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    context_id: Mapped[str] = mapped_column(String(300), index=True)
-    session_id: Mapped[str | None] = mapped_column(String(300))
-    task_id: Mapped[str | None] = mapped_column(String(300))
+    id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    context_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    task_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     priority: Mapped[int] = mapped_column(Integer)
     tokens_requested: Mapped[int] = mapped_column(BigInteger)
     tokens_reserved: Mapped[int] = mapped_column(BigInteger)
@@ -158,9 +175,9 @@ class AllocationRow(ScopeColumns, Base):
     nanos_used: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(20))
     over_soft_limit: Mapped[bool] = mapped_column(Boolean, default=False)
-    recommended_model: Mapped[str | None] = mapped_column(String(200))
-    policy_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    recommended_model: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    policy_ids: Mapped[list[Any]] = mapped_column(ReadableJSON, default=list)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", ReadableJSON, default=dict)
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
@@ -181,18 +198,18 @@ class PriceRow(Base):
     __tablename__ = "prices"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    provider: Mapped[str] = mapped_column(String(100))
-    model: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str | None] = mapped_column(String(300))
-    rates: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provider: Mapped[str] = mapped_column(String(SHORT_LENGTH))
+    model: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    rates: Mapped[dict[str, Any]] = mapped_column(ReadableJSON)
     input_rate_nanos: Mapped[int | None] = mapped_column(BigInteger)
     output_rate_nanos: Mapped[int | None] = mapped_column(BigInteger)
-    match: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    match: Mapped[list[Any]] = mapped_column(ReadableJSON, default=list)
     context_window: Mapped[int | None] = mapped_column(BigInteger)
     effective_from: Mapped[datetime | None]
     effective_to: Mapped[datetime | None]
-    source: Mapped[str] = mapped_column(String(100))
-    source_version: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(SHORT_LENGTH))
+    source_version: Mapped[str | None] = mapped_column(String(SHORT_LENGTH))
     verification: Mapped[str] = mapped_column(String(20), default="unverified")
     is_override: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -206,13 +223,13 @@ class UsageRow(ScopeColumns, Base):
 
     __tablename__ = "usage_records"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    request_id: Mapped[str | None] = mapped_column(String(300), unique=True)
+    id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    request_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), unique=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     allocation_id: Mapped[str | None] = mapped_column(String(40), index=True)
-    context_id: Mapped[str | None] = mapped_column(String(300))
-    session_id: Mapped[str | None] = mapped_column(String(300))
-    task_id: Mapped[str | None] = mapped_column(String(300))
+    context_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    session_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    task_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     input_tokens: Mapped[int] = mapped_column(BigInteger)
     output_tokens: Mapped[int] = mapped_column(BigInteger)
     cached_input_tokens: Mapped[int] = mapped_column(BigInteger)
@@ -229,7 +246,7 @@ class UsageRow(ScopeColumns, Base):
     request_nanos: Mapped[int | None] = mapped_column(BigInteger)
     price_id: Mapped[int | None] = mapped_column(ForeignKey("prices.id"))
     latency_ms: Mapped[int | None] = mapped_column(BigInteger)
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", ReadableJSON, default=dict)
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     recorded_at: Mapped[datetime]
 
@@ -239,18 +256,18 @@ class UsageRow(ScopeColumns, Base):
 class AlertRow(Base):
     __tablename__ = "alerts"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(20))
     budget_id: Mapped[str | None] = mapped_column(String(40), index=True)
     policy_id: Mapped[str | None] = mapped_column(String(40))
-    window_key: Mapped[str | None] = mapped_column(String(300))
+    window_key: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     threshold: Mapped[str | None] = mapped_column(String(20))
     dedup_key: Mapped[str] = mapped_column(String(500), unique=True)
     message: Mapped[str] = mapped_column(Text)
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(ReadableJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(index=True)
-    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     acknowledged_at: Mapped[datetime | None]
 
 
@@ -259,7 +276,7 @@ class MetaRow(Base):
 
     __tablename__ = "meta"
 
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(SHORT_LENGTH), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -279,8 +296,8 @@ class ApiKeyRow(Base):
 
     __tablename__ = "api_keys"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -297,9 +314,9 @@ class PriceSourceRow(Base):
 
     __tablename__ = "price_sources"
 
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(SHORT_LENGTH), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    lineage: Mapped[str] = mapped_column(String(100))
+    lineage: Mapped[str] = mapped_column(String(SHORT_LENGTH))
     url: Mapped[str | None] = mapped_column(Text)
     trust: Mapped[str] = mapped_column(String(20))
     refresh_interval_seconds: Mapped[int] = mapped_column(BigInteger)
@@ -310,7 +327,7 @@ class PriceSourceRow(Base):
     last_success_at: Mapped[datetime | None]
     last_status: Mapped[str | None] = mapped_column(String(20))
     last_error: Mapped[str | None] = mapped_column(Text)
-    last_version: Mapped[str | None] = mapped_column(String(200))
+    last_version: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     last_records: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime]
 
@@ -320,7 +337,7 @@ class PriceUpdateRow(Base):
 
     __tablename__ = "price_updates"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     trigger: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime] = mapped_column(index=True)
@@ -331,7 +348,7 @@ class PriceUpdateRow(Base):
     conflicts: Mapped[int] = mapped_column(Integer, default=0)
     verified: Mapped[int] = mapped_column(Integer, default=0)
     unverified: Mapped[int] = mapped_column(Integer, default=0)
-    sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    sources: Mapped[list[Any]] = mapped_column(ReadableJSON, default=list)
 
 
 class PriceChangeRow(Base):
@@ -341,14 +358,14 @@ class PriceChangeRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     update_id: Mapped[str] = mapped_column(ForeignKey("price_updates.id"), index=True)
-    provider: Mapped[str] = mapped_column(String(100))
-    model: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str] = mapped_column(String(SHORT_LENGTH))
+    model: Mapped[str] = mapped_column(String(NAME_LENGTH))
     action: Mapped[str] = mapped_column(String(20))
     verification: Mapped[str | None] = mapped_column(String(20))
     old_price_id: Mapped[int | None] = mapped_column(BigInteger)
     new_price_id: Mapped[int | None] = mapped_column(BigInteger)
-    sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sources: Mapped[list[Any]] = mapped_column(ReadableJSON, default=list)
+    details: Mapped[dict[str, Any]] = mapped_column(ReadableJSON, default=dict)
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_price_changes_provider_model", "provider", "model"),)

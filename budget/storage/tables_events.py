@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     ForeignKey,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from budget.storage.tables import Base, BigId
+from budget.storage.tables import Base, BigId, ReadableJSON
 
 
 class EventRow(Base):
@@ -41,7 +40,7 @@ class EventRow(Base):
     type: Mapped[str] = mapped_column(String(60))
     #: The budgets the event concerns, as `` bud_a bud_b `` (for LIKE filters).
     budget_ids: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(ReadableJSON, default=dict)
     created_at: Mapped[datetime]
 
     __table_args__ = (
@@ -62,7 +61,7 @@ class WebhookRow(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     secret: Mapped[str] = mapped_column(String(100))
-    event_types: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    event_types: Mapped[list[Any]] = mapped_column(ReadableJSON, default=list)
     budget_id: Mapped[str | None] = mapped_column(String(40))
     description: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

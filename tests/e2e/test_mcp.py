@@ -88,6 +88,16 @@ async def exercise(client: Client, budget_id: str) -> None:
     assert alerts["total"] == 1
     bad = await call("get_budget_status", {"budget": "nobody"})
     assert bad.is_error and bad.content[0].text == "no budget with id or name='nobody'"
+    for hostile, field in (
+        ({"user": "a\x00b"}, "user"),
+        ({"input_tokens": 10**13}, "input_tokens"),
+        ({"component": "c" * 201}, "component"),
+    ):
+        # out of the tool's declared range: the SDK's argument check names the field;
+        # in range but not storable: Budget's own check does, as "field=value: reason"
+        refused = await call("record_usage", {**common, "output_tokens": 1, **hostile})
+        assert refused.is_error, hostile
+        assert field in refused.content[0].text, refused.content[0].text
 
     resources = {str(r.uri) for r in (await client.list_resources()).resources}
     assert resources == {"budget://budgets", "budget://prices"}

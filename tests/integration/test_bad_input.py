@@ -88,7 +88,11 @@ USAGE_CASES = [
     ({"output_tokens": 10, "reasoning_tokens": 11}, "reasoning_tokens"),
     ({"tier": "huge"}, "tier"),
     ({"occurred_at": "yesterday"}, "occurred_at"),
-    ({"metadata": {"x": object()}}, "metadata"),
+    ({"metadata": {"x": object()}}, "metadata.x"),
+    ({"metadata": {"x": ["\ud800"]}}, "metadata.x[0]"),
+    ({"component": "c" * 201}, "component"),
+    ({"occurred_at": "9999-12-31T23:59:59Z"}, "occurred_at"),
+    ({"input_tokens": 10**15}, "input_tokens"),
 ]
 
 

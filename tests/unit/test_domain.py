@@ -10,7 +10,7 @@ from budget.domain.defaults import default_allocation_tokens
 from budget.domain.enums import Period, PolicyType, Tier
 from budget.domain.models import Policy, RequestAttributes, ScopeFilter
 from budget.domain.money import nanos_to_usd, parse_usd, usd_to_nanos
-from budget.errors import BudgetExceeded, Denial, ValidationError
+from budget.errors import BudgetExceeded, Denial, ValidationError, shown
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -20,7 +20,7 @@ def test_token_counts_must_be_whole_and_non_negative(value):
     with pytest.raises(ValidationError) as info:
         v.tokens("input_tokens", value, required=True)
     assert info.value.field == "input_tokens"
-    assert repr(value) in str(info.value)
+    assert shown(value) in str(info.value)
 
 
 @pytest.mark.parametrize("value", [0, -0.1, 1.01, "x", True])

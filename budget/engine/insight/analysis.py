@@ -79,7 +79,9 @@ def analyze_usage(
     ctx: EngineContext, *, since: Any, until: Any, by: str = "model", timezone: str = "UTC"
 ) -> list[Finding]:
     """Trend and spikes per group of ``by`` over [since, until), biggest spenders first."""
-    start, end = check_range(v.instant("since", since), v.instant("until", until))
+    start, end = check_range(
+        v.instant("since", since, zone=timezone), v.instant("until", until, zone=timezone)
+    )
     if by not in GROUPS:
         raise ValidationError("by", by, "must be one of " + ", ".join(GROUPS))
     kind = "hour" if end - start <= HOURLY_UP_TO else "day"

@@ -174,7 +174,9 @@ def usage_report(
     **filters: Any,
 ) -> Report:
     """Spend and tokens over [since, until), grouped and bucketed (see :class:`Report`)."""
-    start, end = check_range(v.instant("since", since), v.instant("until", until))
+    start, end = check_range(
+        v.instant("since", since, zone=timezone), v.instant("until", until, zone=timezone)
+    )
     groups = parse_group_by(group_by)
     limit = _top(top)
     bucketing = Bucketing.of(bucket, timezone)
