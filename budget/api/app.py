@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from budget.api import metrics, problems
 from budget.api.routes import admin, budgets, events, insight, ledger, prices
+from budget.domain import redact
 from budget.engine.service import BudgetService
 from budget.errors import StorageError
 from budget.events.lifespan import events_lifespan
@@ -64,7 +65,8 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
         try:
             app.state.service.ping()
         except StorageError as exc:
-            return JSONResponse({"status": "unavailable", "detail": exc.message}, status_code=503)
+            detail = redact.text(exc.message)
+            return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     _register_problem_schema(app)

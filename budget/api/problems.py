@@ -15,28 +15,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from budget.api.schemas import field_of
+from budget.api.strict import MalformedBody, SafeJSONResponse
 from budget.errors import (
+    PROBLEM_TYPE,
     BudgetError,
     BudgetExceeded,
-    Conflict,
-    NotFound,
-    PriceUnknown,
-    StorageError,
-    ValidationError,
+    jsonable,
+    problem_body,
+    shown,
 )
 
 log = logging.getLogger("budget.api")
+_LOCATIONS = frozenset({"body", "query", "path", "header"})
 MEDIA_TYPE = "application/problem+json"
-TYPE_BASE = "urn:budget:problem:"
-
-_STATUS: list[tuple[type[BudgetError], int, str]] = [
-    (BudgetExceeded, 429, "Budget exceeded"),
-    (ValidationError, 422, "Invalid input"),
-    (PriceUnknown, 422, "Price unknown"),
-    (NotFound, 404, "Not found"),
-    (Conflict, 409, "Conflict"),
-    (StorageError, 503, "Storage unavailable"),
-]
+TYPE_BASE = PROBLEM_TYPE
 
 
 def _documented(description: str) -> dict[str, Any]:
@@ -49,6 +42,7 @@ def _documented(description: str) -> dict[str, Any]:
 #: Error responses every operation may give, documented as problem+json.
 RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _documented("Malformed request (not JSON)"),
+    415: _documented("The body is not JSON"),
     401: _documented("Missing, unknown or revoked API key"),
     403: _documented("The key's role may not do this"),
     404: _documented("No such resource"),
@@ -77,35 +71,28 @@ def problem(
     }
     if request is not None:
         body["instance"] = request.url.path
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    return SafeJSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def budget_error(request: Request, exc: BudgetError) -> JSONResponse:
-    status, title = 400, "Bad request"
-    for kind, code, name in _STATUS:
-        if isinstance(exc, kind):
-            status, title = code, name
-            break
-    body = exc.to_dict()
-    code = body.pop("code")
-    body.pop("message", None)
+    body = problem_body(exc)
     headers = None
     if isinstance(exc, BudgetExceeded):
         retry = exc.retry_after_seconds
         if retry is not None:
             headers = {"Retry-After": str(retry)}
-    if isinstance(exc, ValidationError):
-        body["errors"] = [{"field": exc.field, "value": body.get("value"), "reason": exc.reason}]
-    return problem(status, title, exc.message, code, request, headers, **body)
+    body["instance"] = request.url.path
+    return SafeJSONResponse(
+        body, status_code=body["status"], media_type=MEDIA_TYPE, headers=headers
+    )
 
 
 def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = []
     for err in exc.errors():
-        loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path")]
         errors.append(
             {
-                "field": ".".join(loc) or "body",
+                "field": field_of(err.get("loc", ()), _LOCATIONS),
                 "reason": err.get("msg", "invalid"),
                 "value": _short(err.get("input")),
             }
@@ -121,7 +108,7 @@ def request_validation(request: Request, exc: RequestValidationError) -> JSONRes
             errors=errors,
         )
     first = errors[0] if errors else {"field": "body", "reason": "invalid", "value": None}
-    detail = f"{first['field']}={first['value']!r}: {first['reason']}"
+    detail = f"{first['field']}={shown(first['value'])}: {first['reason']}"
     return problem(
         422,
         "Invalid input",
@@ -131,6 +118,16 @@ def request_validation(request: Request, exc: RequestValidationError) -> JSONRes
         field=first["field"],
         value=first["value"],
         errors=errors,
+    )
+
+
+def malformed_body(request: Request, exc: MalformedBody) -> JSONResponse:
+    return problem(
+        400,
+        "Malformed JSON",
+        f"the request body is not valid JSON: {exc}",
+        "malformed_json",
+        request,
     )
 
 
@@ -182,15 +179,16 @@ def _title(status: int) -> str:
 
 
 def _short(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    """An input echoed in an error body: short, and always encodable."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return jsonable(value)
+    return shown(value)
 
 
 def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
     app.add_exception_handler(BudgetError, budget_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, request_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(MalformedBody, malformed_body)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected)

@@ -22,32 +22,60 @@ from pydantic import (
     Strict as StrictType,
 )
 
+from budget.domain import limits
 from budget.domain import models as m
 from budget.domain.enums import Period, PolicyType, Tier
 
 T = TypeVar("T")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-MAX_TOKENS = 10**15
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}|$)")
+MAX_TOKENS = limits.MAX_TOKENS
 
 
 def _iso_text(value: Any) -> Any:
     if isinstance(value, datetime) or (isinstance(value, str) and _ISO.match(value)):
         return value
-    raise ValueError("must be an ISO-8601 date-time such as 2026-11-29T12:00:00Z")
+    raise ValueError("must be an ISO-8601 date-time such as 2026-11-29T12:00:00Z, or a date")
 
 
-#: A date-time given as ISO-8601 text (numbers are refused, not read as epochs).
+#: A date-time given as ISO-8601 text (numbers are refused, not read as epochs);
+#: a date alone is midnight UTC.
 Instant = Annotated[datetime, BeforeValidator(_iso_text)]
-Int = Annotated[int, StrictType()]
+#: The same, kept as text so that a date alone is midnight in the request's
+#: ``timezone`` (reports and analysis), as the engine reads it.
+ZonedInstant = Annotated[str, BeforeValidator(_iso_text)]
+Int = Annotated[int, StrictType(), Field(ge=-limits.INT64_MAX, le=limits.INT64_MAX)]
 Bool = Annotated[bool, StrictType()]
 Tokens = Annotated[int, StrictType(), Field(ge=0, le=MAX_TOKENS)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
-Usd = Annotated[Decimal, Field(ge=0, le=Decimal("1e9"), max_digits=22, decimal_places=9)]
+_NO_NUL = r"^[^\x00]*$"
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=limits.NAME_LENGTH, pattern=_NO_NUL)
+]
+LongText = Annotated[str, StringConstraints(max_length=limits.DESCRIPTION_LENGTH, pattern=_NO_NUL)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=limits.ID_LENGTH, pattern=_NO_NUL)]
+Usd = Annotated[Decimal, Field(ge=0, le=limits.MAX_USD_LIMIT, max_digits=22, decimal_places=9)]
 Share = Annotated[Decimal, Field(gt=0, le=1)]
-Tags = Annotated[list[Text], Field(max_length=50)]
-Metadata = Annotated[dict[str, Any], Field(max_length=100)]
+Tags = Annotated[list[Text], Field(max_length=limits.MAX_TAGS)]
+Metadata = Annotated[dict[str, Any], Field(max_length=limits.MAX_METADATA_KEYS)]
+TokenLimit = Annotated[int, StrictType(), Field(gt=0, le=limits.MAX_TOKEN_LIMIT)]
+
+
+_TYPE_TAGS = frozenset(
+    {"int", "str", "float", "bool", "decimal", "datetime", "date", "enum", "none", "list", "dict"}
+)
+
+
+def field_of(loc: tuple | list, skip: frozenset[str] = frozenset()) -> str:
+    """The field a pydantic error's location names, in the user's terms:
+    ``items[0].priority``, not ``items.0.priority.constrained-int``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in skip or part in _TYPE_TAGS or "[" in part or "-" in part:
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out or "body"
 
 
 def money(value: Decimal | None) -> str | None:
@@ -130,7 +158,7 @@ class ScopeFields(Strict):
 class PolicyIn(ScopeFields):
     type: PolicyType
     period: Period
-    token_limit: Annotated[int, StrictType(), Field(gt=0, le=MAX_TOKENS)] | None = None
+    token_limit: TokenLimit | None = None
     cost_limit: Usd | None = None
     name: Text | None = None
     timezone: Text = "UTC"
@@ -148,7 +176,7 @@ class PolicyPatch(ScopeFields):
 
     type: PolicyType = Field(default=None)
     period: Period = Field(default=None)
-    token_limit: Annotated[int, StrictType(), Field(gt=0, le=MAX_TOKENS)] | None = None
+    token_limit: TokenLimit | None = None
     cost_limit: Usd | None = None
     name: Text = Field(default=None)
     timezone: Text = Field(default=None)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from budget.api.schemas import Int, Strict
+from budget.domain import redact
 from budget.events.types import Event
 from budget.events.webhooks import Delivery, Webhook
 
@@ -62,7 +63,9 @@ class WebhookOut(BaseModel):
 
     @classmethod
     def of(cls, hook: Webhook) -> WebhookOut:
-        return cls(**hook.to_dict())
+        """The webhook as shown: a password or token in its URL is masked."""
+        fields = hook.to_dict()
+        return cls(**{**fields, "url": redact.url(fields["url"])})
 
 
 class NewWebhookOut(WebhookOut):

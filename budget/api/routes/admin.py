@@ -17,9 +17,10 @@ from budget.api.schemas_ledger import (
     KeyOut,
     NewKeyOut,
 )
+from budget.api.strict import StrictRoute
 from budget.domain.enums import AlertKind
 
-router = APIRouter()
+router = APIRouter(route_class=StrictRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 

@@ -17,8 +17,9 @@ from budget.api.schemas import (
     PolicyPatch,
     SummaryOut,
 )
+from budget.api.strict import StrictRoute
 
-router = APIRouter(tags=["budgets"])
+router = APIRouter(tags=["budgets"], route_class=StrictRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 

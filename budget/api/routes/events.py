@@ -29,11 +29,12 @@ from budget.api.schemas_events import (
     WebhookIn,
     WebhookOut,
 )
+from budget.api.strict import StrictRoute
 from budget.engine.service import BudgetService
 from budget.errors import ValidationError
 from budget.events.bus import check_types
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=StrictRoute)
 TypesQuery = Annotated[
     list[str] | None,
     Query(description="Event types (repeat the parameter, or separate with commas)."),

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
-from budget.api.schemas import Instant
+from budget.api.schemas import ZonedInstant
 from budget.api.schemas_insight import (
     BucketName,
     Capability,
@@ -27,9 +27,10 @@ from budget.api.schemas_insight import (
     Zone,
     route_arguments,
 )
+from budget.api.strict import StrictRoute
 from budget.domain.enums import Tier
 
-router = APIRouter(tags=["insight"])
+router = APIRouter(tags=["insight"], route_class=StrictRoute)
 Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 TagText = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Format = Annotated[
@@ -91,8 +92,8 @@ def usage_report(
     svc: ServiceDep,
     _: ClientDep,
     filters: FiltersDep,
-    since: Instant,
-    until: Instant,
+    since: ZonedInstant,
+    until: ZonedInstant,
     group_by: Annotated[list[GroupName] | None, Query(max_length=4)] = None,
     bucket: BucketName | None = None,
     timezone: Zone = "UTC",
@@ -121,8 +122,8 @@ def top_consumers(
     svc: ServiceDep,
     _: ClientDep,
     filters: FiltersDep,
-    since: Instant,
-    until: Instant,
+    since: ZonedInstant,
+    until: ZonedInstant,
     by: GroupName = "user",
     n: Annotated[int, Query(ge=1, le=1000)] = 10,
     budget_id: Filter = None,
@@ -146,8 +147,8 @@ def forecast(svc: ServiceDep, _: ClientDep, budget_id: Filter = None) -> list[Fo
 def analysis(
     svc: ServiceDep,
     _: ClientDep,
-    since: Instant,
-    until: Instant,
+    since: ZonedInstant,
+    until: ZonedInstant,
     by: GroupName = "model",
     timezone: Zone = "UTC",
 ) -> list[FindingOut]:

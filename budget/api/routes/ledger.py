@@ -20,10 +20,11 @@ from budget.api.schemas_ledger import (
     UsageOut,
     UsageTotalsOut,
 )
+from budget.api.strict import StrictRoute
 from budget.domain.enums import AllocationStatus
 from budget.errors import BudgetExceeded
 
-router = APIRouter(tags=["allocations and usage"])
+router = APIRouter(tags=["allocations and usage"], route_class=StrictRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 Filter = Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$")]

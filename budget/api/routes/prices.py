@@ -20,8 +20,9 @@ from budget.api.schemas_prices import (
     UpdateIn,
     UpdateReportOut,
 )
+from budget.api.strict import StrictRoute
 
-router = APIRouter(prefix="/prices", tags=["prices"])
+router = APIRouter(prefix="/prices", tags=["prices"], route_class=StrictRoute)
 Name = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Filter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
