@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from budget.domain import redact
 from budget.engine.catalog_admin import start_scheduler
 from budget.engine.context import EngineContext
 from budget.engine.pricing import seed_default_prices
@@ -25,27 +26,25 @@ def _connect(settings: Settings) -> Database:
             upgrade(db.engine)
     except ArgumentError as exc:
         raise ValidationError(
-            "database_url", _masked(settings.database_url), f"not a usable database URL: {exc}"
+            "database_url",
+            _masked(settings.database_url),
+            f"not a usable database URL: {redact.text(str(exc))}",
         ) from None
     except DBAPIError as exc:
         raise StorageError(
-            f"cannot open the database {_masked(settings.database_url)}: {exc.orig}"
+            f"cannot open the database {_masked(settings.database_url)}: "
+            f"{redact.text(str(exc.orig))}"
         ) from None
     except OSError as exc:
         raise StorageError(
-            f"cannot open the database {_masked(settings.database_url)}: {exc}"
+            f"cannot open the database {_masked(settings.database_url)}: {redact.text(str(exc))}"
         ) from None
     return db
 
 
 def _masked(url: str) -> str:
     """The URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparsable URL>"
+    return redact.url(url)
 
 
 def open(

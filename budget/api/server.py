@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import errno
 import ipaddress
 import os
 import socket
+from typing import Any
 
 from fastapi import FastAPI
 
+from budget.domain import redact
 from budget.errors import ValidationError
 from budget.settings import Settings
 
@@ -17,6 +21,18 @@ def app_factory() -> FastAPI:
     from budget.api.app import create_app
 
     return create_app(settings=Settings())
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with Budget's own loggers and secrets masked in all of them."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact": {"()": redact.LogFilter}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
+    config["loggers"]["budget"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def is_loopback(host: str) -> bool:
@@ -44,6 +60,24 @@ def check_bind(host: str, keys_configured: bool, insecure: bool) -> None:
     )
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse, before anything starts, an address this process cannot listen on."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ValidationError("host", host, f"cannot be resolved: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise ValidationError(
+                "port", port, f"{reason} on {host}; choose another with --port"
+            ) from None
+
+
 def serve(
     host: str,
     port: int,
@@ -68,5 +102,6 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        log_config=log_config(),
         access_log=False,
     )

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from budget.cli.runtime import DEFAULT_TIMEOUT, PANEL, root_options
+from budget.cli.runtime import DEFAULT_TIMEOUT, PANEL, library_logs_to_stderr, root_options
 
 app = typer.Typer(
     help="Token-and-cost budgets for programs that call language models.\n\n"
@@ -70,6 +70,7 @@ def root(
     ] = DEFAULT_TIMEOUT,
 ) -> None:
     """Store the global options for the command that follows."""
+    library_logs_to_stderr()
     ctx.obj = root_options(
         ctx, as_json=as_json, url=url, key=key, database_url=database_url, timeout=timeout
     )

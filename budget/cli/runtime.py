@@ -5,7 +5,9 @@ A command is a plain function whose first parameter is a :class:`Cli`;
 (``--json``, ``--url``, ``--key``, ``--database-url``, ``--timeout``) to its
 signature and turns every error into one line on stderr and an exit code:
 2 bad input, not found, conflict or a refused key; 3 budget exceeded;
-4 the server, network or database failed.
+4 the server, network, database or a price source failed; 1 a check found a
+difference (``rollups rebuild --check``) or Budget itself failed. With
+``--json`` an error is a problem body (the REST API's fields) on stderr.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import functools
 import inspect
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -26,9 +29,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from budget.cli.backends import Backend, LocalBackend, RemoteBackend
 from budget.cli.backends.errors import RemoteError, ServerUnavailable
-from budget.errors import BudgetError, BudgetExceeded, StorageError, ValidationError
+from budget.domain import redact
+from budget.errors import (
+    PROBLEM_TYPE,
+    BudgetError,
+    BudgetExceeded,
+    StorageError,
+    ValidationError,
+    problem_body,
+)
 
 EXIT_INPUT, EXIT_DENIED, EXIT_SERVER, EXIT_BUG = 2, 3, 4, 1
+#: A check that ran and found a difference (like ``diff``): rollups rebuild --check.
+EXIT_MISMATCH = 1
 PANEL = "Global options"
 DEFAULT_TIMEOUT = 30.0
 
@@ -44,6 +57,19 @@ class Options:
     timeout: float = DEFAULT_TIMEOUT
     url_explicit: bool = False
     database_url_explicit: bool = False
+
+
+def library_logs_to_stderr() -> None:
+    """Budget's own log lines in a command: errors only (a command reports its
+    outcome itself, e.g. a failed price source in its table), secrets masked."""
+    logger = logging.getLogger("budget")
+    if any(getattr(h, "budget_cli", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.ERROR)
+    handler.addFilter(redact.LogFilter())
+    handler.budget_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
 
 
 def root_options(ctx: typer.Context, **values: Any) -> Options:
@@ -102,8 +128,9 @@ def console_for(stderr: bool = False) -> Console:
 class Cli:
     """One command's run: its options, its backend (opened on first use), its output."""
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, reads: bool = False) -> None:
         self.options = options
+        self.reads = reads
         self._backend: Backend | None = None
         self.console = console_for()
 
@@ -116,7 +143,9 @@ class Cli:
         if self._backend is None:
             o = self.options
             self._backend = (
-                RemoteBackend(o.url, o.key, o.timeout) if o.url else LocalBackend(o.database_url)
+                RemoteBackend(o.url, o.key, o.timeout)
+                if o.url
+                else LocalBackend(o.database_url, must_exist=self.reads)
             )
         return self._backend
 
@@ -141,6 +170,20 @@ class Cli:
     def print(self, *renderables: Any) -> None:
         self.console.print(*renderables)
 
+    def fail(self, message: str, code: int, title: str, **fields: Any) -> typer.Exit:
+        """The Exit for a command whose work finished but did not succeed (a
+        failed source, a mismatch): one line on stderr, or a problem with --json."""
+        problem = None
+        if self.as_json:
+            problem = {
+                "type": PROBLEM_TYPE + title.lower().replace(" ", "-"),
+                "title": title,
+                "status": None,
+                "detail": message,
+                **fields,
+            }
+        return fail(message, code, problem)
+
     def say(self, text: str) -> None:
         """A plain line for people (not shown with ``--json``)."""
         if not self.as_json:
@@ -157,11 +200,30 @@ def exit_code(exc: BaseException) -> int:
     return EXIT_INPUT
 
 
-def fail(message: str, code: int) -> typer.Exit:
-    """Print ``error: message`` on one line of stderr; the Exit to raise."""
-    line = " ".join(str(message).split())
+def fail(message: str, code: int, problem: dict[str, Any] | None = None) -> typer.Exit:
+    """Print ``error: message`` on one line of stderr (or, with --json, the
+    ``problem`` body as JSON); the Exit to raise. Secrets are masked."""
+    if problem is not None:
+        body = {**problem, "detail": redact.text(str(problem.get("detail", message)))}
+        typer.echo(json.dumps(body, default=str, ensure_ascii=True), err=True)
+        return typer.Exit(code)
+    line = redact.text(" ".join(str(message).split()))
     typer.echo(f"{typer.style('error', fg='red', bold=True)}: {line}", err=True)
     return typer.Exit(code)
+
+
+def _problem(exc: BaseException, status: int, title: str, as_json: bool) -> dict | None:
+    """The problem body for ``--json`` output (None without --json)."""
+    if not as_json:
+        return None
+    if isinstance(exc, BudgetError):
+        return problem_body(exc)
+    return {
+        "type": PROBLEM_TYPE + "internal-error",
+        "title": title,
+        "status": status,
+        "detail": str(exc),
+    }
 
 
 def _global_parameters(remote: bool) -> list[inspect.Parameter]:
@@ -244,29 +306,30 @@ def _global_parameters(remote: bool) -> list[inspect.Parameter]:
 GLOBAL_NAMES = ("g_json", "g_url", "g_key", "g_database_url", "g_timeout")
 
 
-def run(func: Callable[..., Any], cli_factory: Callable[[], Cli]) -> Any:
+def run(func: Callable[..., Any], cli_factory: Callable[[], Cli], as_json: bool = False) -> Any:
     """Call ``func(cli)`` with the error handling every command has."""
     cli: Cli | None = None
     try:
         cli = cli_factory()
+        as_json = cli.options.json
         return func(cli)
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
     except BudgetError as exc:
-        raise fail(exc.message, exit_code(exc)) from None
+        raise fail(exc.message, exit_code(exc), _problem(exc, 0, "", as_json)) from None
     except SQLAlchemyError as exc:
         from budget.cli.backends.local import short_error
 
-        raise fail(f"database error: {short_error(exc)}", EXIT_SERVER) from None
+        message = f"database error: {short_error(exc)}"
+        problem = _problem(StorageError(message), 503, "Storage unavailable", as_json)
+        raise fail(message, EXIT_SERVER, problem) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None
     except Exception as exc:
         if os.environ.get("BUDGET_DEBUG"):
             raise
-        raise fail(
-            f"unexpected {type(exc).__name__}: {exc} (BUDGET_DEBUG=1 shows the traceback)",
-            EXIT_BUG,
-        ) from None
+        message = f"unexpected {type(exc).__name__}: {exc} (BUDGET_DEBUG=1 shows the traceback)"
+        raise fail(message, EXIT_BUG, _problem(exc, 500, "Internal error", as_json)) from None
     finally:
         if cli is not None:
             with contextlib.suppress(Exception):
@@ -274,12 +337,14 @@ def run(func: Callable[..., Any], cli_factory: Callable[[], Cli]) -> Any:
 
 
 def command(
-    group: typer.Typer, name: str | None = None, *, remote: bool = True
+    group: typer.Typer, name: str | None = None, *, remote: bool = True, reads: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``func(cli, ...)`` on ``group`` with the global options and error handling.
 
     ``remote=False``: a command that only works on a database (``serve``); it
-    gets ``--database-url`` alone.
+    gets ``--database-url`` alone. ``reads=True``: a command that only reads;
+    on an embedded SQLite file that does not exist it says so instead of
+    creating an empty database.
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -293,9 +358,11 @@ def command(
 
             def make() -> Cli:
                 root = ctx.find_root().obj if ctx is not None else None
-                return Cli(_merged(root if isinstance(root, Options) else None, given))
+                return Cli(_merged(root if isinstance(root, Options) else None, given), reads)
 
-            return run(lambda cli: func(cli, **kwargs), make)
+            root_json = ctx is not None and getattr(ctx.find_root().obj, "json", False)
+            as_json = bool(given.get("g_json") or root_json)
+            return run(lambda cli: func(cli, **kwargs), make, as_json)
 
         context = inspect.Parameter(
             "g_ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context

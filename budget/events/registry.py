@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from budget.domain import redact
 from budget.events.backoff import backoff_seconds
 from budget.events.types import EVENT_TYPES
 from budget.settings import Settings
@@ -132,7 +133,7 @@ class RegistryClient:
 
     def _fail(self, message: str) -> None:
         if message != self.state.last_error:
-            log.warning("service registry at %s: %s (retrying)", self.url, message)
+            log.warning("service registry at %s: %s (retrying)", redact.url(self.url), message)
         self.state.last_error = message
 
     def _register(self) -> bool:
@@ -149,7 +150,7 @@ class RegistryClient:
         self.state.registrations += 1
         self.state.last_error = None
         self.state.history.append("register")
-        log.info("registered with the service registry at %s", self.url)
+        log.info("registered with the service registry at %s", redact.url(self.url))
         return True
 
     def _headers(self) -> dict[str, str]:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
+from budget.api.schemas import field_of
 from budget.errors import NotFound, ValidationError
 
 Json = Any
@@ -203,10 +204,6 @@ def parse_body(model: type[M], body: Json) -> M:
         return model.model_validate(body)
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(x) for x in err.get("loc", ())) or "body"
-        value = err.get("input")
-        if not (value is None or isinstance(value, bool | int | float | str)):
-            value = repr(value)
-        if isinstance(value, str) and len(value) > 80:
-            value = value[:77] + "..."
-        raise ValidationError(field, value, err.get("msg", "invalid")) from None
+        raise ValidationError(
+            field_of(err.get("loc", ())), err.get("input"), err.get("msg", "invalid")
+        ) from None

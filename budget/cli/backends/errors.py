@@ -37,18 +37,24 @@ class RemoteError(BudgetError):
         super().__init__(message)
         self.status = status
         self.field = field
+        if status:
+            self.http_status = status
 
 
 class Unauthorized(RemoteError):
     """The server refused the API key (401) or its role (403)."""
 
     code = "unauthorized"
+    http_status = 401
+    title = "Unauthorized"
 
 
 class ServerUnavailable(RemoteError):
     """No usable answer: unreachable, timed out, or a server fault (5xx)."""
 
     code = "server_unavailable"
+    http_status = 503
+    title = "Server unavailable"
 
 
 class Unsupported(RemoteError):

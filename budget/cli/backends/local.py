@@ -8,6 +8,7 @@ response model, so ``--json`` prints the same body locally and remotely.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import pydantic
@@ -56,8 +57,9 @@ from budget.api.schemas_prices import (
     UpdateReportOut,
 )
 from budget.cli.backends.base import USAGE_FILTERS, Backend, Json, parse_body
+from budget.domain import redact
 from budget.engine.service import Listing
-from budget.errors import BudgetError, StorageError, ValidationError
+from budget.errors import BudgetError, NotFound, StorageError, ValidationError
 
 
 def _dump(model: pydantic.BaseModel) -> Json:
@@ -93,6 +95,25 @@ def open_service(url: str | None) -> budget.BudgetService:
         raise StorageError(f"cannot open the database: {short_error(exc)}") from None
 
 
+def require_existing_sqlite(url: str | None) -> None:
+    """Refuse a SQLite file that does not exist (a command that only reads must
+    not leave an empty database behind a typo)."""
+    from sqlalchemy.engine import make_url
+
+    from budget.settings import Settings
+
+    target = make_url(url or Settings().database_url)
+    path = target.database
+    if not target.drivername.startswith("sqlite") or not path or path == ":memory:":
+        return
+    if path.startswith("file:"):
+        return
+    if not os.path.exists(path):
+        raise NotFound("database", "path", path).explain(
+            "`budget init` creates it, or give --database-url / BUDGET_DATABASE_URL"
+        )
+
+
 def short_error(exc: BaseException) -> str:
     """The first line of a driver's message, without SQLAlchemy's background link."""
     text = str(getattr(exc, "orig", None) or exc)
@@ -102,19 +123,22 @@ def short_error(exc: BaseException) -> str:
 class LocalBackend(Backend):
     """BudgetService on a database URL (default: the embedded SQLite file)."""
 
-    def __init__(self, database_url: str | None = None) -> None:
+    def __init__(self, database_url: str | None = None, *, must_exist: bool = False) -> None:
         self._url = database_url
+        self._must_exist = must_exist
         self._svc: budget.BudgetService | None = None
 
     @property
     def svc(self) -> budget.BudgetService:
         if self._svc is None:
+            if self._must_exist:
+                require_existing_sqlite(self._url)
             self._svc = open_service(self._url)
         return self._svc
 
     @property
     def target(self) -> str:  # type: ignore[override]
-        return self.svc.settings.database_url
+        return redact.url(self.svc.settings.database_url)
 
     def close(self) -> None:
         if self._svc is not None:

@@ -24,7 +24,7 @@ COLUMNS: list[r.Column] = [
 ]
 
 
-@command(app, "list")
+@command(app, "list", reads=True)
 def list_(
     cli: Cli,
     budget: BudgetFilter = None,

@@ -145,7 +145,7 @@ def allocate(
     cli.emit(cli.backend.allocate(body), lambda a: show_allocation(cli, a))
 
 
-@command(root, "check")
+@command(root, "check", reads=True)
 def check(
     cli: Cli,
     context_id: Annotated[
@@ -195,7 +195,7 @@ def check(
         raise typer.Exit(EXIT_DENIED)
 
 
-@command(app, "list")
+@command(app, "list", reads=True)
 def list_(
     cli: Cli,
     context: Annotated[str | None, typer.Option("--context", help="Only this context id.")] = None,
@@ -216,7 +216,7 @@ def list_(
     cli.emit(cli.backend.list_allocations(query), render)
 
 
-@command(app, "show")
+@command(app, "show", reads=True)
 def show(cli: Cli, allocation: AllocationRef) -> None:
     """Show one allocation (expired on access if past its deadline).
 

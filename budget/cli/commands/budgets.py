@@ -45,7 +45,7 @@ def create(
     cli.emit(cli.backend.create_budget(body), lambda b: show_budget(cli, b))
 
 
-@command(app, "list")
+@command(app, "list", reads=True)
 def list_(
     cli: Cli,
     owner: Annotated[str | None, typer.Option(help="Only this owner's budgets.")] = None,
@@ -68,7 +68,7 @@ def list_(
     cli.emit(page, render)
 
 
-@command(app, "show")
+@command(app, "show", reads=True)
 def show(cli: Cli, budget: BudgetRef) -> None:
     """Show one budget.
 
@@ -115,7 +115,7 @@ def delete(cli: Cli, budget: BudgetRef) -> None:
     cli.say(f"deleted budget {budget_id}")
 
 
-@command(app, "summary")
+@command(app, "summary", reads=True)
 def summary(cli: Cli, budget: BudgetRef) -> None:
     """Each policy's current window: used, reserved, limit and when it resets.
 

@@ -29,7 +29,7 @@ from budget.cli.options import (
     scope,
 )
 from budget.cli.root import app as root
-from budget.cli.runtime import EXIT_DENIED, Cli, command
+from budget.cli.runtime import EXIT_DENIED, EXIT_MISMATCH, Cli, command
 from budget.domain.enums import Tier
 from budget.errors import ValidationError
 
@@ -90,7 +90,7 @@ def _range(cli: Cli, since: str | None, until: str | None, zone: str) -> dict[st
     }
 
 
-@command(root, "report")
+@command(root, "report", reads=True)
 def report(
     cli: Cli,
     group_by: GroupBy = None,
@@ -148,7 +148,7 @@ def _export(cli: Cli, text: str, output: Path | None) -> None:
     cli.console.print(f"wrote {output}", markup=False, style="dim")
 
 
-@command(root, "analyze")
+@command(root, "analyze", reads=True)
 def analyze(
     cli: Cli,
     by: Annotated[str, typer.Option(help=f"Group by one of: {GROUPS}.")] = "model",
@@ -164,7 +164,7 @@ def analyze(
     cli.emit(cli.backend.analyze(query), lambda items: show.findings(cli, items))
 
 
-@command(root, "forecast")
+@command(root, "forecast", reads=True)
 def forecast(cli: Cli, budget: BudgetFilter = None) -> None:
     """Spend so far, burn rate and projected total of every current window.
 
@@ -176,7 +176,7 @@ def forecast(cli: Cli, budget: BudgetFilter = None) -> None:
     cli.emit(cli.backend.forecast(query), lambda items: show.forecasts(cli, items))
 
 
-@command(root, "recommend")
+@command(root, "recommend", reads=True)
 def recommend(
     cli: Cli,
     model: Annotated[str, typer.Argument(help="The model used now.", show_default=False)],
@@ -207,7 +207,7 @@ def recommend(
     cli.emit(cli.backend.recommend(query), lambda items: show.recommendations(cli, items))
 
 
-@command(root, "route")
+@command(root, "route", reads=True)
 def route(
     cli: Cli,
     model: Annotated[str, typer.Argument(help="The preferred model.", show_default=False)],
@@ -266,3 +266,9 @@ def rebuild(
     """
     result = cli.backend.rebuild_rollups({"check_only": check})
     cli.emit(result, lambda x: cli.print(r.details(x, title="rollups")))
+    if check and not result["agreed"]:
+        raise cli.fail(
+            "the rollups disagree with the ledger; `budget rollups rebuild` repairs them",
+            EXIT_MISMATCH,
+            "Rollups disagree",
+        )

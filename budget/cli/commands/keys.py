@@ -44,7 +44,7 @@ def create(
     cli.emit(cli.backend.create_key({"name": name, "role": role}), render)
 
 
-@command(app, "list")
+@command(app, "list", reads=True)
 def list_(cli: Cli) -> None:
     """List API keys (never their secrets).
 

@@ -9,7 +9,8 @@ import typer
 from budget.cli import render as r
 from budget.cli.backends import LocalBackend
 from budget.cli.root import app as root
-from budget.cli.runtime import Cli, command
+from budget.cli.runtime import EXIT_SERVER, Cli, command
+from budget.domain import redact
 
 
 @command(root, "init")
@@ -28,7 +29,7 @@ def init(cli: Cli) -> None:
 def serve(
     cli: Cli,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8013,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8013,
     workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes.")] = 1,
     insecure: Annotated[
         bool,
@@ -39,7 +40,7 @@ def serve(
 
     Example: budget serve --port 8013 --workers 2
     """
-    from budget.api.server import check_bind
+    from budget.api.server import check_bind, check_port
     from budget.api.server import serve as run_server
 
     local = LocalBackend(cli.options.database_url)
@@ -48,8 +49,19 @@ def serve(
         check_bind(host, local.svc.active_api_keys() > 0, insecure)
     finally:
         local.close()
-    cli.say(f"serving on http://{host}:{port} (docs at /docs), database {settings.database_url}")
-    run_server(host, port, workers, settings)
+    check_port(host, port)
+    database = redact.url(settings.database_url)
+    cli.say(f"serving on http://{host}:{port} (docs at /docs), database {database}")
+    try:
+        run_server(host, port, workers, settings)
+    except SystemExit as exc:  # uvicorn's own exit codes would read as Budget's (3: denied)
+        if exc.code not in (0, None):
+            raise cli.fail(
+                f"the server could not start or stopped with an error (uvicorn exit {exc.code}); "
+                "its log above says why",
+                EXIT_SERVER,
+                "Server failed",
+            ) from None
 
 
 def all_budgets(cli: Cli) -> list[dict[str, Any]]:
@@ -61,7 +73,7 @@ def all_budgets(cli: Cli) -> list[dict[str, Any]]:
             return items
 
 
-@command(root, "status")
+@command(root, "status", reads=True)
 def status(cli: Cli) -> None:
     """Every budget with a bar of each current window's utilisation.
 
@@ -83,7 +95,7 @@ def status(cli: Cli) -> None:
 TOKENS = "Tokens (input includes cached reads and cache writes)"
 
 
-@command(root, "cost")
+@command(root, "cost", reads=True)
 def cost(
     cli: Cli,
     model: Annotated[str, typer.Argument(help="Model, e.g. gpt-4o.", show_default=False)],

@@ -144,7 +144,7 @@ def add(
     cli.emit(cli.backend.add_policy(budget_id, body), lambda p: show_policy(cli, p))
 
 
-@command(app, "list")
+@command(app, "list", reads=True)
 def list_(
     cli: Cli,
     budget: Annotated[
@@ -165,7 +165,7 @@ def list_(
     cli.emit(items, render)
 
 
-@command(app, "show")
+@command(app, "show", reads=True)
 def show(cli: Cli, policy: PolicyRef) -> None:
     """Show one policy.
 

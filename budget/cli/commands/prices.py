@@ -9,7 +9,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from budget.cli import render as r
 from budget.cli.options import Limit, Offset, compact
-from budget.cli.runtime import Cli, command
+from budget.cli.runtime import EXIT_SERVER, Cli, command
+
+#: A source that delivered nothing in an update (``not_modified`` is a success).
+FAILED = frozenset({"error", "unavailable"})
 
 app = typer.Typer(
     help="The price catalog: list, history, conflicts, update, overrides.", no_args_is_help=True
@@ -42,7 +45,7 @@ COLUMNS: list[r.Column] = [
 ]
 
 
-@command(app, "list")
+@command(app, "list", reads=True)
 def list_(
     cli: Cli,
     provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
@@ -76,7 +79,7 @@ def list_(
     cli.emit(cli.backend.list_prices(query), render)
 
 
-@command(app, "show")
+@command(app, "show", reads=True)
 def show(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
     """The price a call to MODEL would be costed with now.
 
@@ -86,7 +89,7 @@ def show(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
     cli.emit(price, lambda p: cli.print(r.details(_flat(p), title=f"{p['provider']}/{p['model']}")))
 
 
-@command(app, "history")
+@command(app, "history", reads=True)
 def history(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
     """Every price MODEL has had, oldest first.
 
@@ -96,7 +99,7 @@ def history(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
     cli.emit(rows, lambda items: cli.print(r.table(items, COLUMNS)))
 
 
-@command(app, "conflicts")
+@command(app, "conflicts", reads=True)
 def conflicts(cli: Cli) -> None:
     """Models whose independent sources disagree (the current price was kept).
 
@@ -119,7 +122,7 @@ def conflicts(cli: Cli) -> None:
     cli.emit(cli.backend.price_conflicts(), lambda items: cli.print(r.table(items, columns)))
 
 
-@command(app, "sources")
+@command(app, "sources", reads=True)
 def sources(cli: Cli) -> None:
     """The price sources with their trust, interval, last run and last error.
 
@@ -184,6 +187,17 @@ def update(
             )
         ),
     )
+    failed = [s for rep in reports for s in rep["sources"] if s["status"] in FAILED]
+    if failed:
+        names = ", ".join(f"{s['source']} ({s['status']})" for s in failed)
+        total = sum(len(rep["sources"]) for rep in reports)
+        raise cli.fail(
+            f"{len(failed)} of {total} price sources failed: {names}; "
+            "each one's error is in the report",
+            EXIT_SERVER,
+            "Price sources failed",
+            failed=[s["source"] for s in failed],
+        )
 
 
 @command(app, "override")

@@ -147,7 +147,7 @@ def record(
     cli.emit(cli.backend.record_usage(body), lambda u: show_usage(cli, u))
 
 
-@command(app, "list")
+@command(app, "list", reads=True)
 def list_(
     cli: Cli,
     since: Since = None,
@@ -184,7 +184,7 @@ def list_(
     cli.emit(cli.backend.list_usage(query), render)
 
 
-@command(app, "show")
+@command(app, "show", reads=True)
 def show(
     cli: Cli, usage: Annotated[str, typer.Argument(help="Usage id.", show_default=False)]
 ) -> None:
@@ -195,7 +195,7 @@ def show(
     cli.emit(cli.backend.get_usage(usage), lambda u: show_usage(cli, u))
 
 
-@command(app, "totals")
+@command(app, "totals", reads=True)
 def totals(
     cli: Cli,
     since: Since = None,

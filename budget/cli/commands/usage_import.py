@@ -99,14 +99,16 @@ def detect(path: Path, fmt: Format) -> Format:
         return Format.CSV
     if suffix in (".jsonl", ".ndjson", ".json"):
         return Format.JSONL
-    with path.open(encoding="utf-8") as f:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape") as f:
         head = f.read(4096).lstrip()
     return Format.JSONL if head.startswith("{") else Format.CSV
 
 
 def read_rows(path: Path, fmt: Format) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line, raw body) per row, or (line, error message) for one that cannot be read."""
-    with path.open(encoding="utf-8", newline="") as f:
+    # A byte-order mark is dropped; bytes that are not UTF-8 reach validation as lone
+    # surrogates, so their row is refused by line instead of stopping the import.
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         if fmt is Format.JSONL:
             for line, text in enumerate(f, start=1):
                 if not text.strip():

@@ -64,7 +64,7 @@ def add(
     cli.emit(cli.backend.create_webhook(body), render)
 
 
-@command(app, "list")
+@command(app, "list", reads=True)
 def list_(cli: Cli) -> None:
     """List webhooks (never their secrets).
 
@@ -83,7 +83,7 @@ def remove(cli: Cli, webhook: WebhookArg) -> None:
     cli.emit({"webhook_id": webhook, "removed": True}, lambda _: cli.say(f"removed {webhook}"))
 
 
-@command(app, "deliveries")
+@command(app, "deliveries", reads=True)
 def deliveries(
     cli: Cli, webhook: WebhookArg, status: Status = None, limit: Limit = 50, offset: Offset = 0
 ) -> None:
