@@ -120,4 +120,8 @@ class Settings(BaseSettings):
     advertised_url: str | None = None
     #: Where ``budget serve`` listens (it sets these for its workers).
     service_host: str = "127.0.0.1"
+    #: ``budget serve --insecure``: served beyond loopback without API keys on
+    #: purpose. Otherwise a server bound beyond loopback refuses every request
+    #: while no live key exists (revoking the last one closes it, never opens it).
+    service_insecure: bool = False
     service_port: int = Field(default=8013, ge=1, le=65535)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
 
+from budget.api.server import is_loopback
 from budget.engine.service import BudgetService
 
 
@@ -21,6 +22,7 @@ class Caller:
 
 
 OPEN_CALLER = Caller(name="anonymous", role="admin")
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 _KEY_COUNT_TTL = 2.0
 
 
@@ -39,6 +41,42 @@ def _keys_in_use(request: Request, svc: BudgetService) -> bool:
         state.keys_in_use = svc.active_api_keys() > 0
         state.keys_checked_at = now
     return state.keys_in_use
+
+
+def _closed_without_keys(request: Request, svc: BudgetService) -> bool:
+    """True for a server bound beyond loopback (not ``--insecure``): it must
+    never answer without a key, even once its last key is revoked."""
+    state = request.app.state
+    closed = getattr(state, "closed_without_keys", None)
+    if closed is None:
+        settings = svc.settings
+        closed = state.closed_without_keys = not (
+            settings.service_insecure or is_loopback(settings.service_host)
+        )
+    return closed
+
+
+def _check_open(request: Request, svc: BudgetService) -> None:
+    """An open (keyless) server answers only on loopback and only to loopback
+    Host names, so a web page cannot reach it through DNS rebinding."""
+    if _closed_without_keys(request, svc):
+        raise HTTPException(
+            401,
+            "this server is bound beyond loopback and has no live API key, so it refuses "
+            "every request; create one with `budget keys create NAME --role admin`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if svc.settings.service_insecure:
+        return
+    host = request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name not in LOOPBACK_NAMES and not name.startswith("127."):
+        raise HTTPException(
+            403,
+            f"Host {host[:100]!r} is not a loopback name; a server without API keys "
+            "answers only 127.0.0.1, localhost and [::1] (DNS rebinding)",
+        )
 
 
 def _secret(request: Request) -> str | None:
@@ -62,6 +100,7 @@ def get_caller(request: Request, svc: ServiceDep) -> Caller:
                 "an API key is required (Authorization: Bearer <key>)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        _check_open(request, svc)
         return OPEN_CALLER
     key = svc.authenticate(secret)
     if key is None:

@@ -95,6 +95,7 @@ def serve(
     os.environ["BUDGET_DATABASE_URL"] = settings.database_url
     os.environ["BUDGET_SERVICE_HOST"] = host  # what the registry and /mcp are told
     os.environ["BUDGET_SERVICE_PORT"] = str(port)
+    os.environ["BUDGET_SERVICE_INSECURE"] = "1" if settings.service_insecure else "0"
     uvicorn.run(
         "budget.api.server:app_factory",
         factory=True,

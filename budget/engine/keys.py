@@ -6,12 +6,13 @@ passwords, they cannot be guessed from a dictionary).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
@@ -96,13 +97,31 @@ def active_key_count(ctx: EngineContext) -> int:
         ).scalar_one()
 
 
+#: ``last_used_at`` is written at most this often per key (a write per request would
+#: put every authenticated call behind one row).
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
 def authenticate(ctx: EngineContext, secret: str) -> ApiKey | None:
-    """The live key with this secret, or None."""
+    """The live key with this secret, or None; notes when it was last used."""
     with ctx.db.read() as conn:
         row = conn.execute(
             select(t.api_keys).where(K.key_hash == hash_secret(secret), K.revoked_at.is_(None))
         ).first()
-    return None if row is None else _key(row)
+    if row is None:
+        return None
+    key = _key(row)
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
+        _note_use(ctx, key.key_id, now)
+        key = dataclasses.replace(key, last_used_at=now)
+    return key
+
+
+def _note_use(ctx: EngineContext, key_id: str, now: datetime) -> None:
+    stale = or_(K.last_used_at.is_(None), K.last_used_at <= now - LAST_USED_EVERY)
+    with ctx.db.write() as conn:
+        conn.execute(update(t.api_keys).where(K.id == key_id, stale).values(last_used_at=now))
 
 
 def _key(row) -> ApiKey:

@@ -5,14 +5,16 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
+import budget
 from budget.api.app import create_app
+from budget.settings import Settings
 
 V1 = "/api/v1"
 
 
 @pytest.fixture
 def client(svc):
-    with TestClient(create_app(svc)) as c:
+    with TestClient(create_app(svc), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -267,3 +269,61 @@ def test_prices_endpoints(client):
         == report["update_id"]
     )
     problem(client.post(f"{V1}/prices/update", json={"source": "nope"}), 404)
+
+
+def test_a_server_beyond_loopback_never_opens(db_url):
+    # bound to 0.0.0.0 without --insecure: no live key means no answer, before
+    # the first key and again once the last one is revoked
+    svc = budget.open(settings=Settings(database_url=db_url, service_host="0.0.0.0"))
+    try:
+        with TestClient(create_app(svc), base_url="http://10.0.0.5") as c:
+            body = problem(c.get(f"{V1}/budgets"), 401)
+            assert "budget keys create" in body["detail"]
+            key, secret = svc.create_api_key("ops", role="admin")
+            auth = {"Authorization": f"Bearer {secret}"}
+            assert c.get(f"{V1}/budgets", headers=auth).status_code == 200
+            assert c.post(f"{V1}/keys/{key.key_id}/revoke", headers=auth).status_code == 200
+            c.app.state.keys_checked_at = -1e9  # forget the cached "keys exist"
+            problem(c.get(f"{V1}/budgets"), 401)
+            problem(c.get(f"{V1}/budgets", headers=auth), 401)
+    finally:
+        svc.close()
+    insecure = Settings(database_url=db_url, service_host="0.0.0.0", service_insecure=True)
+    svc = budget.open(settings=insecure)
+    try:
+        with TestClient(create_app(svc), base_url="http://10.0.0.5") as c:
+            assert c.get(f"{V1}/budgets").status_code == 200  # --insecure: open on purpose
+    finally:
+        svc.close()
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8013", 200),
+        ("localhost:8013", 200),
+        ("[::1]:8013", 200),
+        ("127.1.2.3", 200),
+        ("evil.example:8013", 403),
+        ("localhost.evil.example", 403),
+        ("", 403),
+    ],
+)
+def test_an_open_server_answers_only_loopback_host_names(client, host, status):
+    response = client.get(f"{V1}/budgets", headers={"host": host})
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert "DNS rebinding" in problem(response, 403)["detail"]
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(svc, pinned_clock):
+    _, secret = svc.create_api_key("ops", role="admin")
+    assert svc.list_api_keys()[0].last_used_at is None
+    first = svc.authenticate(secret).last_used_at
+    assert first == pinned_clock.now
+    pinned_clock.advance(seconds=30)
+    svc.authenticate(secret)
+    assert svc.list_api_keys()[0].last_used_at == first
+    pinned_clock.advance(seconds=31)
+    svc.authenticate(secret)
+    assert svc.list_api_keys()[0].last_used_at == pinned_clock.now

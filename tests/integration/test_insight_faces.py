@@ -38,7 +38,7 @@ def _usage(svc, n=3):
 
 @pytest.fixture
 def client(svc):
-    with TestClient(create_app(svc)) as c:
+    with TestClient(create_app(svc), base_url="http://127.0.0.1") as c:
         yield c
 
 

@@ -262,7 +262,7 @@ def test_fused_cycles_from_threads_hold_the_limit_and_return_every_reservation(d
 
 def test_post_usage_with_release_over_http(svc):
     team, policy = team_with(svc)
-    with TestClient(create_app(svc)) as http:
+    with TestClient(create_app(svc), base_url="http://127.0.0.1") as http:
         alloc = http.post(
             "/api/v1/allocations", json={"context_id": "c", "tokens": 1000, **MINI}
         ).json()

@@ -45,7 +45,7 @@ def serve(
 
     local = LocalBackend(cli.options.database_url)
     try:
-        settings = local.svc.settings
+        settings = local.svc.settings.model_copy(update={"service_insecure": insecure})
         check_bind(host, local.svc.active_api_keys() > 0, insecure)
     finally:
         local.close()
