@@ -183,7 +183,7 @@ def _try_allocate(
     expected = ctx.versions()
     nanos, priced = reservation_cost(ctx, request, now)
     spans = matching_spans(ctx, request.attributes, now)
-    _require_price_for_hard_usd(request, [p for p, _ in spans], priced)
+    require_price_for_hard_usd(request, [p for p, _ in spans], priced)
     created: dict[tuple[str, str], int] = {}
     targets: list[Target] = []
 
@@ -267,9 +267,11 @@ def reservation_cost(
     return (0, False) if cost is None else (cost.total_nanos, True)
 
 
-def _require_price_for_hard_usd(
+def require_price_for_hard_usd(
     request: AllocationRequest, policies: list[Policy], priced: bool
 ) -> None:
+    """Refuse, as PriceUnknown, a model without a price that meets a hard USD
+    limit (it cannot be checked); ``check`` refuses it the same way."""
     if priced:
         return
     for policy in policies:

@@ -8,7 +8,13 @@ from decimal import Decimal
 from budget.domain.clock import utcnow
 from budget.domain.enums import PolicyType
 from budget.domain.money import nanos_to_usd
-from budget.engine.allocate import AllocationRequest, denial_of, over_limits, reservation_cost
+from budget.engine.allocate import (
+    AllocationRequest,
+    denial_of,
+    over_limits,
+    require_price_for_hard_usd,
+    reservation_cost,
+)
 from budget.engine.context import EngineContext
 from budget.engine.insight.routing import suggest_cheaper
 from budget.engine.windows import counters_of, matching_spans
@@ -35,6 +41,7 @@ def check(ctx: EngineContext, request: AllocationRequest) -> CheckResult:
         ctx.refresh(conn)
         nanos, priced = reservation_cost(ctx, request, now)
         spans = matching_spans(ctx, request.attributes, now)
+        require_price_for_hard_usd(request, [policy for policy, _ in spans], priced)
         denials: list[Denial] = []
         over_soft = False
         for policy, span in spans:
@@ -44,7 +51,7 @@ def check(ctx: EngineContext, request: AllocationRequest) -> CheckResult:
             over_tokens, over_cost = over_limits(
                 policy, counters, request.tokens, nanos, request.critical
             )
-            # A hard USD limit cannot be checked without a price (allocate refuses it).
+            # A soft USD limit cannot be checked without a price: count it as over.
             over_cost = over_cost or (not priced and policy.cost_limit_nanos is not None)
             if policy.type is PolicyType.SOFT_LIMIT:
                 over_soft = over_soft or over_tokens or over_cost

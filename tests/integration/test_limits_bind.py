@@ -1,0 +1,27 @@
+"""Limits that bind: check agrees with allocate, on both backends, library and REST."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+import budget
+from budget.api.app import create_app
+
+V1 = "/api/v1"
+UNPRICED = {"context_id": "c", "provider": "acme", "model": "mystery-1", "tokens": 100}
+
+
+def test_check_and_allocate_agree_on_an_unpriced_model_under_a_hard_usd_limit(svc):
+    team = svc.create_budget(name="team")
+    svc.add_policy(team.budget_id, type="hard_limit", period="daily", cost_limit="1")
+    with pytest.raises(budget.PriceUnknown) as checked:
+        svc.check(**UNPRICED)
+    with pytest.raises(budget.PriceUnknown) as allocated:
+        svc.allocate(**UNPRICED)
+    assert checked.value.message == allocated.value.message
+    with TestClient(create_app(svc), base_url="http://127.0.0.1") as client:
+        answers = [client.post(f"{V1}/{path}", json=UNPRICED) for path in ("check", "allocations")]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert (
+        answers[0].json()["type"] == answers[1].json()["type"] == "urn:budget:problem:price-unknown"
+    )
+    assert answers[0].json()["detail"] == answers[1].json()["detail"]
