@@ -126,12 +126,22 @@ class Denial:
     reserved: Decimal
     requested: Decimal
     resets_at: datetime | None
+    #: Set when a critical headroom applied: the policy's own limit (``limit``
+    #: is then the share a non-critical request may fill) and the headroom.
+    policy_limit: Decimal | None = None
+    critical_headroom: Decimal | None = None
 
     def describe(self) -> str:
         resets = self.resets_at.isoformat() if self.resets_at else "never (no reset)"
+        limit = f"{self.limit_kind} limit {self.limit}"
+        if self.policy_limit is not None and self.critical_headroom is not None:
+            limit += (
+                f" (of {self.policy_limit}: critical_headroom {self.critical_headroom} is kept "
+                "for critical requests)"
+            )
         return (
             f"policy {self.policy_name!r} ({self.policy_id}) window {self.window_key}: "
-            f"{self.limit_kind} limit {self.limit}, used {self.used}, reserved {self.reserved}, "
+            f"{limit}, used {self.used}, reserved {self.reserved}, "
             f"requested {self.requested}; resets at {resets}"
         )
 
@@ -147,6 +157,10 @@ class Denial:
             "reserved": str(self.reserved),
             "requested": str(self.requested),
             "resets_at": self.resets_at.isoformat() if self.resets_at else None,
+            "policy_limit": None if self.policy_limit is None else str(self.policy_limit),
+            "critical_headroom": (
+                None if self.critical_headroom is None else str(self.critical_headroom)
+            ),
         }
 
 

@@ -134,6 +134,12 @@ class DenialOut(BaseModel):
     reserved: str
     requested: str
     resets_at: datetime | None
+    policy_limit: str | None = Field(
+        default=None,
+        description="With a critical headroom: the policy's own limit (limit is the share "
+        "a non-critical request may fill).",
+    )
+    critical_headroom: str | None = None
 
 
 class CheckOut(BaseModel):

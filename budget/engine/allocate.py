@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -313,7 +314,12 @@ def denial_of(
         "window_key": span.key,
         "resets_at": span.ends_at,
     }
+    kept = not request.critical and bool(policy.critical_headroom)
+    if kept:
+        common["critical_headroom"] = policy.critical_headroom
     if over_tokens or cost_limit is None:
+        if kept:
+            common["policy_limit"] = Decimal(policy.token_limit)
         return Denial(
             limit_kind=LimitKind.TOKENS.value,
             limit=token_limit,
@@ -322,6 +328,8 @@ def denial_of(
             requested=request.tokens,
             **common,
         )
+    if kept:
+        common["policy_limit"] = nanos_to_usd(policy.cost_limit_nanos)
     return Denial(
         limit_kind=LimitKind.USD.value,
         limit=nanos_to_usd(cost_limit),

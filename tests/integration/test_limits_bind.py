@@ -25,3 +25,22 @@ def test_check_and_allocate_agree_on_an_unpriced_model_under_a_hard_usd_limit(sv
         answers[0].json()["type"] == answers[1].json()["type"] == "urn:budget:problem:price-unknown"
     )
     assert answers[0].json()["detail"] == answers[1].json()["detail"]
+
+
+def test_a_denial_under_a_critical_headroom_says_which_limit_applied_and_why(svc):
+    team = svc.create_budget(name="team")
+    svc.add_policy(
+        team.budget_id, type="hard_limit", period="daily", token_limit=100, critical_headroom="0.2"
+    )
+    with pytest.raises(budget.BudgetExceeded) as denied:
+        svc.allocate(context_id="c", tokens=90)
+    (denial,) = denied.value.denials
+    assert denial.limit == 80 and denial.policy_limit == 100
+    assert "limit 80 (of 100: critical_headroom 0.2 is kept for critical requests)" in str(
+        denied.value
+    )
+    assert svc.allocate(context_id="c", tokens=90, priority="critical").tokens_reserved == 90
+    with TestClient(create_app(svc), base_url="http://127.0.0.1") as client:
+        body = client.post(f"{V1}/allocations", json={"context_id": "c", "tokens": 5}).json()
+    assert body["policy_limit"] == "100" and body["critical_headroom"] == "0.2"
+    assert body["limit"] == "80"

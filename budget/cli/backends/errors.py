@@ -151,4 +151,10 @@ def denial_of(d: dict[str, Any]) -> Denial:
         reserved=Decimal(d["reserved"]),
         requested=Decimal(d["requested"]),
         resets_at=datetime.fromisoformat(resets) if resets else None,
+        policy_limit=_decimal(d.get("policy_limit")),
+        critical_headroom=_decimal(d.get("critical_headroom")),
     )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
