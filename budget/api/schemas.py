@@ -168,6 +168,11 @@ class PolicyIn(ScopeFields):
     starts_at: Instant | None = None
     ends_at: Instant | None = None
     enabled: Bool = True
+    count_existing: Bool = Field(
+        default=True,
+        description="Windows start from the spend already in the ledger that the policy "
+        "covers (true), or from what is recorded after the policy was created (false).",
+    )
 
 
 class PolicyPatch(ScopeFields):
@@ -186,6 +191,7 @@ class PolicyPatch(ScopeFields):
     starts_at: Instant | None = None
     ends_at: Instant | None = None
     enabled: Bool = Field(default=None)
+    count_existing: Bool = Field(default=None)
 
 
 class ScopeOut(BaseModel):
@@ -215,6 +221,7 @@ class PolicyOut(BaseModel):
     starts_at: datetime | None
     ends_at: datetime | None
     enabled: bool
+    count_existing: bool
     scope: ScopeOut
     created_at: datetime
     updated_at: datetime
@@ -237,6 +244,7 @@ class PolicyOut(BaseModel):
             starts_at=p.starts_at,
             ends_at=p.ends_at,
             enabled=p.enabled,
+            count_existing=p.count_existing,
             scope=ScopeOut(
                 component=s.component,
                 project=s.project,

@@ -113,6 +113,9 @@ class Policy:
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    #: A new window starts from the ledger's spend inside it (True), or only
+    #: from what is recorded after the policy was created (False).
+    count_existing: bool = True
 
     @property
     def cost_limit(self) -> Decimal | None:

@@ -31,7 +31,13 @@ from budget.engine.context import VERSIONS_SQL, EngineContext, Held, StaleCache
 from budget.engine.expiry import expire_allocations
 from budget.engine.insight.routing import suggest_cheaper
 from budget.engine.pricing import cost_of, resolve_tier
-from budget.engine.windows import Target, counters_of, matching_spans, window_targets
+from budget.engine.windows import (
+    Target,
+    counters_of,
+    ensure_windows,
+    matching_spans,
+    window_targets,
+)
 from budget.errors import BudgetExceeded, Denial, PriceUnknown, StorageError
 from budget.events import emit as events
 from budget.storage import allocations as store_allocations
@@ -185,6 +191,7 @@ def _try_allocate(
     nanos, priced = reservation_cost(ctx, request, now)
     spans = matching_spans(ctx, request.attributes, now)
     require_price_for_hard_usd(request, [p for p, _ in spans], priced)
+    ensure_windows(ctx, spans, now)
     created: dict[tuple[str, str], int] = {}
     targets: list[Target] = []
 

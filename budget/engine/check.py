@@ -17,7 +17,7 @@ from budget.engine.allocate import (
 )
 from budget.engine.context import EngineContext
 from budget.engine.insight.routing import suggest_cheaper
-from budget.engine.windows import counters_of, matching_spans
+from budget.engine.windows import current_counters, matching_spans
 from budget.errors import Denial
 
 
@@ -47,7 +47,7 @@ def check(ctx: EngineContext, request: AllocationRequest) -> CheckResult:
         for policy, span in spans:
             if policy.type not in (PolicyType.HARD_LIMIT, PolicyType.SOFT_LIMIT):
                 continue
-            counters = counters_of(conn, policy.policy_id, span.key)
+            counters = current_counters(conn, policy, span)
             over_tokens, over_cost = over_limits(
                 policy, counters, request.tokens, nanos, request.critical
             )

@@ -177,6 +177,8 @@ class EngineContext:
         ).all()
         policies = tuple(row_to_policy(r) for r in rows)
         with self._lock:
+            # a policy change may have retired windows: find them again
+            self.window_ids.clear()
             self._cache.policies = policies
             self._cache.policies_by_id = {p.policy_id: p for p in policies}
             self._cache.version = version

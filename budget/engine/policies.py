@@ -16,9 +16,10 @@ from budget.domain.money import parse_usd, usd_to_nanos
 from budget.domain.periods import load_timezone
 from budget.engine.budgets import budget_row
 from budget.engine.context import POLICIES, EngineContext, bump_version
+from budget.engine.windows import supersede_windows
 from budget.errors import NotFound, ValidationError
 from budget.storage import tables as t
-from budget.storage.mapping import row_to_policy, scope_to_columns
+from budget.storage.mapping import SCOPE_COLUMNS, row_to_policy, scope_to_columns
 from budget.storage.sql import new_id
 
 _UNSET: Any = object()
@@ -52,12 +53,17 @@ def add_policy(
     starts_at: Any = None,
     ends_at: Any = None,
     enabled: Any = True,
+    count_existing: Any = True,
     **scope: Any,
 ) -> Policy:
     """A policy on a budget. At least one of ``token_limit`` and ``cost_limit``
     (USD, as Decimal, int or str) is required; scope filters (component,
     project, user, api_key, provider, model, tier, task_type, tags) narrow
-    which requests it covers."""
+    which requests it covers.
+
+    Its windows start from the spend already in the ledger that its scope
+    covers (a $1 daily cap added after $0.95 of today's spend leaves $0.05);
+    ``count_existing=False`` starts them from what is recorded from now on."""
     unknown = set(scope) - set(_SCOPE_ARGS)
     if unknown:
         field = sorted(unknown)[0]
@@ -74,6 +80,7 @@ def add_policy(
         starts_at=starts_at,
         ends_at=ends_at,
         enabled=enabled,
+        count_existing=count_existing,
         scope=_scope(scope),
     )
     policy_type, policy_period = fields["type"], fields["period"]
@@ -109,6 +116,7 @@ def _policy_fields(
     starts_at,
     ends_at,
     enabled,
+    count_existing,
     scope: ScopeFilter,
 ) -> dict[str, Any]:
     policy_type = v.choice("type", type, PolicyType)
@@ -144,6 +152,7 @@ def _policy_fields(
         "starts_at": start,
         "ends_at": end,
         "enabled": v.flag("enabled", enabled),
+        "count_existing": v.flag("count_existing", count_existing),
         **scope_to_columns(scope),
     }
 
@@ -201,15 +210,30 @@ def update_policy(ctx: EngineContext, policy_id: str, **changes: Any) -> Policy:
     fields = _policy_fields(scope=scope, **merged)
     if "name" in changes:
         fields["name"] = v.text("name", changes["name"], required=True, max_len=200)
+    now = utcnow()
     with ctx.db.write() as conn:
-        _policy_row(conn, policy_id)
+        before = _policy_row(conn, policy_id)
         conn.execute(
-            update(t.policies)
-            .where(t.policies.c.id == policy_id)
-            .values(updated_at=utcnow(), **fields)
+            update(t.policies).where(t.policies.c.id == policy_id).values(updated_at=now, **fields)
         )
+        if any(getattr(before, name) != fields[name] for name in _WINDOW_SHAPING):
+            supersede_windows(conn, policy_id, now)
         bump_version(conn, POLICIES)
     return get_policy(ctx, policy_id)
+
+
+#: Columns whose change makes the policy's live windows count different usage:
+#: they are replaced by fresh windows computed from the ledger. (A limit,
+#: threshold or name change keeps them: what they counted stays right.)
+_WINDOW_SHAPING = (
+    "period",
+    "timezone",
+    "starts_at",
+    "ends_at",
+    "enabled",
+    "count_existing",
+    *SCOPE_COLUMNS,
+)
 
 
 def _policy_as_args(policy: Policy) -> dict[str, Any]:
@@ -226,6 +250,7 @@ def _policy_as_args(policy: Policy) -> dict[str, Any]:
         "starts_at": policy.starts_at,
         "ends_at": policy.ends_at,
         "enabled": policy.enabled,
+        "count_existing": policy.count_existing,
         "component": scope.component,
         "project": scope.project,
         "user": scope.user,

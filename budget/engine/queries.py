@@ -25,6 +25,7 @@ from budget.engine.context import EngineContext
 from budget.engine.expiry import expire_allocations, expire_if_due, expiry_alert, locked_allocation
 from budget.engine.policies import list_policies
 from budget.engine.record_write import closed_event, held_allocation
+from budget.engine.windows import current_counters
 from budget.errors import NotFound
 from budget.storage import allocations as store_allocations
 from budget.storage import tables as t
@@ -210,11 +211,11 @@ def _usage_query(
     if priced is not None:
         query = query.where(U.priced.is_(bool(priced)))
     if budget_id is not None:
-        query = _covered_by_budget(query, list_policies(ctx, budget_id), ctx.db.is_sqlite)
+        query = covered_by(query, list_policies(ctx, budget_id), ctx.db.is_sqlite)
     return query
 
 
-def _covered_by_budget(query, policies: list[Policy], is_sqlite: bool):
+def covered_by(query, policies: list[Policy], is_sqlite: bool):
     """Usage that any of the budget's policies covers: every scope filter,
     tags included, as the policies match requests (dates aside)."""
     from sqlalchemy import and_, false, or_
@@ -262,14 +263,12 @@ def _policy_windows(conn: Connection, policy: Policy, now) -> list[WindowStatus]
             if policy.period in CALENDAR_PERIODS
             else WindowSpan("total", None, None)
         )
-        row = conn.execute(
-            select(t.windows).where(W.policy_id == policy.policy_id, W.window_key == span.key)
-        ).first()
-        counters = _counters(row) if row else WindowCounters()
-        return [_status(policy, span, counters)]
+        # a window not created yet shows what it will start with: the ledger's
+        # spend inside it that the policy covers
+        return [_status(policy, span, current_counters(conn, policy, span))]
     rows = conn.execute(
         select(t.windows)
-        .where(W.policy_id == policy.policy_id)
+        .where(W.policy_id == policy.policy_id, W.superseded_at.is_(None))
         .order_by(W.id.desc())
         .limit(RECENT_WINDOWS)
     ).all()

@@ -20,6 +20,7 @@ from budget.engine.context import EngineContext, StaleCache
 from budget.engine.pricing import token_usage
 from budget.engine.queries import release
 from budget.engine.record_write import AlreadyRecorded, plan, write
+from budget.engine.windows import ensure_windows
 from budget.errors import BudgetError, IdempotencyConflict, StorageError, ValidationError
 from budget.storage import tables as t
 from budget.storage.mapping import row_to_usage
@@ -164,6 +165,7 @@ def _record_all(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecord
                 planned.append(plan(ctx, index, item, now, seen))
             except BudgetError as exc:
                 raise _ItemError(index, exc) from None
+        ensure_windows(ctx, [span for p in planned for span in p.spans], now)
         created: dict[tuple[str, str], int] = {}
 
         def work(conn, todo=planned, at=now, seen=expected, created=created):

@@ -128,7 +128,7 @@ def write(
     ``expected``: the cache versions the plan was made with; windows created
     go to ``created``, for the caller to cache once the transaction commits."""
     for p in planned:
-        p.targets = window_targets(ctx, conn, p.spans, now, created)
+        p.targets = window_targets(ctx, conn, p.spans, now, created)  # made by ensure_windows
     for p in planned:
         if p.held is not None and p.held.expires_at <= now:
             row = locked_allocation(conn, p.held.allocation_id)
@@ -136,12 +136,15 @@ def write(
     with_allocation = sorted((p for p in planned if p.held), key=lambda p: p.held.allocation_id)
     alone = [p for p in planned if p.held is None]
     with pipeline(conn) as s:
-        versions = s.run(VERSIONS_SQL)
         before = {
             p.index: store_allocations.lock_state(s, p.held.allocation_id) for p in with_allocation
         }
         store_windows.lock(s, _all_windows(planned))
         inserts = store_ledger.insert_many(s, [p.values for p in planned])
+        # The versions are read after the ledger insert: a window being created
+        # holds that insert back until it commits, so a plan made before a
+        # policy change sees the change here and restarts (docs/limits.md).
+        versions = s.run(VERSIONS_SQL)
         summed = _summed(alone)
         counted_alone = store_windows.add_used_each(s, summed) if summed else None
         counted, drawn = {}, {}

@@ -35,6 +35,9 @@ def scope_to_columns(scope: ScopeFilter | RequestAttributes) -> dict[str, Any]:
     }
 
 
+#: The scope columns of the policies table (and of the ledger).
+SCOPE_COLUMNS = tuple(scope_to_columns(ScopeFilter()))
+
 #: A request's attributes land in the same columns as a policy's scope.
 attributes_to_columns = scope_to_columns
 
@@ -93,6 +96,7 @@ def row_to_policy(row: Row) -> Policy:
         enabled=row.enabled,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        count_existing=row.count_existing,
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -133,6 +134,9 @@ class PolicyRow(ScopeColumns, Base):
     critical_headroom: Mapped[str] = mapped_column(String(20), default="0")
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
+    #: Whether a new window starts from the spend already in the ledger (the
+    #: default) or only from what is recorded after the policy was created.
+    count_existing: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -154,6 +158,8 @@ class WindowRow(Base):
     used_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime]
+    #: Set when a change of its policy's scope or dates replaced this window.
+    superseded_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("policy_id", "window_key"),)
 

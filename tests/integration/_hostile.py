@@ -95,12 +95,18 @@ RAW_BODIES: list[tuple[bytes, str]] = [
 
 
 class Snapshot:
-    """Row counts, counters and change times of the tables a request could change."""
+    """Row counts, counters and change times of the tables a request could change.
+
+    Windows are the one exception to "nothing changed": a request's windows are
+    created before its transaction, from the ledger (docs/limits.md), so a
+    refused request may leave a new window behind. It must hold exactly what the
+    summary already showed for it: nothing reserved, and the windows that
+    existed before keep their counters.
+    """
 
     TABLES = (
         "budgets",
         "policies",
-        "windows",
         "allocations",
         "usage_records",
         "alerts",
@@ -117,17 +123,27 @@ class Snapshot:
         parts += [
             "(SELECT max(updated_at) FROM budgets) AS budgets_updated",
             "(SELECT max(updated_at) FROM policies) AS policies_updated",
-            "(SELECT sum(used_tokens + reserved_tokens) FROM windows) AS window_tokens",
-            "(SELECT sum(used_nanos + reserved_nanos) FROM windows) AS window_nanos",
+            "(SELECT coalesce(max(id), 0) FROM windows) AS last_window",
+            "(SELECT sum(used_tokens + reserved_tokens) FROM windows WHERE id <= :upto)"
+            " AS window_tokens",
+            "(SELECT sum(used_nanos + reserved_nanos) FROM windows WHERE id <= :upto)"
+            " AS window_nanos",
+            "(SELECT coalesce(sum(reserved_tokens + reserved_nanos), 0) FROM windows"
+            " WHERE id > :upto) AS new_windows_reserved",
             "(SELECT sum(tokens_remaining + tokens_used) FROM allocations) AS held",
             "(SELECT count(*) FROM allocations WHERE status = 'active') AS active",
             "(SELECT count(*) FROM alerts WHERE acknowledged_at IS NULL) AS open_alerts",
         ]
         self.query = text("SELECT " + ", ".join(parts))
 
-    def take(self) -> dict:
+    def take(self, upto: int | None = None) -> dict:
+        """The snapshot; window counters of the windows up to id ``upto`` (all)."""
         with self.engine.connect() as conn:
-            return dict(conn.execute(self.query).one()._mapping)
+            bound = 2**62 if upto is None else upto
+            out = dict(conn.execute(self.query, {"upto": bound}).one()._mapping)
+        if upto is not None:
+            out.pop("last_window")
+        return out
 
     @staticmethod
     def data(snapshot: dict) -> dict:

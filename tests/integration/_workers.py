@@ -208,3 +208,44 @@ def record_same_worker(
 ) -> None:
     """Every thread records ``usage`` (with its request id) once."""
     _serve(name, url, n_threads, ready, start, out, _record_same, usage)
+
+
+# --- usage recorded while policies appear -------------------------------------------
+
+#: The attributes usage is recorded with, so that policies of many scopes match some.
+SEED_ATTRIBUTES = [
+    {"project": project, "user": user, "tags": tags}
+    for project in ("alpha", "beta")
+    for user in ("ann", "bob", "cy")
+    for tags in ([], ["batch"], ["batch", "eu"])
+]
+
+
+def _record_loop(
+    index: int, svc: budget.BudgetService, name: str, records: int, seed: int
+) -> dict[str, Any]:
+    rng = random.Random(f"{seed}-{name}-{index}")
+    errors: list[str] = []
+    done = 0
+    for _ in range(records):
+        attrs = rng.choice(SEED_ATTRIBUTES)
+        model = rng.choice(["gpt-4o-mini", "unpriced-model-x"])
+        try:
+            svc.record_usage(
+                provider="openai",
+                model=model,
+                input_tokens=rng.randint(1, 2000),
+                output_tokens=rng.randint(0, 500),
+                **attrs,
+            )
+            done += 1
+        except Exception:
+            errors.append(traceback.format_exc())
+    return {"records": done, "errors": errors}
+
+
+def record_worker(
+    name: str, url: str, n_threads: int, records: int, seed: int, ready, start, out
+) -> None:
+    """Each thread records ``records`` usage reports of random attributes."""
+    _serve(name, url, n_threads, ready, start, out, _record_loop, records, seed)

@@ -208,7 +208,8 @@ def check(response, before, snapshot) -> str | None:
         if body.get("status") != status or not body.get("detail"):
             return f"{status} problem body incomplete: {body}"
         if before is not None:
-            after = snapshot.take()
+            before = dict(before)
+            after = snapshot.take(upto=before.pop("last_window"))
             if body.get("type") in h.REFUSALS:
                 after, before = h.Snapshot.data(after), h.Snapshot.data(before)
             if after != before:

@@ -88,7 +88,10 @@ def test_apollo_per_session_and_per_task_windows(svc):
         (session.policy_id, "session:ctx-4"): 4_000,
         (task.policy_id, "task:t1"): 32_000,
         (task.policy_id, "task:ctx-4"): 4_000,
-    }  # the refused request left no window for task t2 behind
+        # the refused request reserved nothing; the window it met for task t2 was
+        # made (from the ledger) before the decision and holds nothing
+        (task.policy_id, "task:t2"): 0,
+    }
 
     # Usage reported for a context falls on that context's session window.
     svc.record_usage(allocation_id=d.allocation_id, input_tokens=1_000, output_tokens=500)

@@ -117,6 +117,14 @@ def add(
     starts_at: StartsAt = None,
     ends_at: EndsAt = None,
     enabled: Annotated[bool, typer.Option("--enabled/--disabled", help="In force.")] = True,
+    count_existing: Annotated[
+        bool,
+        typer.Option(
+            "--count-existing/--no-count-existing",
+            help="Start the current window from the spend already recorded in it "
+            "(default), or from zero.",
+        ),
+    ] = True,
     component: Component = None,
     project: Project = None,
     user: User = None,
@@ -129,6 +137,9 @@ def add(
 ) -> None:
     """Add a policy to a budget: a type, a period and a token and/or USD limit.
 
+    Its windows count the spend already recorded inside them that its scope
+    covers, unless --no-count-existing.
+
     Example: budget policies add team-alpha --type hard_limit --period daily --cost-limit 5 --provider openai --timezone Europe/Berlin
     """  # noqa: E501
     body = {
@@ -138,6 +149,7 @@ def add(
         **compact(
             name=name, timezone=timezone, starts_at=starts_at, ends_at=ends_at, enabled=enabled
         ),
+        "count_existing": count_existing,
         **scope(component, project, user, api_key, provider, model, tier, task_type, tag),
     }
     budget_id = cli.backend.resolve_budget(budget)
