@@ -278,6 +278,9 @@ class WindowOut(BaseModel):
     cost_reserved: str
     cost_remaining: str | None
     utilization: str | None
+    state: str = Field(
+        description="Whether the policy applies now: active, disabled, not_started or ended."
+    )
 
     @classmethod
     def of(cls, w: m.WindowStatus) -> WindowOut:
@@ -298,6 +301,7 @@ class WindowOut(BaseModel):
             cost_reserved=money(w.cost_reserved) or "0",
             cost_remaining=money(w.cost_remaining),
             utilization=None if w.utilization is None else str(w.utilization),
+            state=w.state,
         )
 
 

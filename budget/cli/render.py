@@ -153,8 +153,9 @@ def summary_table(summary: dict[str, Any]) -> Table:
     for name in names:
         out.add_column(name, overflow="fold")
     for w in summary["windows"]:
+        state = w.get("state", "active")
         out.add_row(
-            cell(w["policy_name"]),
+            cell(w["policy_name"] + ("" if state == "active" else f" ({state})")),
             cell(w["policy_type"]),
             cell(w["window"]),
             utilization_bar(w),

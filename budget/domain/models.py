@@ -121,6 +121,16 @@ class Policy:
     def cost_limit(self) -> Decimal | None:
         return None if self.cost_limit_nanos is None else nanos_to_usd(self.cost_limit_nanos)
 
+    def state(self, at: datetime) -> str:
+        """active, disabled, not_started (before ``starts_at``) or ended (from ``ends_at``)."""
+        if not self.enabled:
+            return "disabled"
+        if self.starts_at is not None and at < self.starts_at:
+            return "not_started"
+        if self.ends_at is not None and at >= self.ends_at:
+            return "ended"
+        return "active"
+
     def in_force(self, at: datetime) -> bool:
         """Enabled and within its start/end dates at ``at``."""
         if not self.enabled:
@@ -176,6 +186,8 @@ class WindowStatus:
     cost_reserved: Decimal
     cost_remaining: Decimal | None
     utilization: Decimal | None
+    #: Whether its policy applies now: active, disabled, not_started or ended.
+    state: str = "active"
 
 
 @dataclass(frozen=True)

@@ -265,7 +265,7 @@ def _policy_windows(conn: Connection, policy: Policy, now) -> list[WindowStatus]
         )
         # a window not created yet shows what it will start with: the ledger's
         # spend inside it that the policy covers
-        return [_status(policy, span, current_counters(conn, policy, span))]
+        return [_status(policy, span, current_counters(conn, policy, span), now)]
     rows = conn.execute(
         select(t.windows)
         .where(W.policy_id == policy.policy_id, W.superseded_at.is_(None))
@@ -273,7 +273,7 @@ def _policy_windows(conn: Connection, policy: Policy, now) -> list[WindowStatus]
         .limit(RECENT_WINDOWS)
     ).all()
     return [
-        _status(policy, WindowSpan(r.window_key, r.starts_at, r.ends_at), _counters(r))
+        _status(policy, WindowSpan(r.window_key, r.starts_at, r.ends_at), _counters(r), now)
         for r in rows
     ]
 
@@ -282,7 +282,7 @@ def _counters(row) -> WindowCounters:
     return WindowCounters(row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos)
 
 
-def _status(policy: Policy, span: WindowSpan, c: WindowCounters) -> WindowStatus:
+def _status(policy: Policy, span: WindowSpan, c: WindowCounters, now) -> WindowStatus:
     tokens_left = (
         None
         if policy.token_limit is None
@@ -315,4 +315,5 @@ def _status(policy: Policy, span: WindowSpan, c: WindowCounters) -> WindowStatus
         cost_reserved=nanos_to_usd(c.reserved_nanos),
         cost_remaining=cost_left,
         utilization=round(max(shares), 4) if shares else None,
+        state=policy.state(now),
     )

@@ -44,3 +44,20 @@ def test_a_denial_under_a_critical_headroom_says_which_limit_applied_and_why(svc
         body = client.post(f"{V1}/allocations", json={"context_id": "c", "tokens": 5}).json()
     assert body["policy_limit"] == "100" and body["critical_headroom"] == "0.2"
     assert body["limit"] == "80"
+
+
+def test_summaries_mark_policies_that_do_not_apply_now(svc, pinned_clock):
+    from datetime import timedelta
+
+    team = svc.create_budget(name="team")
+    now = pinned_clock.now
+    base = {"type": "warn", "period": "daily", "token_limit": 10}
+    svc.add_policy(team.budget_id, name="live", **base)
+    svc.add_policy(team.budget_id, name="off", enabled=False, **base)
+    svc.add_policy(team.budget_id, name="later", starts_at=now + timedelta(days=3), **base)
+    svc.add_policy(team.budget_id, name="over", ends_at=now - timedelta(hours=1), **base)
+    states = {w.policy_name: w.state for w in svc.summary(team.budget_id).windows}
+    assert states == {"live": "active", "off": "disabled", "later": "not_started", "over": "ended"}
+    with TestClient(create_app(svc), base_url="http://127.0.0.1") as client:
+        body = client.get(f"{V1}/budgets/{team.budget_id}/summary").json()
+    assert {w["policy_name"]: w["state"] for w in body["windows"]} == states
