@@ -87,7 +87,7 @@ def _one(backend: str, url: str, size: int, repeats: int) -> dict[str, Any]:
         end = datetime.now(UTC)
         report = load(svc, url, size, DAYS, end, progress=_progress(backend, size))
         policies = create_policies(svc)
-        seed_windows(svc, end)
+        windows = create_windows(svc, end)
         timings = {name: timed(fn, repeats) for name, fn in queries(svc, end).items()}
         result = {
             "benchmark": "reports",
@@ -95,6 +95,7 @@ def _one(backend: str, url: str, size: int, repeats: int) -> dict[str, Any]:
             "records": size,
             "load": report.to_dict(),
             "policies": policies,
+            "window_creation": windows,
             "queries": timings,
             "database_mb": _size_mb(svc, url),
         }
@@ -207,35 +208,25 @@ def create_policies(svc: budget.BudgetService) -> int:
     return count
 
 
-def seed_windows(svc: budget.BudgetService, now: datetime) -> None:
-    """Current windows with the usage their scopes cover (from the rollups)."""
+def create_windows(svc: budget.BudgetService, now: datetime) -> dict[str, Any]:
+    """Each policy's current window, made by the engine as a first request would
+    (summed from the rollups, docs/limits.md); how long each took, in ms."""
     from budget.domain.periods import calendar_window, load_timezone
-    from budget.engine.insight import aggregate as agg
-    from budget.engine.insight.buckets import Bucketing, plan
-    from budget.storage import tables as t
+    from budget.engine.windows import ensure_windows
 
-    whole = Bucketing.of(None, "UTC")
     ctx = svc._ctx
-    with ctx.db.write() as conn:
-        for policy in svc.list_policies():
-            span = calendar_window(policy.period, load_timezone(policy.timezone), now)
-            query = agg.Query(
-                span.starts_at, now, whole, (), agg.scope_values(policy), policy.scope.tags
-            )
-            totals = agg.run(conn, query, plan(span.starts_at, now, whole)).totals
-            conn.execute(
-                t.windows.insert().values(
-                    policy_id=policy.policy_id,
-                    window_key=span.key,
-                    starts_at=span.starts_at,
-                    ends_at=span.ends_at,
-                    used_tokens=totals.total_tokens,
-                    reserved_tokens=0,
-                    used_nanos=totals.cost_nanos,
-                    reserved_nanos=0,
-                    created_at=now,
-                )
-            )
+    took = []
+    for policy in svc.list_policies():
+        span = calendar_window(policy.period, load_timezone(policy.timezone), now)
+        started = time.perf_counter()
+        ensure_windows(ctx, [(policy, span)], now)
+        took.append((time.perf_counter() - started) * 1000)
+    took.sort()
+    return {
+        "windows": len(took),
+        "p50_ms": round(took[len(took) // 2], 2),
+        "max_ms": round(took[-1], 2),
+    }
 
 
 def write_path(backend: str, url: str, records: int) -> dict[str, Any]:
@@ -290,6 +281,11 @@ def _print(item: dict[str, Any]) -> None:
     print(
         f"{item['backend']:<10} {item['records']:>11,} records: loaded in {load_info['load_s']} s "
         f"({load_info['rollup_rows']:,} rollup rows, {item['database_mb']} MB)"
+    )
+    w = item["window_creation"]
+    print(
+        f"    creating {w['windows']} windows from the ledger: p50 {w['p50_ms']} ms, "
+        f"max {w['max_ms']} ms each"
     )
     for name, t in item["queries"].items():
         print(f"    {name:<24} p50 {t['p50_ms']:>8.2f} ms   p99 {t['p99_ms']:>8.2f} ms")
