@@ -281,6 +281,12 @@ class WindowOut(BaseModel):
     state: str = Field(
         description="Whether the policy applies now: active, disabled, not_started or ended."
     )
+    unpriced_records: int | None = Field(
+        default=None,
+        description="With a USD limit: usage records in the window that had no price "
+        "(their tokens count, their cost cannot); null for session and task windows.",
+    )
+    unpriced_tokens: int | None = None
 
     @classmethod
     def of(cls, w: m.WindowStatus) -> WindowOut:
@@ -302,6 +308,8 @@ class WindowOut(BaseModel):
             cost_remaining=money(w.cost_remaining),
             utilization=None if w.utilization is None else str(w.utilization),
             state=w.state,
+            unpriced_records=w.unpriced_records,
+            unpriced_tokens=w.unpriced_tokens,
         )
 
 

@@ -144,6 +144,14 @@ def pct(share: Decimal) -> str:
     return f"{float(share):.1%}" if 0 < share < Decimal("0.01") else f"{float(share):.0%}"
 
 
+def _unpriced(window: dict[str, Any]) -> str:
+    """A USD figure's caveat: how much of the window's usage had no price."""
+    records = window.get("unpriced_records")
+    if not records:
+        return ""
+    return f" (+{records:,} unpriced: {window['unpriced_tokens']:,} tok)"
+
+
 def summary_table(summary: dict[str, Any]) -> Table:
     """One budget (SummaryOut): a row per current window with its bar."""
     b = summary["budget"]
@@ -159,7 +167,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
             cell(w["policy_type"]),
             cell(w["window"]),
             utilization_bar(w),
-            cell(f"{w['tokens_used']:,} tok {usd(w['cost_used'])}"),
+            cell(f"{w['tokens_used']:,} tok {usd(w['cost_used'])}" + _unpriced(w)),
             cell(f"{w['tokens_reserved']:,} tok {usd(w['cost_reserved'])}"),
             cell(limits(w["token_limit"], w["cost_limit"])),
             cell(when(w["resets_at"]) or "never"),

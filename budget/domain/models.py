@@ -188,6 +188,10 @@ class WindowStatus:
     utilization: Decimal | None
     #: Whether its policy applies now: active, disabled, not_started or ended.
     state: str = "active"
+    #: Usage inside the window that had no price (only for a USD limit, whose
+    #: counters cannot show it): how many records, how many tokens.
+    unpriced_records: int | None = None
+    unpriced_tokens: int | None = None
 
 
 @dataclass(frozen=True)

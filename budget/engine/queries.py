@@ -25,6 +25,7 @@ from budget.engine.context import EngineContext
 from budget.engine.expiry import expire_allocations, expire_if_due, expiry_alert, locked_allocation
 from budget.engine.policies import list_policies
 from budget.engine.record_write import closed_event, held_allocation
+from budget.engine.seed import unpriced_in
 from budget.engine.windows import current_counters
 from budget.errors import NotFound
 from budget.storage import allocations as store_allocations
@@ -265,24 +266,36 @@ def _policy_windows(conn: Connection, policy: Policy, now) -> list[WindowStatus]
         )
         # a window not created yet shows what it will start with: the ledger's
         # spend inside it that the policy covers
-        return [_status(policy, span, current_counters(conn, policy, span), now)]
+        counters = current_counters(conn, policy, span)
+        return [_status(policy, span, counters, now, _unpriced(conn, policy, span))]
     rows = conn.execute(
         select(t.windows)
         .where(W.policy_id == policy.policy_id, W.superseded_at.is_(None))
         .order_by(W.id.desc())
         .limit(RECENT_WINDOWS)
     ).all()
-    return [
-        _status(policy, WindowSpan(r.window_key, r.starts_at, r.ends_at), _counters(r), now)
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        span = WindowSpan(r.window_key, r.starts_at, r.ends_at)
+        out.append(_status(policy, span, _counters(r), now, _unpriced(conn, policy, span)))
+    return out
+
+
+def _unpriced(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int | None, int | None]:
+    """Unpriced usage in a calendar or total window with a USD limit (None
+    without one, and for session and task windows, which are not summed here)."""
+    if policy.cost_limit_nanos is None or policy.period in (Period.PER_SESSION, Period.PER_TASK):
+        return None, None
+    return unpriced_in(conn, policy, span)
 
 
 def _counters(row) -> WindowCounters:
     return WindowCounters(row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos)
 
 
-def _status(policy: Policy, span: WindowSpan, c: WindowCounters, now) -> WindowStatus:
+def _status(
+    policy: Policy, span: WindowSpan, c: WindowCounters, now, unpriced=(None, None)
+) -> WindowStatus:
     tokens_left = (
         None
         if policy.token_limit is None
@@ -316,4 +329,6 @@ def _status(policy: Policy, span: WindowSpan, c: WindowCounters, now) -> WindowS
         cost_remaining=cost_left,
         utilization=round(max(shares), 4) if shares else None,
         state=policy.state(now),
+        unpriced_records=unpriced[0],
+        unpriced_tokens=unpriced[1],
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from budget.domain import limits
 from budget.domain.enums import Period
@@ -47,30 +47,49 @@ def seed_range(policy: Policy, span: WindowSpan) -> tuple[datetime, datetime] | 
 
 def seeded(conn: Connection, policy: Policy, span: WindowSpan) -> WindowCounters:
     """The counters a new window of ``policy`` for ``span`` starts with."""
+    tokens, nanos, _, _ = usage_in(conn, policy, span)
+    return WindowCounters(used_tokens=tokens, used_nanos=nanos)
+
+
+def unpriced_in(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int, int]:
+    """(records, tokens) of the window's usage that had no price: what its USD
+    counters cannot show."""
+    _, _, records, tokens = usage_in(conn, policy, span)
+    return records, tokens
+
+
+def usage_in(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int, int, int, int]:
+    """(tokens, nano-USD, unpriced records, unpriced tokens) of the ledger's usage
+    inside the window that the policy covers."""
     bounds = seed_range(policy, span)
     if bounds is None:
-        return WindowCounters()
+        return 0, 0, 0, 0
     start, end = bounds
     if policy.period in (Period.PER_SESSION, Period.PER_TASK):
         return _from_ledger(conn, policy, span, start, end)
     query = agg.Query(start, end, _NO_BUCKETS, budget_policies=(policy,))
     totals = agg.run(conn, query, plan(start, end, _NO_BUCKETS)).totals
-    return WindowCounters(
-        used_tokens=totals.input_tokens + totals.output_tokens, used_nanos=totals.cost_nanos
+    return (
+        totals.input_tokens + totals.output_tokens,
+        totals.cost_nanos,
+        totals.unpriced_records,
+        totals.unpriced_tokens,
     )
 
 
 def _from_ledger(
     conn: Connection, policy: Policy, span: WindowSpan, start: datetime, end: datetime
-) -> WindowCounters:
+) -> tuple[int, int, int, int]:
     from budget.engine.queries import covered_by
 
     kind, _, value = span.key.partition(":")
     column = U.session_id if kind == "session" else U.task_id
+    unpriced = U.cost_nanos.is_(None)
     query = select(
         func.coalesce(func.sum(U.input_tokens + U.output_tokens), 0),
         func.coalesce(func.sum(U.cost_nanos), 0),
+        func.coalesce(func.sum(case((unpriced, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((unpriced, U.input_tokens + U.output_tokens), else_=0)), 0),
     ).where(column == value, U.occurred_at >= start, U.occurred_at < end)
     query = covered_by(query, [policy], conn.dialect.name == "sqlite")
-    tokens, nanos = conn.execute(query).one()
-    return WindowCounters(used_tokens=int(tokens), used_nanos=int(nanos))
+    return tuple(int(x) for x in conn.execute(query).one())  # type: ignore[return-value]

@@ -234,8 +234,9 @@ class UsageRow(ScopeColumns, Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     allocation_id: Mapped[str | None] = mapped_column(String(40), index=True)
     context_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    session_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    task_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    # indexed: a new per-session or per-task window starts from its rows
+    session_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     input_tokens: Mapped[int] = mapped_column(BigInteger)
     output_tokens: Mapped[int] = mapped_column(BigInteger)
     cached_input_tokens: Mapped[int] = mapped_column(BigInteger)

@@ -1,5 +1,7 @@
 """Limits that bind: check agrees with allocate, on both backends, library and REST."""
 
+from decimal import Decimal
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -61,3 +63,20 @@ def test_summaries_mark_policies_that_do_not_apply_now(svc, pinned_clock):
     with TestClient(create_app(svc), base_url="http://127.0.0.1") as client:
         body = client.get(f"{V1}/budgets/{team.budget_id}/summary").json()
     assert {w["policy_name"]: w["state"] for w in body["windows"]} == states
+
+
+def test_a_usd_window_shows_the_usage_it_could_not_price(svc):
+    team = svc.create_budget(name="team")
+    svc.add_policy(team.budget_id, type="soft_limit", period="daily", cost_limit="5")
+    svc.add_policy(team.budget_id, type="warn", period="daily", token_limit=10**6)
+    svc.record_usage(provider="openai", model="gpt-4o-mini", input_tokens=1000)
+    svc.record_usage(provider="acme", model="mystery-1", input_tokens=300, output_tokens=20)
+    svc.record_usage(provider="acme", model="mystery-1", input_tokens=100)
+    usd, tokens = svc.summary(team.budget_id).windows
+    assert (usd.unpriced_records, usd.unpriced_tokens) == (2, 420)
+    assert usd.tokens_used == 1420 and usd.cost_used == Decimal("0.00015")
+    assert tokens.unpriced_records is None  # no USD limit: nothing it hides
+    with TestClient(create_app(svc), base_url="http://127.0.0.1") as client:
+        body = client.get(f"{V1}/budgets/{team.budget_id}/summary").json()
+    assert body["windows"][0]["unpriced_records"] == 2
+    assert body["windows"][0]["unpriced_tokens"] == 420

@@ -26,9 +26,14 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("windows") as batch:
         batch.add_column(sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True))
+    # a new per-session or per-task window sums that session's or task's rows
+    op.create_index("ix_usage_records_session_id", "usage_records", ["session_id"])
+    op.create_index("ix_usage_records_task_id", "usage_records", ["task_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_records_task_id", table_name="usage_records")
+    op.drop_index("ix_usage_records_session_id", table_name="usage_records")
     with op.batch_alter_table("windows") as batch:
         batch.drop_column("superseded_at")
     with op.batch_alter_table("policies") as batch:
