@@ -313,6 +313,35 @@ class WindowOut(BaseModel):
         )
 
 
+class PastWindowOut(BaseModel):
+    window: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    tokens_used: int
+    cost_used: str
+    token_limit: int | None
+    cost_limit: str | None
+    peak_fill: str | None = Field(
+        description="The highest share of a limit the window's usage reached (usage only "
+        "grows: where it ended, or stands now); against the policy's limits as they are now."
+    )
+    superseded_at: datetime | None
+
+    @classmethod
+    def of(cls, w: m.PastWindow) -> PastWindowOut:
+        return cls(
+            window=w.window,
+            starts_at=w.starts_at,
+            ends_at=w.ends_at,
+            tokens_used=w.tokens_used,
+            cost_used=money(w.cost_used) or "0",
+            token_limit=w.token_limit,
+            cost_limit=money(w.cost_limit),
+            peak_fill=None if w.peak_fill is None else format(w.peak_fill, "f"),
+            superseded_at=w.superseded_at,
+        )
+
+
 class SummaryOut(BaseModel):
     budget: BudgetOut
     windows: list[WindowOut]

@@ -195,6 +195,24 @@ class WindowStatus:
 
 
 @dataclass(frozen=True)
+class PastWindow:
+    """One window of a policy, as its history shows it."""
+
+    window: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    tokens_used: int
+    cost_used: Decimal
+    token_limit: int | None
+    cost_limit: Decimal | None
+    #: The highest share of a limit its usage reached (usage only grows, so
+    #: this is where the window ended), None without a limit.
+    peak_fill: Decimal | None
+    #: Set when a change of the policy's scope or dates replaced the window.
+    superseded_at: datetime | None
+
+
+@dataclass(frozen=True)
 class BudgetSummary:
     """A budget with the state of each policy's current window(s)."""
 

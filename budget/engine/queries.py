@@ -13,6 +13,7 @@ from budget.domain.enums import AllocationStatus, Period
 from budget.domain.models import (
     Allocation,
     BudgetSummary,
+    PastWindow,
     Policy,
     UsageRecord,
     WindowCounters,
@@ -23,7 +24,7 @@ from budget.domain.periods import CALENDAR_PERIODS, WindowSpan, calendar_window,
 from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
 from budget.engine.expiry import expire_allocations, expire_if_due, expiry_alert, locked_allocation
-from budget.engine.policies import list_policies
+from budget.engine.policies import get_policy, list_policies
 from budget.engine.record_write import closed_event, held_allocation
 from budget.engine.seed import unpriced_in
 from budget.engine.windows import current_counters
@@ -279,6 +280,43 @@ def _policy_windows(conn: Connection, policy: Policy, now) -> list[WindowStatus]
         span = WindowSpan(r.window_key, r.starts_at, r.ends_at)
         out.append(_status(policy, span, _counters(r), now, _unpriced(conn, policy, span)))
     return out
+
+
+def window_history(ctx: EngineContext, policy_id: str, last: Any = 12) -> list[PastWindow]:
+    """The policy's ``last`` windows, newest first, with what each used against
+    the policy's limits (the limits as they are now)."""
+    limit, _ = v.page(last, 0, max_limit=1000)
+    policy = get_policy(ctx, policy_id)
+    with ctx.db.read() as conn:
+        rows = conn.execute(
+            select(t.windows)
+            .where(W.policy_id == policy.policy_id)
+            .order_by(W.starts_at.desc(), W.id.desc())
+            .limit(limit)
+        ).all()
+    return [_past(policy, r) for r in rows]
+
+
+def _past(policy: Policy, row) -> PastWindow:
+    shares = []
+    if policy.token_limit:
+        shares.append(Decimal(row.used_tokens) / policy.token_limit)
+    if policy.cost_limit_nanos:
+        shares.append(Decimal(row.used_nanos) / policy.cost_limit_nanos)
+    key = row.window_key
+    if row.superseded_at is not None:  # "~<id>:<key>": show the key it had
+        key = key.partition(":")[2] or key
+    return PastWindow(
+        window=key,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        tokens_used=row.used_tokens,
+        cost_used=nanos_to_usd(row.used_nanos),
+        token_limit=policy.token_limit,
+        cost_limit=policy.cost_limit,
+        peak_fill=round(max(shares), 4).normalize() if shares else None,
+        superseded_at=row.superseded_at,
+    )
 
 
 def _unpriced(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int | None, int | None]:

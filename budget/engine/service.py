@@ -13,6 +13,7 @@ from budget.domain.models import (
     Budget,
     BudgetSummary,
     CostEstimate,
+    PastWindow,
     Policy,
     UsageRecord,
 )
@@ -230,6 +231,10 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
     def summary(self, budget_id: str) -> BudgetSummary:
         """Per policy: window, used, reserved, limit, remaining and resets_at."""
         return queries.summary(self._ctx, budget_id)
+
+    def window_history(self, policy_id: str, last: int = 12) -> list[PastWindow]:
+        """A policy's last windows, newest first: what each used and how full it got."""
+        return queries.window_history(self._ctx, policy_id, last)
 
     def list_alerts(
         self,

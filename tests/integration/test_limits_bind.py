@@ -80,3 +80,30 @@ def test_a_usd_window_shows_the_usage_it_could_not_price(svc):
         body = client.get(f"{V1}/budgets/{team.budget_id}/summary").json()
     assert body["windows"][0]["unpriced_records"] == 2
     assert body["windows"][0]["unpriced_tokens"] == 420
+
+
+def test_window_history_answers_how_close_we_came(svc, db_url, pinned_clock):
+    from datetime import timedelta
+
+    from typer.testing import CliRunner
+
+    from budget.cli.app import app
+
+    team = svc.create_budget(name="team")
+    policy = svc.add_policy(team.budget_id, type="hard_limit", period="daily", token_limit=1000)
+    for used in (900, 250, 600):
+        svc.record_usage(provider="openai", model="gpt-4o-mini", input_tokens=used)
+        pinned_clock.advance(days=1)
+    history = svc.window_history(policy.policy_id, last=2)
+    assert [w.tokens_used for w in history] == [600, 250]  # newest first, two asked for
+    assert [str(w.peak_fill) for w in history] == ["0.6", "0.25"]
+    assert history[0].ends_at - history[0].starts_at == timedelta(days=1)
+    with TestClient(create_app(svc), base_url="http://127.0.0.1") as client:
+        body = client.get(f"{V1}/policies/{policy.policy_id}/history?last=5").json()
+    assert [w["tokens_used"] for w in body] == [600, 250, 900]
+    assert body[2]["peak_fill"] == "0.9" and body[2]["superseded_at"] is None
+    run = CliRunner().invoke(
+        app, ["policies", "history", policy.policy_id, "--database-url", db_url]
+    )
+    assert run.exit_code == 0, run.output
+    assert "90%" in run.stdout and "25%" in run.stdout

@@ -12,6 +12,7 @@ from budget.api.schemas import (
     BudgetOut,
     BudgetPatch,
     Page,
+    PastWindowOut,
     PolicyIn,
     PolicyOut,
     PolicyPatch,
@@ -83,6 +84,17 @@ def list_policies(svc: ServiceDep, _: ClientDep) -> list[PolicyOut]:
 @router.get("/policies/{policy_id}", response_model=PolicyOut)
 def get_policy(policy_id: str, svc: ServiceDep, _: ClientDep) -> PolicyOut:
     return PolicyOut.of(svc.get_policy(policy_id))
+
+
+@router.get("/policies/{policy_id}/history", response_model=list[PastWindowOut])
+def window_history(
+    policy_id: str,
+    svc: ServiceDep,
+    _: ClientDep,
+    last: Annotated[int, Query(ge=1, le=1000)] = 12,
+) -> list[PastWindowOut]:
+    """The policy's last windows, newest first: used, limits and peak fill of each."""
+    return [PastWindowOut.of(w) for w in svc.window_history(policy_id, last)]
 
 
 @router.patch("/policies/{policy_id}", response_model=PolicyOut)

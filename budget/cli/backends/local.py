@@ -19,6 +19,7 @@ from budget.api.schemas import (
     BudgetIn,
     BudgetOut,
     BudgetPatch,
+    PastWindowOut,
     PolicyIn,
     PolicyOut,
     PolicyPatch,
@@ -185,6 +186,9 @@ class LocalBackend(Backend):
 
     def get_policy(self, policy_id):
         return _dump(PolicyOut.of(self.svc.get_policy(policy_id)))
+
+    def window_history(self, policy_id, last):
+        return [_dump(PastWindowOut.of(w)) for w in self.svc.window_history(policy_id, last)]
 
     def update_policy(self, policy_id, body):
         changes = parse_body(PolicyPatch, body).model_dump(exclude_unset=True)

@@ -114,6 +114,9 @@ class RemoteBackend(Backend):
     def get_policy(self, policy_id):
         return self._call("GET", f"/policies/{_p(policy_id)}")
 
+    def window_history(self, policy_id, last):
+        return self._call("GET", f"/policies/{_p(policy_id)}/history", params={"last": last})
+
     def update_policy(self, policy_id, body):
         return self._call("PATCH", f"/policies/{_p(policy_id)}", json=body)
 

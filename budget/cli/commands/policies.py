@@ -239,6 +239,28 @@ def update(
     cli.emit(cli.backend.update_policy(policy, body), lambda p: show_policy(cli, p))
 
 
+@command(app, "history", reads=True)
+def history(
+    cli: Cli,
+    policy: PolicyRef,
+    last: Annotated[int, typer.Option(min=1, max=1000, help="How many windows.")] = 12,
+) -> None:
+    """A policy's last windows, newest first: used, limits and how full each got.
+
+    Example: budget policies history pol_0123456789abcdef01234567 --last 6
+    """
+    rows = cli.backend.window_history(policy, last)
+    columns: list[r.Column] = [
+        ("window", lambda w: w["window"] + (" (replaced)" if w["superseded_at"] else "")),
+        ("from", lambda w: r.when(w["starts_at"]) or ""),
+        ("until", lambda w: r.when(w["ends_at"]) or ""),
+        ("used", lambda w: f"{w['tokens_used']:,} tok {r.usd(w['cost_used'])}"),
+        ("limit", lambda w: r.limits(w["token_limit"], w["cost_limit"])),
+        ("peak fill", lambda w: "" if w["peak_fill"] is None else f"{float(w['peak_fill']):.0%}"),
+    ]
+    cli.emit(rows, lambda items: cli.print(r.table(items, columns)))
+
+
 @command(app, "disable")
 def disable(cli: Cli, policy: PolicyRef) -> None:
     """Stop enforcing a policy (its windows are kept).
