@@ -98,6 +98,23 @@ class Conflict(BudgetError):
         return {**super().to_dict(), "field": self.field, "value": jsonable(self.value)}
 
 
+class Forbidden(BudgetError):
+    """The caller's API key may not do this: it claims another identity or
+    names a budget outside the key's."""
+
+    code = "forbidden"
+    http_status = 403
+    title = "Forbidden"
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        super().__init__(f"{field}={shown(value)}: {reason}")
+        self.field = field
+        self.value = value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "field": self.field, "value": jsonable(self.value)}
+
+
 class IdempotencyConflict(Conflict):
     """A request id already recorded with different content."""
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
 
 from budget.api.server import is_loopback
+from budget.engine.keys import ApiKey, bind_request, sees_budget, visible_budget
 from budget.engine.service import BudgetService
+from budget.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,22 @@ class Caller:
 
     name: str
     role: str
+    key: ApiKey | None = None
+
+    def bind(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A request body's scope fields with this caller's key identity filled in
+        (a client key's request may not claim another user, project, component
+        or api_key: 403)."""
+        return bind_request(self.key, fields)
+
+    def budget(self, budget_id: str | None) -> str | None:
+        """The budget a read is about, as this caller's key may see it."""
+        return visible_budget(self.key, budget_id)
+
+    def sees(self, budget_id: str) -> None:
+        """Refuse a budget this caller's key does not see, as if it did not exist."""
+        if not sees_budget(self.key, budget_id):
+            raise NotFound("budget", "budget_id", budget_id)
 
 
 OPEN_CALLER = Caller(name="anonymous", role="admin")
@@ -107,7 +125,7 @@ def get_caller(request: Request, svc: ServiceDep) -> Caller:
         raise HTTPException(
             401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
         )
-    return Caller(name=key.name, role=key.role)
+    return Caller(name=key.name, role=key.role, key=key)
 
 
 def require_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:

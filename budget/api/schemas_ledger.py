@@ -329,6 +329,14 @@ class EstimateOut(BaseModel):
 class KeyIn(Strict):
     name: Text
     role: Literal["admin", "client"] = "client"
+    user: Text | None = Field(
+        default=None, description="A client key's user: filled into its requests."
+    )
+    project: Text | None = None
+    component: Text | None = None
+    budgets: Annotated[list[Text], Field(max_length=50)] | None = Field(
+        default=None, description="Budget ids or names a client key sees (default: all)."
+    )
 
 
 class KeyOut(BaseModel):
@@ -339,6 +347,10 @@ class KeyOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    user: str | None = None
+    project: str | None = None
+    component: str | None = None
+    budget_ids: list[str] | None = None
 
 
 class NewKeyOut(KeyOut):

@@ -11,13 +11,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.engine.context import EngineContext
-from budget.errors import Conflict, NotFound, ValidationError
+from budget.errors import Conflict, Forbidden, NotFound, ValidationError
 from budget.storage import tables as t
 from budget.storage.sql import new_id
 
@@ -34,17 +35,100 @@ class ApiKey:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    #: A client key's identity (None: not bound) and the budgets it sees (None: all).
+    user: str | None = None
+    project: str | None = None
+    component: str | None = None
+    budget_ids: tuple[str, ...] | None = None
+
+    def bound(self) -> dict[str, str]:
+        """The attributes a request by this key carries: its own name as
+        ``api_key`` always, and the user, project and component it is bound to."""
+        out = {"api_key": self.name}
+        for name in ("user", "project", "component"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+def bind_request(key: ApiKey | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` of a request with the identity of a client key filled in.
+
+    Admin keys (and an open server, ``key`` None) act as they say. A client
+    key's request carries the key's attributes; one that claims another value
+    for any of them is refused, naming the attribute.
+    """
+    if key is None or key.role == "admin":
+        return fields
+    out = dict(fields)
+    for name, value in key.bound().items():
+        given = out.get(name)
+        if given is not None and given != value:
+            raise Forbidden(name, given, f"key {key.name!r} is bound to {name}={value!r}")
+        out[name] = value
+    return out
+
+
+def visible_budget(key: ApiKey | None, budget_id: str | None) -> str | None:
+    """The budget a read by ``key`` is about: the one given if the key sees it,
+    the key's only budget when none is given; all (None) for other keys."""
+    if key is None or key.role == "admin" or key.budget_ids is None:
+        return budget_id
+    if budget_id is not None:
+        if budget_id not in key.budget_ids:
+            raise NotFound("budget", "budget_id", budget_id)
+        return budget_id
+    if len(key.budget_ids) == 1:
+        return key.budget_ids[0]
+    raise Forbidden(
+        "budget_id",
+        None,
+        f"key {key.name!r} sees the budgets {', '.join(key.budget_ids)}: name one of them",
+    )
+
+
+def sees_budget(key: ApiKey | None, budget_id: str) -> bool:
+    return (
+        key is None
+        or key.role == "admin"
+        or key.budget_ids is None
+        or (budget_id in key.budget_ids)
+    )
 
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(ctx: EngineContext, name: str, role: str = "client") -> tuple[ApiKey, str]:
-    """A new key and its secret; the secret is returned once and never stored."""
+def create_key(
+    ctx: EngineContext,
+    name: str,
+    role: str = "client",
+    *,
+    user: Any = None,
+    project: Any = None,
+    component: Any = None,
+    budgets: Any = None,
+) -> tuple[ApiKey, str]:
+    """A new key and its secret; the secret is returned once and never stored.
+
+    A client key may be bound to a ``user``, ``project`` and ``component``
+    (requests made with it carry them, and may not claim others) and to
+    ``budgets`` (ids or names): the budgets whose summaries, usage and alerts
+    it sees. Its ``api_key`` attribute is always its own name.
+    """
     name = v.text("name", name, required=True, max_len=200)
     if role not in ROLES:
         raise ValidationError("role", role, "must be admin or client")
+    binding = {
+        "bound_user": v.text("user", user),
+        "bound_project": v.text("project", project),
+        "bound_component": v.text("component", component),
+        "budget_ids": _budget_ids(ctx, budgets),
+    }
+    if role == "admin" and any(value is not None for value in binding.values()):
+        raise ValidationError("role", role, "only client keys are bound; admin keys act on all")
     secret = "bgt_" + secrets.token_urlsafe(32)
     key_id = new_id("key")
     with ctx.db.write() as conn:
@@ -60,9 +144,30 @@ def create_key(ctx: EngineContext, name: str, role: str = "client") -> tuple[Api
                 created_at=utcnow(),
                 last_used_at=None,
                 revoked_at=None,
+                **binding,
             )
         )
     return get_key(ctx, key_id), secret
+
+
+def _budget_ids(ctx: EngineContext, refs: Any) -> list[str] | None:
+    """Budget ids from ids or names (None: no restriction)."""
+    from budget.engine.budgets import find_budget, get_budget
+
+    if refs is None:
+        return None
+    if isinstance(refs, str):
+        refs = [refs]
+    out = []
+    for ref in refs:
+        ref = v.text("budgets", ref, required=True, max_len=200)
+        try:
+            out.append(get_budget(ctx, ref).budget_id)
+        except NotFound:
+            out.append(find_budget(ctx, ref).budget_id)
+    if not out:
+        raise ValidationError("budgets", refs, "give at least one budget, or none for all")
+    return sorted(set(out))
 
 
 def get_key(ctx: EngineContext, key_id: str) -> ApiKey:
@@ -133,4 +238,8 @@ def _key(row) -> ApiKey:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        user=row.bound_user,
+        project=row.bound_project,
+        component=row.bound_component,
+        budget_ids=None if row.budget_ids is None else tuple(row.budget_ids),
     )

@@ -288,9 +288,13 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
 
     # --- API keys of the REST service -------------------------------------------
 
-    def create_api_key(self, name: str, role: str = "client") -> tuple[keys.ApiKey, str]:
-        """A new key (admin or client) and its secret, shown only this once."""
-        return keys.create_key(self._ctx, name, role)
+    def create_api_key(
+        self, name: str, role: str = "client", **binding: Any
+    ) -> tuple[keys.ApiKey, str]:
+        """A new key (admin or client) and its secret, shown only this once; a
+        client key may be bound to ``user``, ``project``, ``component`` and
+        ``budgets`` (see :func:`budget.engine.keys.create_key`)."""
+        return keys.create_key(self._ctx, name, role, **binding)
 
     def list_api_keys(self) -> list[keys.ApiKey]:
         return keys.list_keys(self._ctx)

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from budget.api import problems
 from budget.api.deps import get_caller
 from budget.api.server import is_loopback
+from budget.mcp import identity
 from budget.mcp.server import build_server
 
 PATH = "/mcp"
@@ -71,12 +72,16 @@ class McpEndpoint:
             return
         svc = request.app.state.service
         try:
-            await anyio.to_thread.run_sync(get_caller, request, svc)
+            caller = await anyio.to_thread.run_sync(get_caller, request, svc)
         except HTTPException as exc:
             response = problems.http_error(request, exc)
             await response(scope, receive, send)
             return
-        await manager.handle_request(scope, receive, send)
+        token = identity.current_key.set(caller.key)
+        try:
+            await manager.handle_request(scope, receive, send)
+        finally:
+            identity.current_key.reset(token)
 
 
 def mount(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ from budget.api.schemas_ledger import AlertOut, AllocationOut, CheckOut, Estimat
 from budget.domain import limits
 from budget.engine.service import BudgetService
 from budget.errors import BudgetError, NotFound
+from budget.mcp import identity
 
 GetService = Callable[[], BudgetService]
 Json = dict[str, Any]
@@ -125,7 +126,7 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
         when a hard limit refuses; nothing is reserved then. If over_soft_limit is true,
         switch to recommended_model."""
         svc = get()
-        return dump(AllocationOut.of(call(svc.allocate, **_locals(locals()))))
+        return dump(AllocationOut.of(call(svc.allocate, **identity.bind(_locals(locals())))))
 
     @tool(server, READ)
     def check_budget(
@@ -143,7 +144,7 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
         """Dry run: would allocate_tokens succeed now? Reserves nothing. Returns allowed,
         the estimated cost, and each refusing window (limit, used, reserved, resets_at)."""
         svc = get()
-        return dump(CheckOut.of(call(svc.check, **_locals(locals()))))
+        return dump(CheckOut.of(call(svc.check, **identity.bind(_locals(locals())))))
 
     @tool(server, WRITE)
     def record_usage(
@@ -186,7 +187,7 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
         released, so no separate release_allocation is needed. Returns the priced record
         (cost is null for a model without a known price)."""
         svc = get()
-        return dump(UsageOut.of(call(svc.record_usage, **_locals(locals()))))
+        return dump(UsageOut.of(call(svc.record_usage, **identity.bind(_locals(locals())))))
 
     @tool(server, WRITE)
     def release_allocation(
@@ -203,7 +204,8 @@ def _register_state(server: MCPServer, get: GetService) -> None:
         """A budget's current windows: per policy the limit, used, reserved, remaining,
         utilization and when the window resets."""
         svc = get()
-        return dump(SummaryOut.of(call(svc.summary, budget_id=resolve_budget(svc, budget))))
+        budget_id = identity.budget(resolve_budget(svc, budget))
+        return dump(SummaryOut.of(call(svc.summary, budget_id=budget_id)))
 
     @tool(server, READ)
     def list_alerts(
@@ -229,7 +231,7 @@ def _register_state(server: MCPServer, get: GetService) -> None:
         """Recent alerts, newest first: thresholds crossed, limits reached, denials,
         unpriced models, price conflicts, expired allocations."""
         svc = get()
-        budget_id = resolve_budget(svc, budget) if budget else None
+        budget_id = identity.budget(resolve_budget(svc, budget) if budget else None)
         items = call(
             svc.list_alerts,
             budget_id=budget_id,

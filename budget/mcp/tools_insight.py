@@ -13,6 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from budget.domain import limits
+from budget.mcp import identity
 from budget.mcp.tools import (
     READ,
     GetService,
@@ -92,7 +93,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         preferred model if it fits every limit, else the best cheaper one that does,
         with the reason. Reserves nothing (then call allocate_tokens)."""
         svc = get()
-        attributes = {"component": component, "project": project, "user": user}
+        attributes = identity.bind({"component": component, "project": project, "user": user})
         result = call(
             svc.route_request,
             preferred_model=preferred_model,
@@ -129,7 +130,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         """Tokens and USD for a period, grouped (and bucketed over time), with totals:
         where the money went."""
         svc = get()
-        budget_id = resolve_budget(svc, budget) if budget else None
+        budget_id = identity.budget(resolve_budget(svc, budget) if budget else None)
         filters = {"provider": provider, "model": model}
         result = call(
             svc.usage_report,

@@ -311,6 +311,12 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: A client key's identity: the server fills these in and refuses others.
+    bound_user: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    bound_project: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    bound_component: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    #: The budgets a client key sees (None: all).
+    budget_ids: Mapped[list[Any] | None] = mapped_column(ReadableJSON)
 
 
 api_keys = ApiKeyRow.__table__

@@ -145,3 +145,44 @@ def test_mcp_over_streamable_http_behind_the_api_keys(keyed_server):
             await exercise(c, budget_id)
 
     anyio.run(main)
+
+
+def test_two_client_keys_over_mcp_cannot_spend_against_each_others_limits(start_server, cli_db):
+    svc = budget.open(cli_db)
+    try:
+        for team, user in (("team-a", "alice"), ("team-b", "bob")):
+            b = svc.create_budget(team)
+            svc.add_policy(b.budget_id, type="hard_limit", period="daily", token_limit=100,
+                           user=user)  # fmt: skip
+        _, alice = svc.create_api_key("alice-agent", user="alice", budgets=["team-a"])
+        _, bob = svc.create_api_key("bob-agent", user="bob", budgets=["team-b"])
+    finally:
+        svc.close()
+    server = start_server(cli_db)
+    call = {"context_id": "c", "tokens": 60}
+
+    async def as_key(secret: str, steps):
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {secret}"}, timeout=30)
+        async with http, Client(streamable_http_client(server.url + "/mcp", http_client=http)) as c:
+            return await steps(c)
+
+    async def alice_steps(c):
+        claimed = await c.call_tool("allocate_tokens", {**call, "user": "bob"})
+        assert claimed.is_error and claimed.content[0].text.startswith("user='bob'")
+        granted = data(await c.call_tool("allocate_tokens", call))
+        assert granted["attributes"]["user"] == "alice"
+        assert granted["attributes"]["api_key"] == "alice-agent"
+        second = await c.call_tool("allocate_tokens", call)  # alice's 100 hold 60
+        assert second.is_error and "budget exceeded" in second.content[0].text
+        hidden = await c.call_tool("get_budget_status", {"budget": "team-b"})
+        assert hidden.is_error and "no budget" in hidden.content[0].text
+        assert not (await c.call_tool("get_budget_status", {"budget": "team-a"})).is_error
+
+    async def bob_steps(c):
+        granted = data(await c.call_tool("allocate_tokens", call))  # bob's limit is his own
+        assert granted["attributes"]["user"] == "bob"
+        alerts = data(await c.call_tool("list_alerts", {}))
+        assert alerts["total"] == 0  # alice's denial belongs to team-a
+
+    anyio.run(as_key, alice, alice_steps)
+    anyio.run(as_key, bob, bob_steps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -28,7 +29,7 @@ Offset = Annotated[int, Query(ge=0, le=10**9)]
 @router.get("/alerts", response_model=Page[AlertOut], tags=["alerts"])
 def list_alerts(
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     budget_id: Annotated[str | None, Query(max_length=40)] = None,
     kind: AlertKind | None = None,
     acknowledged: bool | None = None,
@@ -37,7 +38,7 @@ def list_alerts(
     offset: Offset = 0,
 ) -> Page[AlertOut]:
     items = svc.list_alerts(
-        budget_id=budget_id,
+        budget_id=caller.budget(budget_id),
         kind=kind,
         acknowledged=acknowledged,
         since=since,
@@ -61,21 +62,15 @@ def estimate(body: EstimateIn, svc: ServiceDep, _: ClientDep) -> EstimateOut:
 
 
 def _key_out(key) -> KeyOut:
-    return KeyOut(
-        key_id=key.key_id,
-        name=key.name,
-        role=key.role,
-        prefix=key.prefix,
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-        revoked_at=key.revoked_at,
-    )
+    return KeyOut(**dataclasses.asdict(key))
 
 
 @router.post("/keys", status_code=201, response_model=NewKeyOut, tags=["keys"])
 def create_key(body: KeyIn, svc: ServiceDep, _: AdminDep) -> NewKeyOut:
-    """A new API key; its secret is in this response only."""
-    key, secret = svc.create_api_key(body.name, body.role)
+    """A new API key; its secret is in this response only. A client key may be
+    bound to a user, project and component (its requests carry them and may not
+    claim others; its ``api_key`` is always its name) and to budgets it sees."""
+    key, secret = svc.create_api_key(**body.model_dump(exclude_none=True))
     return NewKeyOut(**_key_out(key).model_dump(), secret=secret)
 
 

@@ -19,6 +19,8 @@ from budget.api.schemas import (
     SummaryOut,
 )
 from budget.api.strict import StrictRoute
+from budget.engine.keys import sees_budget
+from budget.errors import NotFound
 
 router = APIRouter(tags=["budgets"], route_class=StrictRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -33,12 +35,20 @@ def create_budget(body: BudgetIn, svc: ServiceDep, _: AdminDep) -> BudgetOut:
 @router.get("/budgets", response_model=Page[BudgetOut])
 def list_budgets(
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     owner: str | None = None,
     active: bool | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[BudgetOut]:
+    """Live budgets; a client key bound to budgets sees only those."""
+    key = caller.key
+    if key is not None and key.role != "admin" and key.budget_ids is not None:
+        seen = [svc.get_budget(b) for b in key.budget_ids]
+        seen = [b for b in seen if owner in (None, b.owner) and active in (None, b.active)]
+        shown = seen[offset : offset + limit]
+        return Page(items=[BudgetOut.of(b) for b in shown], total=len(seen), limit=limit,
+                    offset=offset)  # fmt: skip
     items = svc.list_budgets(owner=owner, active=active, limit=limit, offset=offset)
     return Page(
         items=[BudgetOut.of(b) for b in items], total=items.total, limit=limit, offset=offset
@@ -46,7 +56,8 @@ def list_budgets(
 
 
 @router.get("/budgets/{budget_id}", response_model=BudgetOut)
-def get_budget(budget_id: str, svc: ServiceDep, _: ClientDep) -> BudgetOut:
+def get_budget(budget_id: str, svc: ServiceDep, caller: ClientDep) -> BudgetOut:
+    caller.sees(budget_id)
     return BudgetOut.of(svc.get_budget(budget_id))
 
 
@@ -62,7 +73,8 @@ def delete_budget(budget_id: str, svc: ServiceDep, _: AdminDep) -> Response:
 
 
 @router.get("/budgets/{budget_id}/summary", response_model=SummaryOut)
-def budget_summary(budget_id: str, svc: ServiceDep, _: ClientDep) -> SummaryOut:
+def budget_summary(budget_id: str, svc: ServiceDep, caller: ClientDep) -> SummaryOut:
+    caller.sees(budget_id)
     return SummaryOut.of(svc.summary(budget_id))
 
 
@@ -72,28 +84,40 @@ def add_policy(budget_id: str, body: PolicyIn, svc: ServiceDep, _: AdminDep) -> 
 
 
 @router.get("/budgets/{budget_id}/policies", response_model=list[PolicyOut])
-def list_budget_policies(budget_id: str, svc: ServiceDep, _: ClientDep) -> list[PolicyOut]:
+def list_budget_policies(budget_id: str, svc: ServiceDep, caller: ClientDep) -> list[PolicyOut]:
+    caller.sees(budget_id)
     return [PolicyOut.of(p) for p in svc.list_policies(budget_id)]
 
 
 @router.get("/policies", response_model=list[PolicyOut])
-def list_policies(svc: ServiceDep, _: ClientDep) -> list[PolicyOut]:
-    return [PolicyOut.of(p) for p in svc.list_policies()]
+def list_policies(svc: ServiceDep, caller: ClientDep) -> list[PolicyOut]:
+    key = caller.key
+    return [
+        PolicyOut.of(p) for p in svc.list_policies() if key is None or sees_budget(key, p.budget_id)
+    ]
+
+
+def _visible_policy(svc, caller, policy_id: str):
+    policy = svc.get_policy(policy_id)
+    if caller.key is not None and not sees_budget(caller.key, policy.budget_id):
+        raise NotFound("policy", "policy_id", policy_id)
+    return policy
 
 
 @router.get("/policies/{policy_id}", response_model=PolicyOut)
-def get_policy(policy_id: str, svc: ServiceDep, _: ClientDep) -> PolicyOut:
-    return PolicyOut.of(svc.get_policy(policy_id))
+def get_policy(policy_id: str, svc: ServiceDep, caller: ClientDep) -> PolicyOut:
+    return PolicyOut.of(_visible_policy(svc, caller, policy_id))
 
 
 @router.get("/policies/{policy_id}/history", response_model=list[PastWindowOut])
 def window_history(
     policy_id: str,
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     last: Annotated[int, Query(ge=1, le=1000)] = 12,
 ) -> list[PastWindowOut]:
     """The policy's last windows, newest first: used, limits and peak fill of each."""
+    _visible_policy(svc, caller, policy_id)
     return [PastWindowOut.of(w) for w in svc.window_history(policy_id, last)]
 
 

@@ -90,7 +90,7 @@ def _answer(request: Request, report, format: str | None) -> Any:
 def usage_report(
     request: Request,
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     filters: FiltersDep,
     since: ZonedInstant,
     until: ZonedInstant,
@@ -109,7 +109,7 @@ def usage_report(
         group_by=group_by or [],
         bucket=bucket,
         timezone=timezone,
-        budget_id=budget_id,
+        budget_id=caller.budget(budget_id),
         top=top,
         **filters,
     )
@@ -120,7 +120,7 @@ def usage_report(
 def top_consumers(
     request: Request,
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     filters: FiltersDep,
     since: ZonedInstant,
     until: ZonedInstant,
@@ -131,16 +131,21 @@ def top_consumers(
 ) -> Any:
     """The ``n`` biggest spenders by ``by`` over [since, until) (the rest in ``others``)."""
     report = svc.usage_report(
-        since=since, until=until, group_by=[by], budget_id=budget_id, top=n, **filters
+        since=since,
+        until=until,
+        group_by=[by],
+        budget_id=caller.budget(budget_id),
+        top=n,
+        **filters,
     )
     return _answer(request, report, format)
 
 
 @router.get("/forecast", response_model=list[ForecastOut])
-def forecast(svc: ServiceDep, _: ClientDep, budget_id: Filter = None) -> list[ForecastOut]:
+def forecast(svc: ServiceDep, caller: ClientDep, budget_id: Filter = None) -> list[ForecastOut]:
     """Burn rate and projected total of every current window, most urgent first.
     Raises a ``forecast_exceeds`` alert (once per window) for a projection over a limit."""
-    return [ForecastOut.of(f) for f in svc.forecast(budget_id)]
+    return [ForecastOut.of(f) for f in svc.forecast(caller.budget(budget_id))]
 
 
 @router.get("/analysis", response_model=list[FindingOut])
@@ -188,11 +193,11 @@ def recommendations(
 
 
 @router.post("/route", response_model=RouteOut)
-def route(body: RouteIn, svc: ServiceDep, _: ClientDep) -> RouteOut:
+def route(body: RouteIn, svc: ServiceDep, caller: ClientDep) -> RouteOut:
     """Which model to use now: the preferred one if the budget allows, else the best
     cheaper one that fits, else the local model, else a denial with ``retry_at``.
     Reserves nothing (allocate afterwards)."""
-    return RouteOut.of(svc.route_request(**route_arguments(body)))
+    return RouteOut.of(svc.route_request(**caller.bind(route_arguments(body))))
 
 
 @router.post("/rollups/rebuild", response_model=RebuildOut)

@@ -22,7 +22,7 @@ from budget.api.schemas_ledger import (
 )
 from budget.api.strict import StrictRoute
 from budget.domain.enums import AllocationStatus
-from budget.errors import BudgetExceeded
+from budget.errors import BudgetExceeded, Forbidden
 
 router = APIRouter(tags=["allocations and usage"], route_class=StrictRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -36,10 +36,10 @@ Filter = Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$")]
     response_model=AllocationOut,
     responses={429: {"description": "A hard limit refused (problem+json)"}},
 )
-def allocate(body: AllocationIn, svc: ServiceDep, _: ClientDep) -> AllocationOut:
+def allocate(body: AllocationIn, svc: ServiceDep, caller: ClientDep) -> AllocationOut:
     """Check-and-reserve, atomically, on every matching window."""
     try:
-        allocation = svc.allocate(**body.model_dump(exclude_none=True))
+        allocation = svc.allocate(**caller.bind(body.model_dump(exclude_none=True)))
     except BudgetExceeded:
         count_allocation("denied")
         raise
@@ -48,9 +48,9 @@ def allocate(body: AllocationIn, svc: ServiceDep, _: ClientDep) -> AllocationOut
 
 
 @router.post("/check", response_model=CheckOut)
-def check(body: CheckIn, svc: ServiceDep, _: ClientDep) -> CheckOut:
+def check(body: CheckIn, svc: ServiceDep, caller: ClientDep) -> CheckOut:
     """Would this allocation be granted now? Reserves nothing."""
-    return CheckOut.of(svc.check(**body.model_dump(exclude_none=True)))
+    return CheckOut.of(svc.check(**caller.bind(body.model_dump(exclude_none=True))))
 
 
 @router.get("/allocations", response_model=Page[AllocationOut])
@@ -86,15 +86,20 @@ def release(allocation_id: str, svc: ServiceDep, _: ClientDep) -> AllocationOut:
 
 
 @router.post("/usage", status_code=201, response_model=UsageOut)
-def record_usage(body: UsageIn, svc: ServiceDep, _: ClientDep) -> UsageOut:
+def record_usage(body: UsageIn, svc: ServiceDep, caller: ClientDep) -> UsageOut:
     """Append to the ledger; the same request_id again returns the first record."""
-    return UsageOut.of(svc.record_usage(**body.model_dump(exclude_none=True)))
+    return UsageOut.of(svc.record_usage(**caller.bind(body.model_dump(exclude_none=True))))
 
 
 @router.post("/usage/batch", status_code=201, response_model=list[UsageOut])
-def record_usage_batch(body: UsageBatchIn, svc: ServiceDep, _: ClientDep) -> list[UsageOut]:
+def record_usage_batch(body: UsageBatchIn, svc: ServiceDep, caller: ClientDep) -> list[UsageOut]:
     """Record up to 1000 usage reports in one transaction: all or none."""
-    items = [item.model_dump(exclude_none=True) for item in body.items]
+    items = []
+    for index, item in enumerate(body.items):
+        try:
+            items.append(caller.bind(item.model_dump(exclude_none=True)))
+        except Forbidden as exc:
+            raise exc.for_item(index) from None
     return [UsageOut.of(u) for u in svc.record_usage_batch(items)]
 
 
@@ -117,7 +122,7 @@ def _filters(
 @router.get("/usage", response_model=Page[UsageOut])
 def list_usage(
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     since: Instant | None = None,
     until: Instant | None = None,
     budget_id: Filter = None,
@@ -138,7 +143,7 @@ def list_usage(
     items = svc.list_usage(
         since=since,
         until=until,
-        budget_id=budget_id,
+        budget_id=caller.budget(budget_id),
         priced=priced,
         limit=limit,
         offset=offset,
@@ -154,7 +159,7 @@ def list_usage(
 @router.get("/usage/totals", response_model=UsageTotalsOut)
 def usage_totals(
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     since: Instant | None = None,
     until: Instant | None = None,
     budget_id: Filter = None,
@@ -172,7 +177,7 @@ def usage_totals(
     totals = svc.usage_totals(
         since=since,
         until=until,
-        budget_id=budget_id,
+        budget_id=caller.budget(budget_id),
         **_filters(
             component, project, user, api_key, provider, model, context_id, allocation_id, task_type
         ),

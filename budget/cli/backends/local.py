@@ -331,7 +331,7 @@ class LocalBackend(Backend):
 
     def create_key(self, body):
         request = parse_body(KeyIn, body)
-        key, secret = self.svc.create_api_key(request.name, request.role)
+        key, secret = self.svc.create_api_key(**request.model_dump(exclude_none=True))
         return _dump(NewKeyOut(**_key(key), secret=secret))
 
     def list_keys(self):
