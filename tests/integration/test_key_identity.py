@@ -90,6 +90,10 @@ def test_a_client_key_sees_only_its_budgets(world):
     assert client.get(f"{V1}/alerts", headers=auth["admin"]).json()["total"] >= 1
     other = client.get(f"{V1}/usage?budget_id={beta.budget_id}", headers=auth["alice"])
     assert other.status_code == 404
+    usage = {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 5}
+    bobs = client.post(f"{V1}/usage", json=usage, headers=auth["bob"]).json()["usage_id"]
+    assert client.get(f"{V1}/usage/{bobs}", headers=auth["alice"]).status_code == 404
+    assert client.get(f"{V1}/usage/{bobs}", headers=auth["bob"]).status_code == 200
     assert client.get(f"{V1}/budgets", headers=auth["admin"]).json()["total"] == 2
 
 

@@ -22,7 +22,7 @@ from budget.api.schemas_ledger import (
 )
 from budget.api.strict import StrictRoute
 from budget.domain.enums import AllocationStatus
-from budget.errors import BudgetExceeded, Forbidden
+from budget.errors import BudgetExceeded, Forbidden, NotFound
 
 router = APIRouter(tags=["allocations and usage"], route_class=StrictRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -191,5 +191,12 @@ def usage_totals(
 
 
 @router.get("/usage/{usage_id}", response_model=UsageOut)
-def get_usage(usage_id: str, svc: ServiceDep, _: ClientDep) -> UsageOut:
-    return UsageOut.of(svc.get_usage(usage_id))
+def get_usage(usage_id: str, svc: ServiceDep, caller: ClientDep) -> UsageOut:
+    record = svc.get_usage(usage_id)
+    key = caller.key
+    if key is not None and key.role != "admin" and key.budget_ids is not None:
+        # a client key bound to budgets sees a record only when one of them covers it
+        covering = (p for b in key.budget_ids for p in svc.list_policies(b))
+        if not any(p.scope.matches(record.attributes) for p in covering):
+            raise NotFound("usage", "usage_id", usage_id)
+    return UsageOut.of(record)
