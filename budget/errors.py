@@ -43,12 +43,9 @@ class BudgetError(Exception):
         return self
 
 
-class ValidationError(BudgetError, ValueError):
-    """Bad input: names the field, the value and what was expected."""
-
-    code = "invalid_input"
-    http_status = 422
-    title = "Invalid input"
+class FieldError(BudgetError):
+    """An error about one field: its message names the field and a safe
+    rendering of the value; ``to_dict`` carries both."""
 
     def __init__(self, field: str, value: Any, reason: str) -> None:
         super().__init__(f"{field}={shown(value)}: {reason}")
@@ -58,6 +55,14 @@ class ValidationError(BudgetError, ValueError):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "field": self.field, "value": jsonable(self.value)}
+
+
+class ValidationError(FieldError, ValueError):
+    """Bad input: names the field, the value and what was expected."""
+
+    code = "invalid_input"
+    http_status = 422
+    title = "Invalid input"
 
 
 class NotFound(BudgetError, LookupError):
@@ -82,37 +87,21 @@ class NotFound(BudgetError, LookupError):
         }
 
 
-class Conflict(BudgetError):
+class Conflict(FieldError):
     """The request contradicts what is stored (a duplicate name, say)."""
 
     code = "conflict"
     http_status = 409
     title = "Conflict"
 
-    def __init__(self, field: str, value: Any, reason: str) -> None:
-        super().__init__(f"{field}={shown(value)}: {reason}")
-        self.field = field
-        self.value = value
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": self.field, "value": jsonable(self.value)}
-
-
-class Forbidden(BudgetError):
+class Forbidden(FieldError):
     """The caller's API key may not do this: it claims another identity or
     names a budget outside the key's."""
 
     code = "forbidden"
     http_status = 403
     title = "Forbidden"
-
-    def __init__(self, field: str, value: Any, reason: str) -> None:
-        super().__init__(f"{field}={shown(value)}: {reason}")
-        self.field = field
-        self.value = value
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": self.field, "value": jsonable(self.value)}
 
 
 class IdempotencyConflict(Conflict):

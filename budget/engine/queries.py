@@ -298,11 +298,7 @@ def window_history(ctx: EngineContext, policy_id: str, last: Any = 12) -> list[P
 
 
 def _past(policy: Policy, row) -> PastWindow:
-    shares = []
-    if policy.token_limit:
-        shares.append(Decimal(row.used_tokens) / policy.token_limit)
-    if policy.cost_limit_nanos:
-        shares.append(Decimal(row.used_nanos) / policy.cost_limit_nanos)
+    fill = _fill(policy, row.used_tokens, row.used_nanos)
     key = row.window_key
     if row.superseded_at is not None:  # "~<id>:<key>": show the key it had
         key = key.partition(":")[2] or key
@@ -314,9 +310,19 @@ def _past(policy: Policy, row) -> PastWindow:
         cost_used=nanos_to_usd(row.used_nanos),
         token_limit=policy.token_limit,
         cost_limit=policy.cost_limit,
-        peak_fill=round(max(shares), 4).normalize() if shares else None,
+        peak_fill=None if fill is None else fill.normalize(),
         superseded_at=row.superseded_at,
     )
+
+
+def _fill(policy: Policy, tokens: int, nanos: int) -> Decimal | None:
+    """The larger share of its limits that ``tokens`` and ``nanos`` fill (None: no limit)."""
+    shares = []
+    if policy.token_limit:
+        shares.append(Decimal(tokens) / policy.token_limit)
+    if policy.cost_limit_nanos:
+        shares.append(Decimal(nanos) / policy.cost_limit_nanos)
+    return round(max(shares), 4) if shares else None
 
 
 def _unpriced(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int | None, int | None]:
@@ -344,11 +350,6 @@ def _status(
         if policy.cost_limit_nanos is None
         else nanos_to_usd(max(policy.cost_limit_nanos - c.used_nanos - c.reserved_nanos, 0))
     )
-    shares = []
-    if policy.token_limit:
-        shares.append(Decimal(c.used_tokens) / policy.token_limit)
-    if policy.cost_limit_nanos:
-        shares.append(Decimal(c.used_nanos) / policy.cost_limit_nanos)
     return WindowStatus(
         policy_id=policy.policy_id,
         policy_name=policy.name,
@@ -365,7 +366,7 @@ def _status(
         cost_used=nanos_to_usd(c.used_nanos),
         cost_reserved=nanos_to_usd(c.reserved_nanos),
         cost_remaining=cost_left,
-        utilization=round(max(shares), 4) if shares else None,
+        utilization=_fill(policy, c.used_tokens, c.used_nanos),
         state=policy.state(now),
         unpriced_records=unpriced[0],
         unpriced_tokens=unpriced[1],
