@@ -120,5 +120,7 @@ def test_the_cli_creates_bound_keys(svc, db_url):
     assert run.exit_code == 0, run.output
     made = json.loads(run.stdout)
     assert made["user"] == "alice" and made["budget_ids"] == [team.budget_id]
-    listed = CliRunner().invoke(app, ["keys", "list", "--database-url", db_url])
+    listed = CliRunner().invoke(
+        app, ["keys", "list", "--database-url", db_url], env={"COLUMNS": "250"}
+    )
     assert "user=alice" in listed.stdout and team.budget_id in listed.stdout
