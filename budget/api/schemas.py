@@ -160,6 +160,11 @@ class PolicyIn(ScopeFields):
     period: Period
     token_limit: TokenLimit | None = None
     cost_limit: Usd | None = None
+    request_limit: TokenLimit | None = Field(
+        default=None,
+        description="Requests per window: an allocation, or usage recorded without one "
+        "(with period minute: requests per minute).",
+    )
     name: Text | None = None
     timezone: Text = "UTC"
     warning_thresholds: Annotated[list[Share], Field(max_length=20)] | None = None
@@ -183,6 +188,7 @@ class PolicyPatch(ScopeFields):
     period: Period = Field(default=None)
     token_limit: TokenLimit | None = None
     cost_limit: Usd | None = None
+    request_limit: TokenLimit | None = None
     name: Text = Field(default=None)
     timezone: Text = Field(default=None)
     warning_thresholds: Annotated[list[Share], Field(max_length=20)] = Field(default=None)
@@ -215,6 +221,7 @@ class PolicyOut(BaseModel):
     timezone: str
     token_limit: int | None
     cost_limit: str | None
+    request_limit: int | None
     warning_thresholds: list[str]
     action_threshold: str | None
     critical_headroom: str
@@ -238,6 +245,7 @@ class PolicyOut(BaseModel):
             timezone=p.timezone,
             token_limit=p.token_limit,
             cost_limit=money(p.cost_limit),
+            request_limit=p.request_limit,
             warning_thresholds=[str(x) for x in p.warning_thresholds],
             action_threshold=None if p.action_threshold is None else str(p.action_threshold),
             critical_headroom=str(p.critical_headroom),
@@ -287,6 +295,8 @@ class WindowOut(BaseModel):
         "(their tokens count, their cost cannot); null for session and task windows.",
     )
     unpriced_tokens: int | None = None
+    request_limit: int | None = None
+    requests_used: int = 0
 
     @classmethod
     def of(cls, w: m.WindowStatus) -> WindowOut:
@@ -310,6 +320,8 @@ class WindowOut(BaseModel):
             state=w.state,
             unpriced_records=w.unpriced_records,
             unpriced_tokens=w.unpriced_tokens,
+            request_limit=w.request_limit,
+            requests_used=w.requests_used,
         )
 
 

@@ -144,6 +144,12 @@ def pct(share: Decimal) -> str:
     return f"{float(share):.1%}" if 0 < share < Decimal("0.01") else f"{float(share):.0%}"
 
 
+def _requests(window: dict[str, Any]) -> str:
+    """A request limit beside the others: requests used of the limit."""
+    limit = window.get("request_limit")
+    return "" if limit is None else f" {window.get('requests_used', 0):,}/{limit:,} req"
+
+
 def _unpriced(window: dict[str, Any]) -> str:
     """A USD figure's caveat: how much of the window's usage had no price."""
     records = window.get("unpriced_records")
@@ -169,7 +175,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
             utilization_bar(w),
             cell(f"{w['tokens_used']:,} tok {usd(w['cost_used'])}" + _unpriced(w)),
             cell(f"{w['tokens_reserved']:,} tok {usd(w['cost_reserved'])}"),
-            cell(limits(w["token_limit"], w["cost_limit"])),
+            cell(limits(w["token_limit"], w["cost_limit"]) + _requests(w)),
             cell(when(w["resets_at"]) or "never"),
         )
     if not summary["windows"]:

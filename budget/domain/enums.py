@@ -13,6 +13,7 @@ class PolicyType(StrEnum):
 
 
 class Period(StrEnum):
+    MINUTE = "minute"
     HOURLY = "hourly"
     DAILY = "daily"
     WEEKLY = "weekly"
@@ -61,3 +62,4 @@ class Severity(StrEnum):
 class LimitKind(StrEnum):
     TOKENS = "tokens"
     USD = "usd"
+    REQUESTS = "requests"

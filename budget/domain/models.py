@@ -116,6 +116,8 @@ class Policy:
     #: A new window starts from the ledger's spend inside it (True), or only
     #: from what is recorded after the policy was created (False).
     count_existing: bool = True
+    #: Requests per window (an allocation, or usage recorded without one).
+    request_limit: int | None = None
 
     @property
     def cost_limit(self) -> Decimal | None:
@@ -148,12 +150,16 @@ class Policy:
         Non-critical requests stop ``critical_headroom`` short of the limit, so
         that share stays free for critical ones; the limit itself holds for all.
         """
-        if critical or not self.critical_headroom:
-            return self.token_limit, self.cost_limit_nanos
-        keep = 1 - self.critical_headroom
-        tokens = None if self.token_limit is None else int(self.token_limit * keep)
-        cost = None if self.cost_limit_nanos is None else int(self.cost_limit_nanos * keep)
-        return tokens, cost
+        return self._kept(self.token_limit, critical), self._kept(self.cost_limit_nanos, critical)
+
+    def effective_request_limit(self, critical: bool) -> int | None:
+        """The request limit a request of this priority meets (headroom as above)."""
+        return self._kept(self.request_limit, critical)
+
+    def _kept(self, limit: int | None, critical: bool) -> int | None:
+        if limit is None or critical or not self.critical_headroom:
+            return limit
+        return int(limit * (1 - self.critical_headroom))
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,8 @@ class WindowCounters:
     reserved_tokens: int = 0
     used_nanos: int = 0
     reserved_nanos: int = 0
+    #: Requests counted: an allocation, or usage recorded without one.
+    used_requests: int = 0
 
 
 @dataclass(frozen=True)
@@ -192,6 +200,8 @@ class WindowStatus:
     #: counters cannot show it): how many records, how many tokens.
     unpriced_records: int | None = None
     unpriced_tokens: int | None = None
+    request_limit: int | None = None
+    requests_used: int = 0
 
 
 @dataclass(frozen=True)

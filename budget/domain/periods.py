@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from budget.domain.enums import Period
 from budget.errors import ValidationError
 
-CALENDAR_PERIODS = frozenset({Period.HOURLY, Period.DAILY, Period.WEEKLY, Period.MONTHLY})
+CALENDAR_PERIODS = frozenset(
+    {Period.MINUTE, Period.HOURLY, Period.DAILY, Period.WEEKLY, Period.MONTHLY}
+)
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,13 @@ def load_timezone(name: str, field: str = "timezone") -> ZoneInfo:
 
 
 def calendar_window(period: Period, tz: ZoneInfo, at: datetime) -> WindowSpan:
-    """The hourly / daily / weekly (Monday) / monthly window containing ``at``."""
+    """The minute / hourly / daily / weekly (Monday) / monthly window containing ``at``."""
     if at.tzinfo is None:
         raise ValueError("calendar_window needs an aware datetime")
     local = at.astimezone(tz)
+    if period is Period.MINUTE:
+        start = at.astimezone(UTC).replace(second=0, microsecond=0)
+        return WindowSpan(start.strftime("%Y-%m-%dT%H:%MZ"), start, start + timedelta(minutes=1))
     if period is Period.HOURLY:
         start_local = local.replace(minute=0, second=0, microsecond=0)
         start = start_local.astimezone(UTC)

@@ -212,6 +212,7 @@ def _try_allocate(
             raise _Refused(refused, nanos)
         over_soft = any(
             any(over_limits(x.policy, after[x.window_id], 0, 0, request.critical))
+            or over_request_limit(x.policy, after[x.window_id], request.critical, adding=0)
             for x in targets
             if x.policy.type is PolicyType.SOFT_LIMIT
         )
@@ -227,11 +228,17 @@ def _try_allocate(
     return allocation, targets
 
 
-def _limits(target: Target, critical: bool) -> tuple[int, int | None, int | None]:
-    """(window id, token limit, nano limit) to check; no limits off hard windows."""
+def _limits(target: Target, critical: bool) -> tuple[int, int | None, int | None, int | None]:
+    """(window id, token limit, nano limit, request limit) to check; no limits
+    off hard windows."""
     if not target.is_hard:
-        return (target.window_id, None, None)
-    return (target.window_id, *target.policy.effective_limits(critical))
+        return (target.window_id, None, None, None)
+    policy = target.policy
+    return (
+        target.window_id,
+        *policy.effective_limits(critical),
+        policy.effective_request_limit(critical),
+    )
 
 
 def _expire_holding(ctx: EngineContext, targets: list[Target], now: datetime) -> int:
@@ -303,6 +310,14 @@ def over_limits(
     return over_tokens, over_cost
 
 
+def over_request_limit(
+    policy: Policy, counters: WindowCounters, critical: bool, adding: int = 1
+) -> bool:
+    """Whether ``adding`` more requests pass the policy's request limit."""
+    limit = policy.effective_request_limit(critical)
+    return limit is not None and counters.used_requests + adding > limit
+
+
 def denial_of(
     policy: Policy,
     span: WindowSpan,
@@ -324,6 +339,17 @@ def denial_of(
     kept = not request.critical and bool(policy.critical_headroom)
     if kept:
         common["critical_headroom"] = policy.critical_headroom
+    if over_request_limit(policy, counters, request.critical):
+        if kept:
+            common["policy_limit"] = Decimal(policy.request_limit)
+        return Denial(
+            limit_kind=LimitKind.REQUESTS.value,
+            limit=Decimal(policy.effective_request_limit(request.critical)),
+            used=Decimal(counters.used_requests),
+            reserved=Decimal(0),
+            requested=Decimal(1),
+            **common,
+        )
     if over_tokens or cost_limit is None:
         if kept:
             common["policy_limit"] = Decimal(policy.token_limit)

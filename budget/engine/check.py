@@ -12,6 +12,7 @@ from budget.engine.allocate import (
     AllocationRequest,
     denial_of,
     over_limits,
+    over_request_limit,
     require_price_for_hard_usd,
     reservation_cost,
 )
@@ -51,6 +52,7 @@ def check(ctx: EngineContext, request: AllocationRequest) -> CheckResult:
             over_tokens, over_cost = over_limits(
                 policy, counters, request.tokens, nanos, request.critical
             )
+            over_tokens = over_tokens or over_request_limit(policy, counters, request.critical)
             # A soft USD limit cannot be checked without a price: count it as over.
             over_cost = over_cost or (not priced and policy.cost_limit_nanos is not None)
             if policy.type is PolicyType.SOFT_LIMIT:

@@ -45,6 +45,7 @@ def add_policy(
     period: Any,
     token_limit: Any = None,
     cost_limit: Any = None,
+    request_limit: Any = None,
     name: Any = None,
     timezone: Any = DEFAULT_TIMEZONE,
     warning_thresholds: Any = None,
@@ -73,6 +74,7 @@ def add_policy(
         period=period,
         token_limit=token_limit,
         cost_limit=cost_limit,
+        request_limit=request_limit,
         timezone=timezone,
         warning_thresholds=warning_thresholds,
         action_threshold=ACTION_THRESHOLD if action_threshold is _UNSET else action_threshold,
@@ -109,6 +111,7 @@ def _policy_fields(
     period,
     token_limit,
     cost_limit,
+    request_limit,
     timezone,
     warning_thresholds,
     action_threshold,
@@ -125,9 +128,10 @@ def _policy_fields(
     usd = parse_usd("cost_limit", cost_limit)
     if usd is not None and usd <= 0:
         raise ValidationError("cost_limit", cost_limit, "must be greater than zero")
-    if tokens is None and usd is None:
+    requests = v.positive_tokens("request_limit", request_limit, maximum=limits.MAX_TOKEN_LIMIT)
+    if tokens is None and usd is None and requests is None:
         raise ValidationError(
-            "token_limit", None, "a policy needs a token_limit, a cost_limit or both"
+            "token_limit", None, "a policy needs a token_limit, a cost_limit or a request_limit"
         )
     tz_name = v.text("timezone", timezone, required=True, max_len=64)
     load_timezone(tz_name)
@@ -146,6 +150,7 @@ def _policy_fields(
         "timezone": tz_name,
         "token_limit": tokens,
         "cost_limit_nanos": None if usd is None else usd_to_nanos(usd),
+        "request_limit": requests,
         "warning_thresholds": [str(x) for x in thresholds],
         "action_threshold": None if action is None else str(action),
         "critical_headroom": str(v.headroom("critical_headroom", critical_headroom)),
@@ -243,6 +248,7 @@ def _policy_as_args(policy: Policy) -> dict[str, Any]:
         "period": policy.period,
         "token_limit": policy.token_limit,
         "cost_limit": policy.cost_limit,
+        "request_limit": policy.request_limit,
         "timezone": policy.timezone,
         "warning_thresholds": list(policy.warning_thresholds),
         "action_threshold": policy.action_threshold,

@@ -334,7 +334,9 @@ def _unpriced(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int |
 
 
 def _counters(row) -> WindowCounters:
-    return WindowCounters(row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos)
+    return WindowCounters(
+        row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos, row.used_requests
+    )
 
 
 def _status(
@@ -370,4 +372,6 @@ def _status(
         state=policy.state(now),
         unpriced_records=unpriced[0],
         unpriced_tokens=unpriced[1],
+        request_limit=policy.request_limit,
+        requests_used=c.used_requests,
     )

@@ -207,19 +207,20 @@ def _all_windows(planned: list[Planned]) -> list[int]:
     return sorted(ids)
 
 
-def _summed(planned: list[Planned]) -> dict[int, tuple[int, int]]:
-    """Tokens and nano-USD per window over the reports that draw on no allocation."""
-    out: dict[int, tuple[int, int]] = {}
+def _summed(planned: list[Planned]) -> dict[int, tuple[int, int, int]]:
+    """Tokens, nano-USD and requests per window over the reports that draw on
+    no allocation (each is one request; an allocation counted its own)."""
+    out: dict[int, tuple[int, int, int]] = {}
     for p in planned:
         for x in p.targets:
-            tokens, nanos = out.get(x.window_id, (0, 0))
-            out[x.window_id] = (tokens + p.tokens, nanos + p.nanos)
+            tokens, nanos, requests = out.get(x.window_id, (0, 0, 0))
+            out[x.window_id] = (tokens + p.tokens, nanos + p.nanos, requests + 1)
     return out
 
 
 def _alerts_alone(conn, planned, summed, after, now) -> None:
     targets = {x.window_id: x for p in planned for x in p.targets}
-    for window_id, (tokens, nanos) in summed.items():
+    for window_id, (tokens, nanos, _) in summed.items():
         check_thresholds(conn, targets[window_id], after[window_id], tokens, nanos, now)
 
 

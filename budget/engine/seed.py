@@ -47,23 +47,23 @@ def seed_range(policy: Policy, span: WindowSpan) -> tuple[datetime, datetime] | 
 
 def seeded(conn: Connection, policy: Policy, span: WindowSpan) -> WindowCounters:
     """The counters a new window of ``policy`` for ``span`` starts with."""
-    tokens, nanos, _, _ = usage_in(conn, policy, span)
-    return WindowCounters(used_tokens=tokens, used_nanos=nanos)
+    tokens, nanos, _, _, records = usage_in(conn, policy, span)
+    return WindowCounters(used_tokens=tokens, used_nanos=nanos, used_requests=records)
 
 
 def unpriced_in(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int, int]:
     """(records, tokens) of the window's usage that had no price: what its USD
     counters cannot show."""
-    _, _, records, tokens = usage_in(conn, policy, span)
+    _, _, records, tokens, _ = usage_in(conn, policy, span)
     return records, tokens
 
 
-def usage_in(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int, int, int, int]:
-    """(tokens, nano-USD, unpriced records, unpriced tokens) of the ledger's usage
-    inside the window that the policy covers."""
+def usage_in(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int, int, int, int, int]:
+    """(tokens, nano-USD, unpriced records, unpriced tokens, records) of the
+    ledger's usage inside the window that the policy covers."""
     bounds = seed_range(policy, span)
     if bounds is None:
-        return 0, 0, 0, 0
+        return 0, 0, 0, 0, 0
     start, end = bounds
     if policy.period in (Period.PER_SESSION, Period.PER_TASK):
         return _from_ledger(conn, policy, span, start, end)
@@ -74,12 +74,13 @@ def usage_in(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int, i
         totals.cost_nanos,
         totals.unpriced_records,
         totals.unpriced_tokens,
+        totals.records,
     )
 
 
 def _from_ledger(
     conn: Connection, policy: Policy, span: WindowSpan, start: datetime, end: datetime
-) -> tuple[int, int, int, int]:
+) -> tuple[int, int, int, int, int]:
     from budget.engine.queries import covered_by
 
     kind, _, value = span.key.partition(":")
@@ -90,6 +91,7 @@ def _from_ledger(
         func.coalesce(func.sum(U.cost_nanos), 0),
         func.coalesce(func.sum(case((unpriced, 1), else_=0)), 0),
         func.coalesce(func.sum(case((unpriced, U.input_tokens + U.output_tokens), else_=0)), 0),
+        func.count(),
     ).where(column == value, U.occurred_at >= start, U.occurred_at < end)
     query = covered_by(query, [policy], conn.dialect.name == "sqlite")
     return tuple(int(x) for x in conn.execute(query).one())  # type: ignore[return-value]

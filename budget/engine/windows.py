@@ -153,6 +153,7 @@ def create_window(conn: Connection, policy: Policy, span: WindowSpan, now: datet
             reserved_tokens=0,
             used_nanos=counters.used_nanos,
             reserved_nanos=0,
+            used_requests=counters.used_requests,
             created_at=now,
         )
     )
@@ -182,7 +183,7 @@ def current_counters(conn: Connection, policy: Policy, span: WindowSpan) -> Wind
     row = conn.execute(_READ_BY_KEY, {"pid": policy.policy_id, "key": span.key}).first()
     if row is None:
         return seeded(conn, policy, span)
-    return WindowCounters(row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos)
+    return _counters(row)
 
 
 # Statements are built once: building and hashing them costs more than running them.
@@ -202,9 +203,15 @@ def return_reserved(conn: Connection, window_ids: list[int], tokens: int, nanos:
         conn.execute(_ADD_RESERVED, {"ids": window_ids, "tokens": -tokens, "nanos": -nanos})
 
 
-_READ_BY_KEY = select(W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos).where(
-    W.policy_id == bindparam("pid"), W.window_key == bindparam("key")
-)
+def _counters(row) -> WindowCounters:
+    return WindowCounters(
+        row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos, row.used_requests
+    )
+
+
+_READ_BY_KEY = select(
+    W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos, W.used_requests
+).where(W.policy_id == bindparam("pid"), W.window_key == bindparam("key"))
 
 
 def counters_of(conn: Connection, policy_id: str, key: str) -> WindowCounters:
@@ -212,4 +219,4 @@ def counters_of(conn: Connection, policy_id: str, key: str) -> WindowCounters:
     row = conn.execute(_READ_BY_KEY, {"pid": policy_id, "key": key}).first()
     if row is None:
         return WindowCounters()
-    return WindowCounters(row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos)
+    return _counters(row)

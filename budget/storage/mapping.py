@@ -97,6 +97,7 @@ def row_to_policy(row: Row) -> Policy:
         created_at=row.created_at,
         updated_at=row.updated_at,
         count_existing=row.count_existing,
+        request_limit=row.request_limit,
     )
 
 

@@ -129,6 +129,7 @@ class PolicyRow(ScopeColumns, Base):
     timezone: Mapped[str] = mapped_column(String(64))
     token_limit: Mapped[int | None] = mapped_column(BigInteger)
     cost_limit_nanos: Mapped[int | None] = mapped_column(BigInteger)
+    request_limit: Mapped[int | None] = mapped_column(BigInteger)
     warning_thresholds: Mapped[list[Any]] = mapped_column(ReadableJSON, default=list)
     action_threshold: Mapped[str | None] = mapped_column(String(20))
     critical_headroom: Mapped[str] = mapped_column(String(20), default="0")
@@ -157,6 +158,7 @@ class WindowRow(Base):
     reserved_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     used_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    used_requests: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime]
     #: Set when a change of its policy's scope or dates replaced this window.
     superseded_at: Mapped[datetime | None]

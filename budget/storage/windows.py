@@ -23,17 +23,19 @@ from budget.domain.models import WindowCounters
 from budget.storage.batch import Statements
 from budget.storage.sql import to_dialect
 
-COUNTERS = "id, used_tokens, reserved_tokens, used_nanos, reserved_nanos"
+COUNTERS = "id, used_tokens, reserved_tokens, used_nanos, reserved_nanos, used_requests"
 
 _LOCK = "SELECT id FROM windows WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
 
 _RESERVE_PG = f"""
 UPDATE windows AS w
-SET reserved_tokens = w.reserved_tokens + %s, reserved_nanos = w.reserved_nanos + %s
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(wid, tl, cl)
+SET reserved_tokens = w.reserved_tokens + %s, reserved_nanos = w.reserved_nanos + %s,
+    used_requests = w.used_requests + 1
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v(wid, tl, cl, rl)
 WHERE w.id = v.wid
   AND (v.tl IS NULL OR w.used_tokens + w.reserved_tokens + %s <= v.tl)
   AND (v.cl IS NULL OR w.used_nanos + w.reserved_nanos + %s <= v.cl)
+  AND (v.rl IS NULL OR w.used_requests + 1 <= v.rl)
 RETURNING w.{COUNTERS.replace(", ", ", w.")}
 """
 
@@ -69,16 +71,16 @@ def lock(s: Statements, window_ids: Sequence[int]) -> None:
 
 def reserve(
     s: Statements,
-    limits: Sequence[tuple[int, int | None, int | None]],
+    limits: Sequence[tuple[int, int | None, int | None, int | None]],
     tokens: int,
     nanos: int,
 ):
-    """Add ``tokens`` and ``nanos`` to the reservation of each window
-    ``(window_id, token_limit, nano_limit)`` whose limits still hold (None: no
-    limit). Returns a cursor of the updated windows' counters."""
+    """Add ``tokens`` and ``nanos`` to the reservation, and one request, to each
+    window ``(window_id, token_limit, nano_limit, request_limit)`` whose limits
+    still hold (None: no limit). Returns a cursor of the updated windows' counters."""
     if s.is_postgresql:
-        ids, tls, cls = (list(col) for col in zip(*limits, strict=True))
-        return s.run(_RESERVE_PG, (tokens, nanos, ids, tls, cls, tokens, nanos))
+        ids, tls, cls, rls = (list(col) for col in zip(*limits, strict=True))
+        return s.run(_RESERVE_PG, (tokens, nanos, ids, tls, cls, rls, tokens, nanos))
     params: list = [value for row in limits for value in row]
     params += [tokens, nanos, tokens, nanos]
     return s.run(_reserve_sqlite(len(limits)), params)
@@ -116,16 +118,17 @@ def count(
 
 _ADD_EACH_PG = f"""
 UPDATE windows AS w
-SET used_tokens = w.used_tokens + v.t, used_nanos = w.used_nanos + v.n
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(wid, t, n)
+SET used_tokens = w.used_tokens + v.t, used_nanos = w.used_nanos + v.n,
+    used_requests = w.used_requests + v.r
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v(wid, t, n, r)
 WHERE w.id = v.wid
 RETURNING w.{COUNTERS.replace(", ", ", w.")}
 """
 
 
-def add_used_each(s: Statements, added: dict[int, tuple[int, int]]):
-    """Count usage of its own size on each window (``{id: (tokens, nanos)}``),
-    one statement; a cursor of the windows' counters afterwards."""
+def add_used_each(s: Statements, added: dict[int, tuple[int, int, int]]):
+    """Count usage drawn from no allocation on each window (``{id: (tokens,
+    nanos, requests)}``), one statement; a cursor of the counters afterwards."""
     rows = [(wid, *added[wid]) for wid in sorted(added)]
     if s.is_postgresql:
         return s.run(_ADD_EACH_PG, [list(col) for col in zip(*rows, strict=True)])
@@ -135,14 +138,17 @@ def add_used_each(s: Statements, added: dict[int, tuple[int, int]]):
 @lru_cache(maxsize=512)
 def _add_each_sqlite(n: int) -> str:
     return (
-        f"WITH v(wid, t, n) AS (VALUES {_triples(n)}) "
-        "UPDATE windows SET used_tokens = used_tokens + v.t, used_nanos = used_nanos + v.n "
+        f"WITH v(wid, t, n, r) AS (VALUES {_tuples(n, 4)}) "
+        "UPDATE windows SET used_tokens = used_tokens + v.t, used_nanos = used_nanos + v.n, "
+        "used_requests = used_requests + v.r "
         f"FROM v WHERE windows.id = v.wid RETURNING {COUNTERS}"
     )
 
 
 def counters_by_id(rows) -> dict[int, WindowCounters]:
-    return {row[0]: WindowCounters(row[1], row[2], row[3], row[4]) for row in rows}
+    return {
+        row[0]: WindowCounters(row[1], row[2], row[3], row[4], used_requests=row[5]) for row in rows
+    }
 
 
 _GIVE_BACK = {
@@ -174,17 +180,23 @@ def give_back(s: Statements, allocation_id: str, window_ids: Sequence[int]):
 
 def _triples(n: int) -> str:
     """``(?, ?, ?), …`` n times: the VALUES list SQLite takes a window per row in."""
-    return ", ".join(["(?, ?, ?)"] * n)
+    return _tuples(n, 3)
+
+
+def _tuples(n: int, width: int) -> str:
+    return ", ".join(["(" + ", ".join(["?"] * width) + ")"] * n)
 
 
 @lru_cache(maxsize=512)
 def _reserve_sqlite(n: int) -> str:
     return (
-        f"WITH v(wid, tl, cl) AS (VALUES {_triples(n)}) "
+        f"WITH v(wid, tl, cl, rl) AS (VALUES {_tuples(n, 4)}) "
         "UPDATE windows SET reserved_tokens = reserved_tokens + ?, "
-        "reserved_nanos = reserved_nanos + ? FROM v WHERE windows.id = v.wid "
+        "reserved_nanos = reserved_nanos + ?, used_requests = used_requests + 1 "
+        "FROM v WHERE windows.id = v.wid "
         "AND (v.tl IS NULL OR windows.used_tokens + windows.reserved_tokens + ? <= v.tl) "
         "AND (v.cl IS NULL OR windows.used_nanos + windows.reserved_nanos + ? <= v.cl) "
+        "AND (v.rl IS NULL OR windows.used_requests + 1 <= v.rl) "
         f"RETURNING {COUNTERS}"
     )
 

@@ -32,6 +32,14 @@ LIMITS = "Limits"
 TokenLimit = Annotated[
     int | None, typer.Option(min=1, help="Tokens per window.", rich_help_panel=LIMITS)
 ]
+RequestLimit = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Requests per window (with --period minute: per minute).",
+        rich_help_panel=LIMITS,
+    ),
+]
 CostLimit = Annotated[
     str | None, typer.Option(help="USD per window, e.g. 5 or 0.50.", rich_help_panel=LIMITS)
 ]
@@ -66,6 +74,7 @@ CLEARABLE = (
     "tags",
     "token_limit",
     "cost_limit",
+    "request_limit",
     "action_threshold",
     "starts_at",
     "ends_at",
@@ -91,10 +100,13 @@ def show_policy(cli: Cli, item: dict[str, Any]) -> None:
     cli.print(r.details(item, title=f"policy {item['name']}"))
 
 
-def _limits_body(token_limit, cost_limit, warn, action_threshold, critical_headroom) -> dict:
+def _limits_body(
+    token_limit, cost_limit, warn, action_threshold, critical_headroom, request_limit=None
+) -> dict:
     return compact(
         token_limit=token_limit,
         cost_limit=cost_limit,
+        request_limit=request_limit,
         warning_thresholds=list(warn) if warn else None,
         action_threshold=action_threshold,
         critical_headroom=critical_headroom,
@@ -109,6 +121,7 @@ def add(
     period: Annotated[Period, typer.Option(help="The window a limit counts over.")],
     token_limit: TokenLimit = None,
     cost_limit: CostLimit = None,
+    request_limit: RequestLimit = None,
     name: Annotated[str | None, typer.Option(help="A name (default: derived).")] = None,
     timezone: Timezone = None,
     warn: Warn = None,
@@ -145,7 +158,9 @@ def add(
     body = {
         "type": type.value,
         "period": period.value,
-        **_limits_body(token_limit, cost_limit, warn, action_threshold, critical_headroom),
+        **_limits_body(
+            token_limit, cost_limit, warn, action_threshold, critical_headroom, request_limit
+        ),
         **compact(
             name=name, timezone=timezone, starts_at=starts_at, ends_at=ends_at, enabled=enabled
         ),
@@ -194,6 +209,7 @@ def update(
     period: Annotated[Period | None, typer.Option(help="New period.")] = None,
     token_limit: TokenLimit = None,
     cost_limit: CostLimit = None,
+    request_limit: RequestLimit = None,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     timezone: Timezone = None,
     warn: Warn = None,
@@ -227,7 +243,9 @@ def update(
     body = {
         **compact(type=type, period=period, name=name, timezone=timezone),
         **compact(starts_at=starts_at, ends_at=ends_at),
-        **_limits_body(token_limit, cost_limit, warn, action_threshold, critical_headroom),
+        **_limits_body(
+            token_limit, cost_limit, warn, action_threshold, critical_headroom, request_limit
+        ),
         **scope(component, project, user, api_key, provider, model, tier, task_type, tag),
     }
     for field in clear or ():
