@@ -98,14 +98,17 @@ def list_allocations(
     *,
     context_id: str | None = None,
     status: Any = None,
+    api_key: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[Allocation], int]:
-    """Allocations, newest first, by context and status."""
+    """Allocations, newest first, by context, status and the caller's api_key."""
     limit, offset = v.page(limit, offset)
     query = select(t.allocations)
     if context_id is not None:
         query = query.where(A.context_id == context_id)
+    if api_key is not None:
+        query = query.where(A.api_key == v.text("api_key", api_key))
     if status is not None:
         query = query.where(A.status == v.choice("status", status, AllocationStatus).value)
     with ctx.db.read() as conn:

@@ -158,12 +158,19 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
         *,
         context_id: str | None = None,
         status: str | None = None,
+        api_key: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[Allocation]:
+        """Allocations, newest first, by context, status and api_key."""
         return Listing(
             *queries.list_allocations(
-                self._ctx, context_id=context_id, status=status, limit=limit, offset=offset
+                self._ctx,
+                context_id=context_id,
+                status=status,
+                api_key=api_key,
+                limit=limit,
+                offset=offset,
             )
         )
 

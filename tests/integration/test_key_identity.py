@@ -95,6 +95,18 @@ def test_a_client_key_sees_only_its_budgets(world):
     assert client.get(f"{V1}/usage/{bobs}", headers=auth["alice"]).status_code == 404
     assert client.get(f"{V1}/usage/{bobs}", headers=auth["bob"]).status_code == 200
     assert client.get(f"{V1}/budgets", headers=auth["admin"]).json()["total"] == 2
+    # allocations: each client key sees its own, the admin key all
+    mine = client.post(f"{V1}/allocations", json=CALL, headers=auth["alice"]).json()
+    theirs = client.get(f"{V1}/allocations", headers=auth["bob"]).json()
+    assert mine["allocation_id"] not in {a["allocation_id"] for a in theirs["items"]}
+    own = client.get(f"{V1}/allocations", headers=auth["alice"]).json()
+    assert {a["attributes"]["api_key"] for a in own["items"]} == {"alice-app"}
+    path = f"{V1}/allocations/{mine['allocation_id']}"
+    assert client.get(path, headers=auth["bob"]).status_code == 404
+    assert client.get(path, headers=auth["alice"]).status_code == 200
+    assert client.get(path, headers=auth["admin"]).status_code == 200
+    assert client.post(f"{path}/release", headers=auth["bob"]).status_code == 404
+    assert client.post(f"{path}/release", headers=auth["alice"]).json()["status"] == "released"
 
 
 def test_bindings_are_made_on_client_keys_only(svc):

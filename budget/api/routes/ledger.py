@@ -56,13 +56,17 @@ def check(body: CheckIn, svc: ServiceDep, caller: ClientDep) -> CheckOut:
 @router.get("/allocations", response_model=Page[AllocationOut])
 def list_allocations(
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     context_id: Filter = None,
     status: AllocationStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AllocationOut]:
-    items = svc.list_allocations(context_id=context_id, status=status, limit=limit, offset=offset)
+    """Allocations, newest first; a client key sees its own."""
+    own = caller.key.name if caller.key is not None and caller.key.role != "admin" else None
+    items = svc.list_allocations(
+        context_id=context_id, status=status, api_key=own, limit=limit, offset=offset
+    )
     return Page(
         items=[AllocationOut.of(a) for a in items], total=items.total, limit=limit, offset=offset
     )
@@ -75,13 +79,24 @@ def sweep(svc: ServiceDep, _: ClientDep) -> SweepOut:
 
 
 @router.get("/allocations/{allocation_id}", response_model=AllocationOut)
-def get_allocation(allocation_id: str, svc: ServiceDep, _: ClientDep) -> AllocationOut:
-    return AllocationOut.of(svc.get_allocation(allocation_id))
+def get_allocation(allocation_id: str, svc: ServiceDep, caller: ClientDep) -> AllocationOut:
+    return AllocationOut.of(_own_allocation(svc, caller, allocation_id))
+
+
+def _own_allocation(svc, caller, allocation_id: str):
+    """The allocation, if this caller may see it: a client key sees its own."""
+    allocation = svc.get_allocation(allocation_id)
+    key = caller.key
+    if key is not None and key.role != "admin" and allocation.attributes.api_key != key.name:
+        raise NotFound("allocation", "allocation_id", allocation_id)
+    return allocation
 
 
 @router.post("/allocations/{allocation_id}/release", response_model=AllocationOut)
-def release(allocation_id: str, svc: ServiceDep, _: ClientDep) -> AllocationOut:
-    """Return what the allocation did not use (idempotent)."""
+def release(allocation_id: str, svc: ServiceDep, caller: ClientDep) -> AllocationOut:
+    """Return what the allocation did not use (idempotent); a client key its own."""
+    if caller.key is not None:
+        _own_allocation(svc, caller, allocation_id)
     return AllocationOut.of(svc.release(allocation_id))
 
 
