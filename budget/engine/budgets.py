@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -101,12 +102,16 @@ def list_budgets(
     *,
     owner: str | None = None,
     active: bool | None = None,
+    budget_ids: Collection[str] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[Budget], int]:
-    """Live budgets, ordered by name, and how many there are in all."""
+    """Live budgets (only ``budget_ids`` when given), ordered by name, and how
+    many there are in all."""
     limit, offset = v.page(limit, offset)
     query = select(t.budgets).where(t.budgets.c.deleted_at.is_(None))
+    if budget_ids is not None:
+        query = query.where(t.budgets.c.id.in_(list(budget_ids)))
     if owner is not None:
         query = query.where(t.budgets.c.owner == owner)
     if active is not None:

@@ -88,6 +88,28 @@ def visible_budget(key: ApiKey | None, budget_id: str | None) -> str | None:
     )
 
 
+def budgets_seen(key: ApiKey | None) -> tuple[str, ...] | None:
+    """The budgets ``key`` may see; None for all (admin keys, unbound keys, no key)."""
+    if key is None or key.role == "admin":
+        return None
+    return key.budget_ids
+
+
+def sees_allocation(key: ApiKey | None, allocation) -> bool:
+    """A client key sees the allocations made with it (its name as api_key)."""
+    return key is None or key.role == "admin" or allocation.attributes.api_key == key.name
+
+
+def sees_usage(ctx: EngineContext, key: ApiKey | None, record) -> bool:
+    """A key bound to budgets sees a usage record one of its budgets' policies covers."""
+    from budget.engine.policies import list_policies
+
+    seen = budgets_seen(key)
+    if seen is None:
+        return True
+    return any(p.scope.matches(record.attributes) for b in seen for p in list_policies(ctx, b))
+
+
 def sees_budget(key: ApiKey | None, budget_id: str) -> bool:
     return (
         key is None

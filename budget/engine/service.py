@@ -73,11 +73,20 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
         *,
         owner: str | None = None,
         active: bool | None = None,
+        budget_ids: list[str] | tuple[str, ...] | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[Budget]:
+        """Live budgets by name; only ``budget_ids`` when given."""
         return Listing(
-            *budgets.list_budgets(self._ctx, owner=owner, active=active, limit=limit, offset=offset)
+            *budgets.list_budgets(
+                self._ctx,
+                owner=owner,
+                active=active,
+                budget_ids=budget_ids,
+                limit=limit,
+                offset=offset,
+            )
         )
 
     def update_budget(self, budget_id: str, **changes: Any) -> Budget:
@@ -308,6 +317,10 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
 
     def revoke_api_key(self, key_id: str) -> keys.ApiKey:
         return keys.revoke_key(self._ctx, key_id)
+
+    def sees_usage(self, key: keys.ApiKey | None, record: UsageRecord) -> bool:
+        """Whether ``key`` may read this usage record (see :func:`keys.sees_usage`)."""
+        return keys.sees_usage(self._ctx, key, record)
 
     def authenticate(self, secret: str) -> keys.ApiKey | None:
         """The live key with this secret, or None."""

@@ -19,7 +19,7 @@ from budget.api.schemas import (
     SummaryOut,
 )
 from budget.api.strict import StrictRoute
-from budget.engine.keys import sees_budget
+from budget.engine.keys import budgets_seen, sees_budget
 from budget.errors import NotFound
 
 router = APIRouter(tags=["budgets"], route_class=StrictRoute)
@@ -42,14 +42,9 @@ def list_budgets(
     offset: Offset = 0,
 ) -> Page[BudgetOut]:
     """Live budgets; a client key bound to budgets sees only those."""
-    key = caller.key
-    if key is not None and key.role != "admin" and key.budget_ids is not None:
-        seen = [svc.get_budget(b) for b in key.budget_ids]
-        seen = [b for b in seen if owner in (None, b.owner) and active in (None, b.active)]
-        shown = seen[offset : offset + limit]
-        return Page(items=[BudgetOut.of(b) for b in shown], total=len(seen), limit=limit,
-                    offset=offset)  # fmt: skip
-    items = svc.list_budgets(owner=owner, active=active, limit=limit, offset=offset)
+    items = svc.list_budgets(
+        owner=owner, active=active, budget_ids=budgets_seen(caller.key), limit=limit, offset=offset
+    )
     return Page(
         items=[BudgetOut.of(b) for b in items], total=items.total, limit=limit, offset=offset
     )

@@ -22,6 +22,7 @@ from budget.api.schemas_ledger import (
 )
 from budget.api.strict import StrictRoute
 from budget.domain.enums import AllocationStatus
+from budget.engine.keys import sees_allocation
 from budget.errors import BudgetExceeded, Forbidden, NotFound
 
 router = APIRouter(tags=["allocations and usage"], route_class=StrictRoute)
@@ -86,8 +87,7 @@ def get_allocation(allocation_id: str, svc: ServiceDep, caller: ClientDep) -> Al
 def _own_allocation(svc, caller, allocation_id: str):
     """The allocation, if this caller may see it: a client key sees its own."""
     allocation = svc.get_allocation(allocation_id)
-    key = caller.key
-    if key is not None and key.role != "admin" and allocation.attributes.api_key != key.name:
+    if not sees_allocation(caller.key, allocation):
         raise NotFound("allocation", "allocation_id", allocation_id)
     return allocation
 
@@ -208,10 +208,6 @@ def usage_totals(
 @router.get("/usage/{usage_id}", response_model=UsageOut)
 def get_usage(usage_id: str, svc: ServiceDep, caller: ClientDep) -> UsageOut:
     record = svc.get_usage(usage_id)
-    key = caller.key
-    if key is not None and key.role != "admin" and key.budget_ids is not None:
-        # a client key bound to budgets sees a record only when one of them covers it
-        covering = (p for b in key.budget_ids for p in svc.list_policies(b))
-        if not any(p.scope.matches(record.attributes) for p in covering):
-            raise NotFound("usage", "usage_id", usage_id)
+    if not svc.sees_usage(caller.key, record):
+        raise NotFound("usage", "usage_id", usage_id)
     return UsageOut.of(record)
