@@ -14,7 +14,6 @@ from __future__ import annotations
 import email.message
 import json
 from collections.abc import Callable, Coroutine
-from decimal import Decimal
 from typing import Any
 
 from fastapi import Request, Response
@@ -140,27 +139,13 @@ class MalformedBody(Exception):
     """Raised by the route; answered 400 Malformed JSON by ``problems``."""
 
 
-def _encodable(value: Any) -> Any:
-    """``value`` with lone surrogates escaped and non-finite numbers as text."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, float) and (value != value or abs(value) == float("inf")):
-        return str(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {_encodable(k): _encodable(item) for k, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_encodable(item) for item in value]
-    return value
-
-
 class SafeJSONResponse(JSONResponse):
     """A JSONResponse that never fails to render: a value JSON or UTF-8 cannot
-    hold is escaped rather than turning the answer into a dropped connection."""
+    hold is shown as the ledger's reads show it (``validation.readable``)
+    rather than turning the answer into a dropped connection."""
 
     def render(self, content: Any) -> bytes:
         try:
             return super().render(content)
         except (UnicodeEncodeError, ValueError):
-            return super().render(_encodable(content))
+            return super().render(v.readable(content))

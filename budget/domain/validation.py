@@ -290,3 +290,33 @@ def page(limit: Any, offset: Any, *, max_limit: int = 1000) -> tuple[int, int]:
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise ValidationError("offset", offset, "must be a non-negative integer")
     return limit, offset
+
+
+def readable(value: Any) -> Any:
+    """A stored JSON value that every reader can encode again.
+
+    Rows written by older versions may hold lone UTF-16 surrogates or
+    non-finite numbers; they are shown as U+FFFD and null rather than making
+    every read of the row fail. Clean values are returned as they are.
+    """
+    if isinstance(value, str):
+        return value if value.isascii() or _encodes(value) else _replace_surrogates(value)
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {readable(k): readable(v) for k, v in value.items()} if value else value
+    if isinstance(value, list):
+        return [readable(v) for v in value] if value else value
+    return value
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _replace_surrogates(text: str) -> str:
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,24 +20,23 @@ from sqlalchemy import Connection
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.defaults import default_allocation_tokens
-from budget.domain.enums import AllocationStatus, LimitKind, PolicyType, Tier
-from budget.domain.models import Allocation, Policy, RequestAttributes, WindowCounters
-from budget.domain.money import nanos_to_usd
-from budget.domain.periods import WindowSpan
+from budget.domain.enums import AllocationStatus, PolicyType, Tier
+from budget.domain.models import Allocation, Policy, RequestAttributes
 from budget.domain.prices import TokenUsage
 from budget.engine.alerts import record_denial, record_unpriced
 from budget.engine.context import VERSIONS_SQL, EngineContext, Held, StaleCache
+from budget.engine.denials import denial_of, over_limits, over_request_limit
 from budget.engine.expiry import expire_allocations
 from budget.engine.insight.routing import suggest_cheaper
 from budget.engine.pricing import cost_of, resolve_tier
 from budget.engine.windows import (
     Target,
-    counters_of,
+    current_counters,
     ensure_windows,
     matching_spans,
     window_targets,
 )
-from budget.errors import BudgetExceeded, Denial, PriceUnknown, StorageError
+from budget.errors import BudgetExceeded, PriceUnknown, StorageError
 from budget.events import emit as events
 from budget.storage import allocations as store_allocations
 from budget.storage import windows as store_windows
@@ -254,9 +252,7 @@ def _denied(
 ) -> BudgetExceeded:
     with ctx.db.read() as conn:
         denials = [
-            denial_of(
-                x.policy, x.span, counters_of(conn, x.policy.policy_id, x.span.key), request, nanos
-            )
+            denial_of(x.policy, x.span, current_counters(conn, x.policy, x.span), request, nanos)
             for x in targets
         ]
     return BudgetExceeded(denials)
@@ -293,84 +289,6 @@ def require_price_for_hard_usd(
         if policy.type is PolicyType.HARD_LIMIT and policy.cost_limit_nanos is not None:
             attrs = request.attributes
             raise PriceUnknown(attrs.provider or "", attrs.model or "", policy.policy_id)
-
-
-def over_limits(
-    policy: Policy, counters: WindowCounters, tokens: int, nanos: int, critical: bool
-) -> tuple[bool, bool]:
-    """Whether adding ``tokens`` and ``nanos`` to these counters passes the
-    policy's (token limit, USD limit) for a request of this priority."""
-    token_limit, cost_limit = policy.effective_limits(critical)
-    over_tokens = token_limit is not None and (
-        counters.used_tokens + counters.reserved_tokens + tokens > token_limit
-    )
-    over_cost = cost_limit is not None and (
-        counters.used_nanos + counters.reserved_nanos + nanos > cost_limit
-    )
-    return over_tokens, over_cost
-
-
-def over_request_limit(
-    policy: Policy, counters: WindowCounters, critical: bool, adding: int = 1
-) -> bool:
-    """Whether ``adding`` more requests pass the policy's request limit."""
-    limit = policy.effective_request_limit(critical)
-    return limit is not None and counters.used_requests + adding > limit
-
-
-def denial_of(
-    policy: Policy,
-    span: WindowSpan,
-    counters: WindowCounters,
-    request: AllocationRequest,
-    nanos: int,
-) -> Denial:
-    """Why this window refuses the request: its token limit if that is passed,
-    else its USD limit."""
-    token_limit, cost_limit = policy.effective_limits(request.critical)
-    over_tokens, _ = over_limits(policy, counters, request.tokens, nanos, request.critical)
-    common = {
-        "budget_id": policy.budget_id,
-        "policy_id": policy.policy_id,
-        "policy_name": policy.name,
-        "window_key": span.key,
-        "resets_at": span.ends_at,
-    }
-    kept = not request.critical and bool(policy.critical_headroom)
-    if kept:
-        common["critical_headroom"] = policy.critical_headroom
-    if over_request_limit(policy, counters, request.critical):
-        if kept:
-            common["policy_limit"] = Decimal(policy.request_limit)
-        return Denial(
-            limit_kind=LimitKind.REQUESTS.value,
-            limit=Decimal(policy.effective_request_limit(request.critical)),
-            used=Decimal(counters.used_requests),
-            reserved=Decimal(0),
-            requested=Decimal(1),
-            **common,
-        )
-    if over_tokens or cost_limit is None:
-        if kept:
-            common["policy_limit"] = Decimal(policy.token_limit)
-        return Denial(
-            limit_kind=LimitKind.TOKENS.value,
-            limit=token_limit,
-            used=counters.used_tokens,
-            reserved=counters.reserved_tokens,
-            requested=request.tokens,
-            **common,
-        )
-    if kept:
-        common["policy_limit"] = nanos_to_usd(policy.cost_limit_nanos)
-    return Denial(
-        limit_kind=LimitKind.USD.value,
-        limit=nanos_to_usd(cost_limit),
-        used=nanos_to_usd(counters.used_nanos),
-        reserved=nanos_to_usd(counters.reserved_nanos),
-        requested=nanos_to_usd(nanos),
-        **common,
-    )
 
 
 def _values(

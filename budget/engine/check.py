@@ -8,15 +8,9 @@ from decimal import Decimal
 from budget.domain.clock import utcnow
 from budget.domain.enums import PolicyType
 from budget.domain.money import nanos_to_usd
-from budget.engine.allocate import (
-    AllocationRequest,
-    denial_of,
-    over_limits,
-    over_request_limit,
-    require_price_for_hard_usd,
-    reservation_cost,
-)
+from budget.engine.allocate import AllocationRequest, require_price_for_hard_usd, reservation_cost
 from budget.engine.context import EngineContext
+from budget.engine.denials import denial_of, over_limits, over_request_limit
 from budget.engine.insight.routing import suggest_cheaper
 from budget.engine.windows import current_counters, matching_spans
 from budget.errors import Denial

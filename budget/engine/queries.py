@@ -27,7 +27,7 @@ from budget.engine.expiry import expire_allocations, expire_if_due, expiry_alert
 from budget.engine.policies import get_policy, list_policies
 from budget.engine.record_write import closed_event, held_allocation
 from budget.engine.seed import unpriced_in
-from budget.engine.windows import current_counters
+from budget.engine.windows import counters_of_row, current_counters
 from budget.errors import NotFound
 from budget.storage import allocations as store_allocations
 from budget.storage import tables as t
@@ -281,7 +281,7 @@ def _policy_windows(conn: Connection, policy: Policy, now) -> list[WindowStatus]
     out = []
     for r in rows:
         span = WindowSpan(r.window_key, r.starts_at, r.ends_at)
-        out.append(_status(policy, span, _counters(r), now, _unpriced(conn, policy, span)))
+        out.append(_status(policy, span, counters_of_row(r), now, _unpriced(conn, policy, span)))
     return out
 
 
@@ -334,12 +334,6 @@ def _unpriced(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int |
     if policy.cost_limit_nanos is None or policy.period in (Period.PER_SESSION, Period.PER_TASK):
         return None, None
     return unpriced_in(conn, policy, span)
-
-
-def _counters(row) -> WindowCounters:
-    return WindowCounters(
-        row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos, row.used_requests
-    )
 
 
 def _status(

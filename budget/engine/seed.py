@@ -47,51 +47,56 @@ def seed_range(policy: Policy, span: WindowSpan) -> tuple[datetime, datetime] | 
 
 def seeded(conn: Connection, policy: Policy, span: WindowSpan) -> WindowCounters:
     """The counters a new window of ``policy`` for ``span`` starts with."""
-    tokens, nanos, _, _, records = usage_in(conn, policy, span)
-    return WindowCounters(used_tokens=tokens, used_nanos=nanos, used_requests=records)
+    usage = usage_in(conn, policy, span)
+    return WindowCounters(
+        used_tokens=usage.input_tokens + usage.output_tokens,
+        used_nanos=usage.cost_nanos,
+        used_requests=usage.records,
+    )
 
 
 def unpriced_in(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int, int]:
     """(records, tokens) of the window's usage that had no price: what its USD
     counters cannot show."""
-    _, _, records, tokens, _ = usage_in(conn, policy, span)
-    return records, tokens
+    usage = usage_in(conn, policy, span)
+    return usage.unpriced_records, usage.unpriced_tokens
 
 
-def usage_in(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int, int, int, int, int]:
-    """(tokens, nano-USD, unpriced records, unpriced tokens, records) of the
-    ledger's usage inside the window that the policy covers."""
+def usage_in(conn: Connection, policy: Policy, span: WindowSpan) -> agg.Counters:
+    """The ledger's usage inside the window that the policy covers, summed."""
     bounds = seed_range(policy, span)
     if bounds is None:
-        return 0, 0, 0, 0, 0
+        return agg.Counters()
     start, end = bounds
     if policy.period in (Period.PER_SESSION, Period.PER_TASK):
         return _from_ledger(conn, policy, span, start, end)
     query = agg.Query(start, end, _NO_BUCKETS, budget_policies=(policy,))
-    totals = agg.run(conn, query, plan(start, end, _NO_BUCKETS)).totals
-    return (
-        totals.input_tokens + totals.output_tokens,
-        totals.cost_nanos,
-        totals.unpriced_records,
-        totals.unpriced_tokens,
-        totals.records,
-    )
+    return agg.run(conn, query, plan(start, end, _NO_BUCKETS)).totals
 
 
 def _from_ledger(
     conn: Connection, policy: Policy, span: WindowSpan, start: datetime, end: datetime
-) -> tuple[int, int, int, int, int]:
+) -> agg.Counters:
     from budget.engine.queries import covered_by
 
     kind, _, value = span.key.partition(":")
     column = U.session_id if kind == "session" else U.task_id
     unpriced = U.cost_nanos.is_(None)
     query = select(
-        func.coalesce(func.sum(U.input_tokens + U.output_tokens), 0),
+        func.count(),
+        func.coalesce(func.sum(U.input_tokens), 0),
+        func.coalesce(func.sum(U.output_tokens), 0),
         func.coalesce(func.sum(U.cost_nanos), 0),
         func.coalesce(func.sum(case((unpriced, 1), else_=0)), 0),
         func.coalesce(func.sum(case((unpriced, U.input_tokens + U.output_tokens), else_=0)), 0),
-        func.count(),
     ).where(column == value, U.occurred_at >= start, U.occurred_at < end)
     query = covered_by(query, [policy], conn.dialect.name == "sqlite")
-    return tuple(int(x) for x in conn.execute(query).one())  # type: ignore[return-value]
+    records, inp, out, nanos, unpriced_records, unpriced_tokens = conn.execute(query).one()
+    return agg.Counters(
+        records=int(records),
+        input_tokens=int(inp),
+        output_tokens=int(out),
+        cost_nanos=int(nanos),
+        unpriced_records=int(unpriced_records),
+        unpriced_tokens=int(unpriced_tokens),
+    )

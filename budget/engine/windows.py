@@ -183,7 +183,7 @@ def current_counters(conn: Connection, policy: Policy, span: WindowSpan) -> Wind
     row = conn.execute(_READ_BY_KEY, {"pid": policy.policy_id, "key": span.key}).first()
     if row is None:
         return seeded(conn, policy, span)
-    return _counters(row)
+    return counters_of_row(row)
 
 
 # Statements are built once: building and hashing them costs more than running them.
@@ -203,7 +203,8 @@ def return_reserved(conn: Connection, window_ids: list[int], tokens: int, nanos:
         conn.execute(_ADD_RESERVED, {"ids": window_ids, "tokens": -tokens, "nanos": -nanos})
 
 
-def _counters(row) -> WindowCounters:
+def counters_of_row(row) -> WindowCounters:
+    """The counters of a windows row."""
     return WindowCounters(
         row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos, row.used_requests
     )
@@ -212,11 +213,3 @@ def _counters(row) -> WindowCounters:
 _READ_BY_KEY = select(
     W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos, W.used_requests
 ).where(W.policy_id == bindparam("pid"), W.window_key == bindparam("key"))
-
-
-def counters_of(conn: Connection, policy_id: str, key: str) -> WindowCounters:
-    """A policy's window counters by key; zeros for a window not created yet."""
-    row = conn.execute(_READ_BY_KEY, {"pid": policy_id, "key": key}).first()
-    if row is None:
-        return WindowCounters()
-    return _counters(row)

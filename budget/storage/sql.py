@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from budget.domain.validation import readable
+
 
 def to_dialect(dialect: str, sql: str) -> str:
     """Driver SQL written with psycopg's ``%s`` placeholders, for ``dialect``
@@ -46,36 +48,6 @@ def db_json(value: Any) -> str:
 
 def from_db_json(value: Any) -> Any:
     return readable(json.loads(value) if isinstance(value, str | bytes) else value)
-
-
-def readable(value: Any) -> Any:
-    """A stored JSON value that every reader can encode again.
-
-    Rows written by older versions may hold lone UTF-16 surrogates or
-    non-finite numbers; they are shown as U+FFFD and null rather than making
-    every read of the row fail. Clean values are returned as they are.
-    """
-    if isinstance(value, str):
-        return value if value.isascii() or _encodes(value) else _replace_surrogates(value)
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if isinstance(value, dict):
-        return {readable(k): readable(v) for k, v in value.items()} if value else value
-    if isinstance(value, list):
-        return [readable(v) for v in value] if value else value
-    return value
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _replace_surrogates(text: str) -> str:
-    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
 
 
 def new_id(prefix: str) -> str:

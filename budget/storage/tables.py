@@ -29,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from budget.domain.limits import ID_LENGTH, KEY_LENGTH, NAME_LENGTH, SHORT_LENGTH
-from budget.storage.sql import readable
+from budget.domain.validation import readable
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -62,7 +62,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class ReadableJSON(TypeDecorator[Any]):
-    """JSON whose reads never fail to encode again (see ``sql.readable``)."""
+    """JSON whose reads never fail to encode again (see ``validation.readable``)."""
 
     impl = JSON
     cache_ok = True

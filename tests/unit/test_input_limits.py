@@ -10,9 +10,9 @@ from budget.api.strict import MalformedJSON, SafeJSONResponse, parse
 from budget.domain import limits, redact
 from budget.domain import validation as v
 from budget.domain.prices import Price, PriceRates, Rate, TokenUsage
+from budget.domain.validation import readable
 from budget.errors import ValidationError, problem_body, shown
 from budget.pricing.cost import compute_cost
-from budget.storage.sql import readable
 
 
 @pytest.mark.parametrize("bad", ["a\x00b", "\x00", "x\ud800y", "\udfff", "é\x00"])
