@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -57,6 +57,16 @@ Share = Annotated[Decimal, Field(gt=0, le=1)]
 Tags = Annotated[list[Text], Field(max_length=limits.MAX_TAGS)]
 Metadata = Annotated[dict[str, Any], Field(max_length=limits.MAX_METADATA_KEYS)]
 TokenLimit = Annotated[int, StrictType(), Field(gt=0, le=limits.MAX_TOKEN_LIMIT)]
+ScopeName = Literal[m.SCOPE_FIELDS]  # type: ignore[valid-type]
+Each = Annotated[
+    list[ScopeName],
+    Field(
+        max_length=len(m.SCOPE_FIELDS),
+        description="Keep a window per distinct value of these attributes (['user']: every "
+        "user gets the limit). A hard_limit policy refuses an allocation that does not "
+        "name them.",
+    ),
+]
 
 
 _TYPE_TAGS = frozenset(
@@ -178,6 +188,7 @@ class PolicyIn(ScopeFields):
         description="Windows start from the spend already in the ledger that the policy "
         "covers (true), or from what is recorded after the policy was created (false).",
     )
+    each: Each | None = None
 
 
 class PolicyPatch(ScopeFields):
@@ -198,6 +209,7 @@ class PolicyPatch(ScopeFields):
     ends_at: Instant | None = None
     enabled: Bool = Field(default=None)
     count_existing: Bool = Field(default=None)
+    each: Each | None = None
 
 
 class ScopeOut(BaseModel):
@@ -229,6 +241,7 @@ class PolicyOut(BaseModel):
     ends_at: datetime | None
     enabled: bool
     count_existing: bool
+    each: list[str] = Field(default_factory=list)
     scope: ScopeOut
     created_at: datetime
     updated_at: datetime
@@ -253,6 +266,7 @@ class PolicyOut(BaseModel):
             ends_at=p.ends_at,
             enabled=p.enabled,
             count_existing=p.count_existing,
+            each=list(p.each),
             scope=ScopeOut(
                 component=s.component,
                 project=s.project,
@@ -297,6 +311,16 @@ class WindowOut(BaseModel):
     unpriced_tokens: int | None = None
     request_limit: int | None = None
     requests_used: int = 0
+    subject: dict[str, str] | None = Field(
+        default=None,
+        description="For a policy with each: the values this window counts ({} while no "
+        "subject has a window in this period).",
+    )
+    subject_windows: int | None = Field(
+        default=None,
+        description="For a policy with each: how many windows match in this period "
+        "(the summary lists the fullest of them).",
+    )
 
     @classmethod
     def of(cls, w: m.WindowStatus) -> WindowOut:
@@ -322,6 +346,8 @@ class WindowOut(BaseModel):
             unpriced_tokens=w.unpriced_tokens,
             request_limit=w.request_limit,
             requests_used=w.requests_used,
+            subject=w.subject,
+            subject_windows=w.subject_windows,
         )
 
 
@@ -338,6 +364,7 @@ class PastWindowOut(BaseModel):
         "grows: where it ended, or stands now); against the policy's limits as they are now."
     )
     superseded_at: datetime | None
+    subject: dict[str, str] | None = None
 
     @classmethod
     def of(cls, w: m.PastWindow) -> PastWindowOut:
@@ -351,6 +378,7 @@ class PastWindowOut(BaseModel):
             cost_limit=money(w.cost_limit),
             peak_fill=None if w.peak_fill is None else format(w.peak_fill, "f"),
             superseded_at=w.superseded_at,
+            subject=w.subject,
         )
 
 

@@ -158,6 +158,18 @@ def _unpriced(window: dict[str, Any]) -> str:
     return f" (+{records:,} unpriced: {window['unpriced_tokens']:,} tok)"
 
 
+def _window_text(window: dict[str, Any]) -> str:
+    """The window key; for a policy with ``each``, whose window and out of how many."""
+    subject = window.get("subject")
+    if subject is None:
+        return window["window"]
+    if not subject:
+        return f"{window['window']} (no window yet)"
+    who = ", ".join(f"{k}={v}" for k, v in subject.items())
+    count = window.get("subject_windows")
+    return who + (f" (of {count:,} windows)" if count and count > 1 else "")
+
+
 def summary_table(summary: dict[str, Any]) -> Table:
     """One budget (SummaryOut): a row per current window with its bar."""
     b = summary["budget"]
@@ -171,7 +183,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
         out.add_row(
             cell(w["policy_name"] + ("" if state == "active" else f" ({state})")),
             cell(w["policy_type"]),
-            cell(w["window"]),
+            cell(_window_text(w)),
             utilization_bar(w),
             cell(f"{w['tokens_used']:,} tok {usd(w['cost_used'])}" + _unpriced(w)),
             cell(f"{w['tokens_reserved']:,} tok {usd(w['cost_reserved'])}"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,11 @@ SCOPE_FIELDS = (
     "tier",
     "task_type",
 )
+
+
+#: The values of a policy's ``each`` attributes one window counts, in the
+#: policy's order: ``(("user", "alice"),)``.
+Subject = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,31 @@ class Policy:
     count_existing: bool = True
     #: Requests per window (an allocation, or usage recorded without one).
     request_limit: int | None = None
+    #: Scope attributes the policy keeps a window per distinct value of
+    #: (``("user",)``: every user gets the limit); empty: one window.
+    each: tuple[str, ...] = ()
+
+    def subject_of(self, request: RequestAttributes) -> Subject | None:
+        """The ``each`` values a request is counted under (None when it lacks one)."""
+        values = []
+        for name in self.each:
+            value = getattr(request, name)
+            if value is None:
+                return None
+            values.append((name, value.value if isinstance(value, Tier) else value))
+        return tuple(values)
+
+    def missing_each(self, request: RequestAttributes) -> str | None:
+        """The first ``each`` attribute the request does not name, if any."""
+        return next((n for n in self.each if getattr(request, n) is None), None)
+
+    def narrowed(self, subject: Subject) -> Policy:
+        """This policy as it applies to one subject: its scope pinned to the
+        subject's values, so sums over its scope count that subject alone."""
+        if not subject:
+            return self
+        pinned = {n: Tier(v) if n == "tier" else v for n, v in subject}
+        return replace(self, scope=replace(self.scope, **pinned))
 
     @property
     def cost_limit(self) -> Decimal | None:
@@ -202,6 +232,11 @@ class WindowStatus:
     unpriced_tokens: int | None = None
     request_limit: int | None = None
     requests_used: int = 0
+    #: For a policy with ``each``: the values this window counts ({"user": "alice"}).
+    subject: dict[str, str] | None = None
+    #: For a policy with ``each``: how many windows it has in this period
+    #: (the summary shows the fullest of them).
+    subject_windows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +255,8 @@ class PastWindow:
     peak_fill: Decimal | None
     #: Set when a change of the policy's scope or dates replaced the window.
     superseded_at: datetime | None
+    #: For a policy with ``each``: the values the window counted.
+    subject: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,14 @@ midnight and lasts 23 or 25 hours on DST days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from budget.domain.enums import Period
+from budget.domain.limits import ID_LENGTH
 from budget.errors import ValidationError
 
 CALENDAR_PERIODS = frozenset(
@@ -22,11 +25,43 @@ CALENDAR_PERIODS = frozenset(
 
 @dataclass(frozen=True)
 class WindowSpan:
-    """One period instance: its key and its bounds in UTC (None when unbounded)."""
+    """One period instance: its key and its bounds in UTC (None when unbounded).
+
+    A policy with ``each`` keeps one window per subject inside a period
+    instance: its key is the period's key followed by the subject's values
+    (``2026-12-02|{"user":"alice"}``), and ``period_key`` keeps the first part.
+    """
 
     key: str
     starts_at: datetime | None
     ends_at: datetime | None
+    #: The ``each`` values this window counts (empty: the policy's one window).
+    subject: tuple[tuple[str, str], ...] = ()
+    period_key: str = ""
+
+    @property
+    def period(self) -> str:
+        """The key of the period instance, without the subject."""
+        return self.period_key or self.key
+
+    def for_subject(self, subject: tuple[tuple[str, str], ...]) -> WindowSpan:
+        """The same period instance, for one subject of an ``each`` policy."""
+        if not subject:
+            return self
+        return replace(
+            self, key=subject_key(self.key, subject), subject=subject, period_key=self.key
+        )
+
+
+def subject_key(period_key: str, subject: tuple[tuple[str, str], ...]) -> str:
+    """A window key for one subject: readable JSON of its values (which cannot
+    collide), or their SHA-256 when that would not fit the column."""
+    values = json.dumps(dict(subject), ensure_ascii=False, separators=(",", ":"))
+    key = f"{period_key}|{values}"
+    if len(key) <= ID_LENGTH:
+        return key
+    digest = hashlib.sha256(f"{period_key}|{values}".encode()).hexdigest()
+    return f"{period_key[: ID_LENGTH - len(digest) - 2]}|#{digest}"
 
 
 def load_timezone(name: str, field: str = "timezone") -> ZoneInfo:

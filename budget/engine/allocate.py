@@ -187,7 +187,7 @@ def _try_allocate(
     """One attempt with the cached policies and prices, checked in the transaction."""
     expected = ctx.versions()
     nanos, priced = reservation_cost(ctx, request, now)
-    spans = matching_spans(ctx, request.attributes, now)
+    spans = matching_spans(ctx, request.attributes, now, gate=True)
     require_price_for_hard_usd(request, [p for p, _ in spans], priced)
     ensure_windows(ctx, spans, now)
     created: dict[tuple[str, str], int] = {}

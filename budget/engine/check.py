@@ -35,7 +35,7 @@ def check(ctx: EngineContext, request: AllocationRequest) -> CheckResult:
     with ctx.db.read() as conn:
         ctx.refresh(conn)
         nanos, priced = reservation_cost(ctx, request, now)
-        spans = matching_spans(ctx, request.attributes, now)
+        spans = matching_spans(ctx, request.attributes, now, gate=True)
         require_price_for_hard_usd(request, [policy for policy, _ in spans], priced)
         denials: list[Denial] = []
         over_soft = False

@@ -11,7 +11,7 @@ from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.defaults import ACTION_THRESHOLD, DEFAULT_TIMEZONE, WARNING_THRESHOLD
 from budget.domain.enums import Period, PolicyType, Tier
-from budget.domain.models import Policy, ScopeFilter
+from budget.domain.models import SCOPE_FIELDS, Policy, ScopeFilter
 from budget.domain.money import parse_usd, usd_to_nanos
 from budget.domain.periods import load_timezone
 from budget.engine.budgets import budget_row
@@ -55,6 +55,7 @@ def add_policy(
     ends_at: Any = None,
     enabled: Any = True,
     count_existing: Any = True,
+    each: Any = None,
     **scope: Any,
 ) -> Policy:
     """A policy on a budget. At least one of ``token_limit`` and ``cost_limit``
@@ -64,7 +65,11 @@ def add_policy(
 
     Its windows start from the spend already in the ledger that its scope
     covers (a $1 daily cap added after $0.95 of today's spend leaves $0.05);
-    ``count_existing=False`` starts them from what is recorded from now on."""
+    ``count_existing=False`` starts them from what is recorded from now on.
+
+    ``each=["user"]`` (any scope attribute but tags, or several) keeps a
+    window per distinct value: every user gets the limit. A hard ``each``
+    policy refuses an allocation that does not name the attribute."""
     unknown = set(scope) - set(_SCOPE_ARGS)
     if unknown:
         field = sorted(unknown)[0]
@@ -83,6 +88,7 @@ def add_policy(
         ends_at=ends_at,
         enabled=enabled,
         count_existing=count_existing,
+        each=each,
         scope=_scope(scope),
     )
     policy_type, policy_period = fields["type"], fields["period"]
@@ -120,6 +126,7 @@ def _policy_fields(
     ends_at,
     enabled,
     count_existing,
+    each,
     scope: ScopeFilter,
 ) -> dict[str, Any]:
     policy_type = v.choice("type", type, PolicyType)
@@ -158,8 +165,27 @@ def _policy_fields(
         "ends_at": end,
         "enabled": v.flag("enabled", enabled),
         "count_existing": v.flag("count_existing", count_existing),
+        "each": _each(each),
         **scope_to_columns(scope),
     }
+
+
+def _each(value: Any) -> list[str] | None:
+    """The attributes a policy keeps a window per value of: scope attributes
+    (tags aside, a request carries several), each once."""
+    if value is None or value == [] or value == ():
+        return None
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list | tuple):
+        raise ValidationError("each", value, "must be a list of attribute names such as ['user']")
+    for name in names:
+        if name not in SCOPE_FIELDS:
+            raise ValidationError(
+                "each", name, f"must be one of {', '.join(SCOPE_FIELDS)} (a window per value)"
+            )
+    if len(set(names)) != len(names):
+        raise ValidationError("each", list(names), "names an attribute twice")
+    return list(names)
 
 
 def _scope(values: dict[str, Any]) -> ScopeFilter:
@@ -237,6 +263,7 @@ _WINDOW_SHAPING = (
     "ends_at",
     "enabled",
     "count_existing",
+    "each",
     *SCOPE_COLUMNS,
 )
 
@@ -257,6 +284,7 @@ def _policy_as_args(policy: Policy) -> dict[str, Any]:
         "ends_at": policy.ends_at,
         "enabled": policy.enabled,
         "count_existing": policy.count_existing,
+        "each": list(policy.each) or None,
         "component": scope.component,
         "project": scope.project,
         "user": scope.user,

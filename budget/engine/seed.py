@@ -79,7 +79,7 @@ def _from_ledger(
 ) -> agg.Counters:
     from budget.engine.queries import covered_by
 
-    kind, _, value = span.key.partition(":")
+    kind, _, value = span.period.partition(":")
     column = U.session_id if kind == "session" else U.task_id
     unpriced = U.cost_nanos.is_(None)
     query = select(

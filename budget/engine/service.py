@@ -17,7 +17,18 @@ from budget.domain.models import (
     Policy,
     UsageRecord,
 )
-from budget.engine import alerts, allocate, budgets, check, keys, policies, pricing, queries, record
+from budget.engine import (
+    alerts,
+    allocate,
+    budgets,
+    check,
+    keys,
+    policies,
+    pricing,
+    queries,
+    record,
+    summaries,
+)
 from budget.engine.context import EngineContext
 from budget.engine.service_events import EventOperations
 from budget.engine.service_insight import InsightOperations
@@ -244,13 +255,20 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
 
     # --- state, alerts and prices --------------------------------------------
 
-    def summary(self, budget_id: str) -> BudgetSummary:
-        """Per policy: window, used, reserved, limit, remaining and resets_at."""
-        return queries.summary(self._ctx, budget_id)
+    def summary(
+        self, budget_id: str, top: int = 10, subject: dict[str, str] | None = None
+    ) -> BudgetSummary:
+        """Per policy: window, used, reserved, limit, remaining and resets_at. A
+        policy with ``each`` shows its ``top`` fullest windows of the period, or
+        those of ``subject`` ({"user": "alice"})."""
+        return summaries.summary(self._ctx, budget_id, top, subject)
 
-    def window_history(self, policy_id: str, last: int = 12) -> list[PastWindow]:
-        """A policy's last windows, newest first: what each used and how full it got."""
-        return queries.window_history(self._ctx, policy_id, last)
+    def window_history(
+        self, policy_id: str, last: int = 12, subject: dict[str, str] | None = None
+    ) -> list[PastWindow]:
+        """A policy's last windows, newest first: what each used and how full it
+        got (for an ``each`` policy, optionally only ``subject``'s)."""
+        return summaries.window_history(self._ctx, policy_id, last, subject)
 
     def list_alerts(
         self,

@@ -26,10 +26,13 @@ from budget.domain.periods import (
 )
 from budget.engine.context import EngineContext, StaleCache
 from budget.engine.seed import seeded
+from budget.errors import ValidationError
 from budget.storage import tables as t
 from budget.storage.sql import insert_ignoring_conflicts
 
 W = t.windows.c
+#: Window ids a process remembers before it starts over (a lookup refills one).
+WINDOW_IDS_KEPT = 200_000
 
 
 @dataclass(frozen=True)
@@ -49,13 +52,28 @@ def matching_spans(
     ctx: EngineContext,
     attrs: RequestAttributes,
     at: datetime,
+    *,
+    gate: bool = False,
 ) -> list[tuple[Policy, WindowSpan]]:
-    """The policies that cover a request at ``at``, each with its window."""
+    """The policies that cover a request at ``at``, each with its window.
+
+    A policy with ``each`` comes narrowed to the request's values (its window
+    counts that subject alone). A request that lacks one of them is outside
+    the policy, except at the gate (``gate``: allocate and check), where a
+    hard ``each`` policy refuses it: its limit could not bind otherwise."""
     out = []
     spans = ctx.calendar_spans
     for policy in ctx.policies:
         if not policy.applies_to(attrs, at):
             continue
+        subject = ()
+        if policy.each:
+            subject = policy.subject_of(attrs)
+            if subject is None:
+                if gate and policy.type is PolicyType.HARD_LIMIT:
+                    _refuse_missing(policy, attrs)
+                continue
+            policy = policy.narrowed(subject)
         if policy.period in CALENDAR_PERIODS:
             # The calendar window holding ``at`` is unique: reuse the last one
             # while ``at`` stays inside it (computing one costs ~15 us).
@@ -74,8 +92,18 @@ def matching_spans(
                 task_id=attrs.task_id,
             )
         if span is not None:
-            out.append((policy, span))
+            out.append((policy, span.for_subject(subject)))
     return out
+
+
+def _refuse_missing(policy: Policy, attrs: RequestAttributes) -> None:
+    name = policy.missing_each(attrs)
+    raise ValidationError(
+        name,
+        None,
+        f"hard_limit policy {policy.name!r} ({policy.policy_id}) keeps a window per {name}; "
+        f"a request it covers must name its {name}",
+    )
 
 
 def window_targets(
@@ -113,6 +141,8 @@ def ensure_windows(ctx: EngineContext, spans: list[tuple[Policy, WindowSpan]], n
     missing = [(p, s) for p, s in spans if (p.policy_id, s.key) not in ctx.window_ids]
     if not missing:
         return
+    if len(ctx.window_ids) > WINDOW_IDS_KEPT:  # past windows, or many subjects of an each policy
+        ctx.window_ids.clear()
     with ctx.db.read() as conn:
         for policy, span in missing:
             found = conn.execute(_FIND, {"pid": policy.policy_id, "key": span.key}).scalar()
@@ -155,6 +185,7 @@ def create_window(conn: Connection, policy: Policy, span: WindowSpan, now: datet
             reserved_nanos=0,
             used_requests=counters.used_requests,
             created_at=now,
+            subject=dict(span.subject) or None,
         )
     )
     return conn.execute(_FIND, {"pid": policy.policy_id, "key": span.key}).scalar_one()

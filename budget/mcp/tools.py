@@ -200,12 +200,27 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
 
 def _register_state(server: MCPServer, get: GetService) -> None:
     @tool(server, READ)
-    def get_budget_status(budget: BudgetRef) -> Json:
+    def get_budget_status(
+        budget: BudgetRef,
+        top: Annotated[
+            int, Field(ge=1, le=1000, description="Windows shown per policy with 'each'.")
+        ] = 10,
+        subject: Annotated[
+            dict[str, str] | None,
+            Field(
+                description="Only the windows of these values of a policy with 'each', "
+                'e.g. {"user": "alice"}.',
+                max_length=8,
+            ),
+        ] = None,
+    ) -> Json:
         """A budget's current windows: per policy the limit, used, reserved, remaining,
-        utilization and when the window resets."""
+        utilization and when the window resets. A policy with a window per user (or
+        key, project, ...) shows its fullest windows, or those of ``subject``."""
         svc = get()
         budget_id = identity.budget(resolve_budget(svc, budget))
-        return dump(SummaryOut.of(call(svc.summary, budget_id=budget_id)))
+        summary = call(svc.summary, budget_id=budget_id, top=top, subject=subject)
+        return dump(SummaryOut.of(summary))
 
     @tool(server, READ)
     def list_alerts(

@@ -98,6 +98,7 @@ def row_to_policy(row: Row) -> Policy:
         updated_at=row.updated_at,
         count_existing=row.count_existing,
         request_limit=row.request_limit,
+        each=tuple(row.each or ()),
     )
 
 

@@ -138,6 +138,8 @@ class PolicyRow(ScopeColumns, Base):
     #: Whether a new window starts from the spend already in the ledger (the
     #: default) or only from what is recorded after the policy was created.
     count_existing: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: Attributes the policy keeps a window per distinct value of (None: one window).
+    each: Mapped[list[Any] | None] = mapped_column(ReadableJSON)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -162,6 +164,8 @@ class WindowRow(Base):
     created_at: Mapped[datetime]
     #: Set when a change of its policy's scope or dates replaced this window.
     superseded_at: Mapped[datetime | None]
+    #: The attribute values a window of an ``each`` policy counts ({"user": "alice"}).
+    subject: Mapped[dict[str, Any] | None] = mapped_column(ReadableJSON)
 
     __table_args__ = (UniqueConstraint("policy_id", "window_key"),)
 

@@ -68,9 +68,17 @@ def delete_budget(budget_id: str, svc: ServiceDep, _: AdminDep) -> Response:
 
 
 @router.get("/budgets/{budget_id}/summary", response_model=SummaryOut)
-def budget_summary(budget_id: str, svc: ServiceDep, caller: ClientDep) -> SummaryOut:
+def budget_summary(
+    budget_id: str,
+    svc: ServiceDep,
+    caller: ClientDep,
+    top: Annotated[int, Query(ge=1, le=1000)] = 10,
+    subject: Annotated[list[str] | None, Query()] = None,
+) -> SummaryOut:
+    """Each policy's current window; a policy with ``each`` shows its ``top``
+    fullest windows, or those of ``subject`` (``?subject=user=alice``)."""
     caller.sees(budget_id)
-    return SummaryOut.of(svc.summary(budget_id))
+    return SummaryOut.of(svc.summary(budget_id, top, subject or None))
 
 
 @router.post("/budgets/{budget_id}/policies", status_code=201, response_model=PolicyOut)
@@ -110,10 +118,13 @@ def window_history(
     svc: ServiceDep,
     caller: ClientDep,
     last: Annotated[int, Query(ge=1, le=1000)] = 12,
+    subject: Annotated[list[str] | None, Query()] = None,
 ) -> list[PastWindowOut]:
-    """The policy's last windows, newest first: used, limits and peak fill of each."""
+    """The policy's last windows, newest first: used, limits and peak fill of
+    each (``?subject=user=alice``: one subject's windows of an ``each`` policy)."""
     _visible_policy(svc, caller, policy_id)
-    return [PastWindowOut.of(w) for w in svc.window_history(policy_id, last)]
+    history = svc.window_history(policy_id, last, subject or None)
+    return [PastWindowOut.of(w) for w in history]
 
 
 @router.patch("/policies/{policy_id}", response_model=PolicyOut)

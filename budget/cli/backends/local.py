@@ -174,8 +174,8 @@ class LocalBackend(Backend):
     def delete_budget(self, budget_id):
         self.svc.delete_budget(budget_id)
 
-    def summary(self, budget_id):
-        return _dump(SummaryOut.of(self.svc.summary(budget_id)))
+    def summary(self, budget_id, top=10, subject=None):
+        return _dump(SummaryOut.of(self.svc.summary(budget_id, top, subject or None)))
 
     def add_policy(self, budget_id, body):
         fields = parse_body(PolicyIn, body).model_dump(exclude_unset=True)
@@ -187,8 +187,9 @@ class LocalBackend(Backend):
     def get_policy(self, policy_id):
         return _dump(PolicyOut.of(self.svc.get_policy(policy_id)))
 
-    def window_history(self, policy_id, last):
-        return [_dump(PastWindowOut.of(w)) for w in self.svc.window_history(policy_id, last)]
+    def window_history(self, policy_id, last, subject=None):
+        history = self.svc.window_history(policy_id, last, subject or None)
+        return [_dump(PastWindowOut.of(w)) for w in history]
 
     def update_policy(self, policy_id, body):
         changes = parse_body(PolicyPatch, body).model_dump(exclude_unset=True)

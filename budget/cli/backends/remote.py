@@ -100,8 +100,9 @@ class RemoteBackend(Backend):
     def delete_budget(self, budget_id):
         self._call("DELETE", f"/budgets/{_p(budget_id)}")
 
-    def summary(self, budget_id):
-        return self._call("GET", f"/budgets/{_p(budget_id)}/summary")
+    def summary(self, budget_id, top=10, subject=None):
+        params = {"top": top, "subject": subject or []}
+        return self._call("GET", f"/budgets/{_p(budget_id)}/summary", params=params)
 
     def add_policy(self, budget_id, body):
         return self._call("POST", f"/budgets/{_p(budget_id)}/policies", json=body)
@@ -114,8 +115,9 @@ class RemoteBackend(Backend):
     def get_policy(self, policy_id):
         return self._call("GET", f"/policies/{_p(policy_id)}")
 
-    def window_history(self, policy_id, last):
-        return self._call("GET", f"/policies/{_p(policy_id)}/history", params={"last": last})
+    def window_history(self, policy_id, last, subject=None):
+        params = {"last": last, "subject": subject or []}
+        return self._call("GET", f"/policies/{_p(policy_id)}/history", params=params)
 
     def update_policy(self, policy_id, body):
         return self._call("PATCH", f"/policies/{_p(policy_id)}", json=body)

@@ -116,10 +116,24 @@ def delete(cli: Cli, budget: BudgetRef) -> None:
 
 
 @command(app, "summary", reads=True)
-def summary(cli: Cli, budget: BudgetRef) -> None:
+def summary(
+    cli: Cli,
+    budget: BudgetRef,
+    top: Annotated[
+        int,
+        typer.Option(min=1, max=1000, help="Windows shown per policy with --each (fullest)."),
+    ] = 10,
+    subject: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--subject", metavar="ATTR=VALUE", help="Only the windows of this value (repeat)."
+        ),
+    ] = None,
+) -> None:
     """Each policy's current window: used, reserved, limit and when it resets.
+    A policy with a window per user (--each) shows its fullest windows.
 
-    Example: budget budgets summary team-alpha --json
+    Example: budget budgets summary team-alpha --top 5 --subject user=alice
     """
-    data = cli.backend.summary(cli.backend.resolve_budget(budget))
+    data = cli.backend.summary(cli.backend.resolve_budget(budget), top, subject)
     cli.emit(data, lambda s: cli.print(r.summary_table(s)))

@@ -62,6 +62,21 @@ Headroom = Annotated[
 Timezone = Annotated[str | None, typer.Option(help="IANA zone of the windows (default UTC).")]
 StartsAt = Annotated[str | None, typer.Option(help="In force from this ISO time.")]
 EndsAt = Annotated[str | None, typer.Option(help="In force until this ISO time.")]
+Each = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--each",
+        metavar="ATTRIBUTE",
+        help="Keep a window per distinct value of this attribute (user, api_key, project, "
+        "...; repeat for several): every user gets the limit.",
+    ),
+]
+Subject = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--subject", metavar="ATTR=VALUE", help="Only the windows of this value (repeat)."
+    ),
+]
 CLEARABLE = (
     "component",
     "project",
@@ -78,6 +93,7 @@ CLEARABLE = (
     "action_threshold",
     "starts_at",
     "ends_at",
+    "each",
 )
 
 COLUMNS: list[r.Column] = [
@@ -86,7 +102,7 @@ COLUMNS: list[r.Column] = [
     ("type", lambda p: p["type"]),
     ("period", lambda p: p["period"]),
     ("limit", lambda p: r.limits(p["token_limit"], p["cost_limit"])),
-    ("scope", lambda p: _scope_text(p["scope"])),
+    ("scope", lambda p: _scope_text(p["scope"]) + _each_text(p.get("each"))),
     ("tz", lambda p: p["timezone"]),
     ("enabled", lambda p: p["enabled"]),
 ]
@@ -94,6 +110,10 @@ COLUMNS: list[r.Column] = [
 
 def _scope_text(s: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in s.items() if v not in (None, [])) or "any request"
+
+
+def _each_text(each: list[str] | None) -> str:
+    return f"; a window per {', '.join(each)}" if each else ""
 
 
 def show_policy(cli: Cli, item: dict[str, Any]) -> None:
@@ -138,6 +158,7 @@ def add(
             "(default), or from zero.",
         ),
     ] = True,
+    each: Each = None,
     component: Component = None,
     project: Project = None,
     user: User = None,
@@ -165,6 +186,7 @@ def add(
             name=name, timezone=timezone, starts_at=starts_at, ends_at=ends_at, enabled=enabled
         ),
         "count_existing": count_existing,
+        **compact(each=list(each) if each else None),
         **scope(component, project, user, api_key, provider, model, tier, task_type, tag),
     }
     budget_id = cli.backend.resolve_budget(budget)
@@ -226,6 +248,7 @@ def update(
             "ends_at (repeat).",
         ),
     ] = None,
+    each: Each = None,
     component: Component = None,
     project: Project = None,
     user: User = None,
@@ -242,7 +265,7 @@ def update(
     """
     body = {
         **compact(type=type, period=period, name=name, timezone=timezone),
-        **compact(starts_at=starts_at, ends_at=ends_at),
+        **compact(starts_at=starts_at, ends_at=ends_at, each=list(each) if each else None),
         **_limits_body(
             token_limit, cost_limit, warn, action_threshold, critical_headroom, request_limit
         ),
@@ -262,12 +285,13 @@ def history(
     cli: Cli,
     policy: PolicyRef,
     last: Annotated[int, typer.Option(min=1, max=1000, help="How many windows.")] = 12,
+    subject: Subject = None,
 ) -> None:
     """A policy's last windows, newest first: used, limits and how full each got.
 
-    Example: budget policies history pol_0123456789abcdef01234567 --last 6
+    Example: budget policies history pol_0123456789abcdef01234567 --last 6 --subject user=alice
     """
-    rows = cli.backend.window_history(policy, last)
+    rows = cli.backend.window_history(policy, last, subject)
     columns: list[r.Column] = [
         ("window", lambda w: w["window"] + (" (replaced)" if w["superseded_at"] else "")),
         ("from", lambda w: r.when(w["starts_at"]) or ""),

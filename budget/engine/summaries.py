@@ -1,0 +1,291 @@
+"""Where each policy stands: its current window(s) and its past ones.
+
+A policy with ``each`` has a window per subject (say, per user) in every
+period; a summary shows the fullest ``top`` of the current period's windows,
+or, given a ``subject``, only the windows of those values — a window not
+created yet shows what it would start with, as for any policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Float, cast, func, select
+
+from budget.domain import validation as v
+from budget.domain.clock import utcnow
+from budget.domain.enums import Period
+from budget.domain.models import (
+    SCOPE_FIELDS,
+    BudgetSummary,
+    PastWindow,
+    Policy,
+    Subject,
+    WindowCounters,
+    WindowStatus,
+)
+from budget.domain.money import nanos_to_usd
+from budget.domain.periods import CALENDAR_PERIODS, WindowSpan, calendar_window, load_timezone
+from budget.engine.budgets import get_budget
+from budget.engine.context import EngineContext
+from budget.engine.expiry import expire_allocations
+from budget.engine.policies import get_policy, list_policies
+from budget.engine.seed import unpriced_in
+from budget.engine.windows import counters_of_row, current_counters
+from budget.errors import ValidationError
+from budget.storage import tables as t
+
+W = t.windows.c
+
+#: Session and task windows never reset; a summary shows the most recent ones.
+RECENT_WINDOWS = 20
+
+
+def summary(
+    ctx: EngineContext, budget_id: str, top: Any = 10, subject: Any = None
+) -> BudgetSummary:
+    """Every policy of a budget with its current window: used, reserved, limit,
+    remaining and when it resets. An ``each`` policy shows its ``top`` fullest
+    windows of the period; ``subject`` ({"user": "alice"}) shows only the
+    windows of those values."""
+    top = _top(top)
+    wanted = _subject_filter(subject)
+    budget = get_budget(ctx, budget_id)
+    now = utcnow()
+    ctx.db.run_write(lambda conn: expire_allocations(conn, now, limit=ctx.settings.sweep_batch))
+    statuses: list[WindowStatus] = []
+    with ctx.db.read() as conn:
+        for policy in list_policies(ctx, budget_id):
+            if policy.each:
+                statuses.extend(_each_windows(conn, policy, now, top, wanted))
+            else:
+                statuses.extend(_policy_windows(conn, policy, now))
+    return BudgetSummary(budget=budget, windows=tuple(statuses), as_of=now)
+
+
+def _top(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+        raise ValidationError("top", value, "must be an integer from 1 to 1000")
+    return value
+
+
+def _subject_filter(value: Any) -> dict[str, str]:
+    """``{"user": "alice"}``, or ``["user=alice"]`` as a query string or CLI gives it."""
+    if value is None:
+        return {}
+    if isinstance(value, list | tuple):
+        pairs = []
+        for item in value:
+            name, sep, wanted = item.partition("=") if isinstance(item, str) else ("", "", "")
+            if not sep:
+                raise ValidationError("subject", item, "must be attribute=value, e.g. user=alice")
+            pairs.append((name, wanted))
+        value = dict(pairs)
+    if not isinstance(value, Mapping):
+        raise ValidationError("subject", value, "must map attributes to values, e.g. user=alice")
+    out = {}
+    for name, wanted in value.items():
+        if name not in SCOPE_FIELDS:
+            raise ValidationError("subject", name, f"must be one of {', '.join(SCOPE_FIELDS)}")
+        out[name] = v.text(f"subject.{name}", wanted, required=True)
+    return out
+
+
+def _current_span(policy: Policy, now) -> WindowSpan | None:
+    """The window a calendar or total policy is in now (None: session or task)."""
+    if policy.period in CALENDAR_PERIODS:
+        return calendar_window(policy.period, load_timezone(policy.timezone), now)
+    if policy.period is Period.TOTAL:
+        return WindowSpan("total", None, None)
+    return None
+
+
+def _policy_windows(conn: Connection, policy: Policy, now) -> list[WindowStatus]:
+    span = _current_span(policy, now)
+    if span is not None:
+        # a window not created yet shows what it will start with: the ledger's
+        # spend inside it that the policy covers
+        counters = current_counters(conn, policy, span)
+        return [_status(policy, span, counters, now, _unpriced(conn, policy, span))]
+    rows = conn.execute(
+        select(t.windows)
+        .where(W.policy_id == policy.policy_id, W.superseded_at.is_(None))
+        .order_by(W.id.desc())
+        .limit(RECENT_WINDOWS)
+    ).all()
+    out = []
+    for r in rows:
+        span = WindowSpan(r.window_key, r.starts_at, r.ends_at)
+        out.append(_status(policy, span, counters_of_row(r), now, _unpriced(conn, policy, span)))
+    return out
+
+
+def _each_windows(
+    conn: Connection, policy: Policy, now, top: int, wanted: dict[str, str]
+) -> list[WindowStatus]:
+    """The windows of an ``each`` policy in the current period, fullest first."""
+    base = _current_span(policy, now)
+    if base is not None and set(policy.each) <= set(wanted):
+        # one subject named in full: its window, or what it would start with
+        subject: Subject = tuple((name, wanted[name]) for name in policy.each)
+        if any(_plain(getattr(policy.scope, n)) not in (None, value) for n, value in subject):
+            return []  # the policy's scope never covers these values
+        narrowed, span = policy.narrowed(subject), base.for_subject(subject)
+        counters = current_counters(conn, narrowed, span)
+        unpriced = _unpriced(conn, narrowed, span)
+        return [_status(policy, span, counters, now, unpriced, subject_windows=1)]
+    query = select(t.windows).where(
+        W.policy_id == policy.policy_id, W.superseded_at.is_(None), W.subject.is_not(None)
+    )
+    if base is not None and base.starts_at is not None:
+        query = query.where(W.starts_at == base.starts_at)
+    ordered = query.order_by(_fullest_first(policy, conn.dialect.name), W.id)
+    if wanted:  # values are filtered here: JSON is queried differently by each database
+        rows = [r for r in conn.execute(ordered) if _has(r.subject, wanted)]
+        count, rows = len(rows), rows[:top]
+    else:
+        count = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(ordered.limit(top)).all()
+    out = []
+    for r in rows:
+        subject = tuple((n, r.subject.get(n)) for n in policy.each)
+        span = WindowSpan(r.window_key, r.starts_at, r.ends_at, subject, (base and base.key) or "")
+        narrowed = policy.narrowed(subject)
+        unpriced = _unpriced(conn, narrowed, span)
+        counters = counters_of_row(r)
+        out.append(_status(policy, span, counters, now, unpriced, subject_windows=count))
+    if not out and not wanted and base is not None:
+        # no subject has spent yet this period: the policy still shows, empty
+        out.append(_status(policy, base, WindowCounters(), now, subject_windows=0))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _has(subject: Any, wanted: dict[str, str]) -> bool:
+    return isinstance(subject, dict) and all(subject.get(n) == x for n, x in wanted.items())
+
+
+def _fullest_first(policy: Policy, dialect: str):
+    """Order windows by the largest share of a limit used or reserved."""
+    shares = []
+    if policy.token_limit:
+        shares.append(cast(W.used_tokens + W.reserved_tokens, Float) / policy.token_limit)
+    if policy.cost_limit_nanos:
+        shares.append(cast(W.used_nanos + W.reserved_nanos, Float) / policy.cost_limit_nanos)
+    if policy.request_limit:
+        shares.append(cast(W.used_requests, Float) / policy.request_limit)
+    if len(shares) == 1:
+        return shares[0].desc()
+    largest = func.greatest if dialect == "postgresql" else func.max
+    return largest(*shares).desc()
+
+
+def window_history(
+    ctx: EngineContext, policy_id: str, last: Any = 12, subject: Any = None
+) -> list[PastWindow]:
+    """The policy's ``last`` windows, newest first, with what each used against
+    the policy's limits (the limits as they are now). For an ``each`` policy,
+    ``subject`` ({"user": "alice"}) keeps the windows of those values."""
+    limit, _ = v.page(last, 0, max_limit=1000)
+    wanted = _subject_filter(subject)
+    policy = get_policy(ctx, policy_id)
+    query = select(t.windows).where(W.policy_id == policy.policy_id)
+    if wanted:
+        query = query.where(W.subject.is_not(None))
+    with ctx.db.read() as conn:
+        rows = conn.execute(query.order_by(W.starts_at.desc(), W.id.desc())).yield_per(500)
+        out = []
+        for row in rows:
+            if wanted and not _has(row.subject, wanted):
+                continue
+            out.append(_past(policy, row))
+            if len(out) == limit:
+                break
+    return out
+
+
+def _past(policy: Policy, row) -> PastWindow:
+    fill = _fill(policy, row.used_tokens, row.used_nanos)
+    key = row.window_key
+    if row.superseded_at is not None:  # "~<id>:<key>": show the key it had
+        key = key.partition(":")[2] or key
+    return PastWindow(
+        window=key,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        tokens_used=row.used_tokens,
+        cost_used=nanos_to_usd(row.used_nanos),
+        token_limit=policy.token_limit,
+        cost_limit=policy.cost_limit,
+        peak_fill=None if fill is None else fill.normalize(),
+        superseded_at=row.superseded_at,
+        subject=row.subject if isinstance(row.subject, dict) else None,
+    )
+
+
+def _fill(policy: Policy, tokens: int, nanos: int) -> Decimal | None:
+    """The larger share of its limits that ``tokens`` and ``nanos`` fill (None: no limit)."""
+    shares = []
+    if policy.token_limit:
+        shares.append(Decimal(tokens) / policy.token_limit)
+    if policy.cost_limit_nanos:
+        shares.append(Decimal(nanos) / policy.cost_limit_nanos)
+    return round(max(shares), 4) if shares else None
+
+
+def _unpriced(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int | None, int | None]:
+    """Unpriced usage in a calendar or total window with a USD limit (None
+    without one, and for session and task windows, which are not summed here)."""
+    if policy.cost_limit_nanos is None or policy.period in (Period.PER_SESSION, Period.PER_TASK):
+        return None, None
+    return unpriced_in(conn, policy, span)
+
+
+def _status(
+    policy: Policy,
+    span: WindowSpan,
+    c: WindowCounters,
+    now,
+    unpriced=(None, None),
+    subject_windows: int | None = None,
+) -> WindowStatus:
+    tokens_left = (
+        None
+        if policy.token_limit is None
+        else max(policy.token_limit - c.used_tokens - c.reserved_tokens, 0)
+    )
+    cost_left = (
+        None
+        if policy.cost_limit_nanos is None
+        else nanos_to_usd(max(policy.cost_limit_nanos - c.used_nanos - c.reserved_nanos, 0))
+    )
+    return WindowStatus(
+        policy_id=policy.policy_id,
+        policy_name=policy.name,
+        policy_type=policy.type,
+        period=policy.period,
+        window=span.key,
+        starts_at=span.starts_at,
+        resets_at=span.ends_at,
+        token_limit=policy.token_limit,
+        tokens_used=c.used_tokens,
+        tokens_reserved=c.reserved_tokens,
+        tokens_remaining=tokens_left,
+        cost_limit=policy.cost_limit,
+        cost_used=nanos_to_usd(c.used_nanos),
+        cost_reserved=nanos_to_usd(c.reserved_nanos),
+        cost_remaining=cost_left,
+        utilization=_fill(policy, c.used_tokens, c.used_nanos),
+        state=policy.state(now),
+        unpriced_records=unpriced[0],
+        unpriced_tokens=unpriced[1],
+        request_limit=policy.request_limit,
+        requests_used=c.used_requests,
+        subject=dict(span.subject) if policy.each else None,
+        subject_windows=subject_windows,
+    )
