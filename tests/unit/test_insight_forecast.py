@@ -45,6 +45,12 @@ def test_exceeding_after_the_window_ends_has_no_date():
     assert not p.will_exceed and p.exceeds_at is None
 
 
+def test_a_crossing_too_far_off_for_a_date_is_no_crossing_and_no_error():
+    # a huge limit at a tiny rate would cross millennia from now: past any datetime
+    p = _projection("tokens", D(10**18), D(1), D(0), D(1000), D(10), None, NOW)
+    assert p.exceeds_at is None and not p.will_exceed
+
+
 def _policy(period: Period) -> Policy:
     return Policy(
         policy_id="pol_1",

@@ -333,8 +333,10 @@ def _projection(
     exceed = limit is not None and used < limit < projected
     exceeds_at = None
     if limit is not None and used < limit and rate > 0:
-        due = now + timedelta(hours=float((limit - used) / rate))
-        exceeds_at = due if due <= now + timedelta(hours=float(remaining)) else None
+        # compared in hours first: a far-off crossing would overflow a datetime
+        hours_left = (limit - used) / rate
+        if hours_left <= remaining:
+            exceeds_at = now + timedelta(hours=float(hours_left))
     return Projection(
         unit,
         limit,
