@@ -136,3 +136,21 @@ def test_the_cli_creates_bound_keys(svc, db_url):
         app, ["keys", "list", "--database-url", db_url], env={"COLUMNS": "250"}
     )
     assert "user=alice" in listed.stdout and team.budget_id in listed.stdout
+
+
+def test_a_client_key_gets_only_its_budgets_events(world):
+    client, alpha, beta, auth = world
+    for who in ("alice", "bob"):
+        assert client.post(f"{V1}/allocations", json=CALL, headers=auth[who]).status_code == 201
+    everything = client.get(f"{V1}/events/history?after=0", headers=auth["admin"]).json()
+    budgets_of = {b for e in everything["items"] for b in e["budget_ids"]}
+    assert {alpha.budget_id, beta.budget_id} <= budgets_of
+    mine = client.get(f"{V1}/events/history?after=0", headers=auth["alice"]).json()["items"]
+    assert mine and all(alpha.budget_id in e["budget_ids"] for e in mine)
+    assert not any(beta.budget_id in e["budget_ids"] for e in mine)
+    other = client.get(
+        f"{V1}/events/history?after=0&budget_id={beta.budget_id}", headers=auth["alice"]
+    )
+    assert other.status_code == 404
+    stream = client.get(f"{V1}/events?budget_id={beta.budget_id}", headers=auth["alice"])
+    assert stream.status_code == 404

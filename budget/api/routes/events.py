@@ -71,15 +71,17 @@ def _start(svc: BudgetService, last_event_id: str | None, after: int | None) -> 
 async def stream_events(
     request: Request,
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     types: TypesQuery = None,
     budget_id: BudgetQuery = None,
     after: Sequence = None,
     last_event_id: Annotated[str | None, Header(max_length=40)] = None,
 ) -> EventSourceResponse:
     """Events as they happen (server-sent events), filtered by type and budget;
-    resumes after ``Last-Event-ID`` (or ``after``) without loss."""
+    resumes after ``Last-Event-ID`` (or ``after``) without loss. A client key
+    bound to budgets gets its budget's events only (with several, it names one)."""
     wanted = _types(types)
+    budget_id = caller.budget(budget_id)
     start = await anyio.to_thread.run_sync(partial(_start, svc, last_event_id, after))
     poll = svc.settings.event_stream_poll_seconds
 
@@ -112,13 +114,15 @@ async def stream_events(
 @router.get("/events/history", response_model=EventListOut)
 def event_history(
     svc: ServiceDep,
-    _: ClientDep,
+    caller: ClientDep,
     types: TypesQuery = None,
     budget_id: BudgetQuery = None,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventListOut:
-    """Stored events after sequence ``after``, oldest first (for polling clients)."""
+    """Stored events after sequence ``after``, oldest first (for polling clients);
+    a client key bound to budgets gets its budget's events only."""
+    budget_id = caller.budget(budget_id)
     items = svc.list_events(after=after, types=_types(types), budget_id=budget_id, limit=limit)
     last = items[-1].sequence if items else after
     return EventListOut(items=[EventOut.of(e) for e in items], last_sequence=last or 0)
