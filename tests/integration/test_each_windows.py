@@ -250,3 +250,11 @@ def test_processes_of_threads_hold_every_users_limit_exactly(db_url):
         assert all(w.tokens_reserved == 90 and w.subject_windows == 1000 for w in windows)
     finally:
         svc.close()
+
+
+def test_a_per_user_limit_is_not_forecast_from_every_users_spend(svc):
+    team, _ = _per_user(svc, limit=1000)
+    for user in ("a", "b", "c", "d"):
+        svc.record_usage(input_tokens=400, user=user, **CALL)
+    assert svc.forecast(budget_id=team.budget_id) == []
+    assert not svc.list_alerts(kind="forecast_exceeds")

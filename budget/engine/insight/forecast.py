@@ -157,9 +157,12 @@ def forecast(ctx: EngineContext, budget_id: str | None = None) -> list[Forecast]
 
 
 def _forecastable(policy: Policy, budget_id: str | None, now: datetime) -> bool:
+    # A policy with ``each`` has a window per subject; its scope's burn rate is
+    # every subject's together, which says nothing about one subject's limit.
     return (
         (budget_id is None or policy.budget_id == budget_id)
         and policy.period in CALENDAR_PERIODS
+        and not policy.each
         and policy.in_force(now)
     )
 
