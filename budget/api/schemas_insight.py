@@ -100,6 +100,9 @@ class ReportOut(_FromDict):
     unpriced: list[UnpricedModelOut]
     names: dict[str, dict[str, str]] = Field(description="Budget and policy names by id")
     source: dict[str, Any] = Field(description="The cube read, rollup rows and ledger pieces")
+    corrections: Literal["include", "exclude", "only"] = Field(
+        "include", description="Voids and adjustments of the ledger: included, excluded or only"
+    )
 
 
 class ProjectionOut(BaseModel):

@@ -19,6 +19,7 @@ from budget.api.schemas import (
     Strict,
     Text,
     Tokens,
+    Usd,
     money,
 )
 from budget.domain import models as m
@@ -214,6 +215,13 @@ class UsageOut(BaseModel):
     metadata: dict[str, Any]
     occurred_at: datetime
     recorded_at: datetime
+    kind: Literal["usage", "void", "adjust"] = Field(
+        "usage",
+        description="usage, or a correction (void, adjust) of corrects_id: "
+        "its amounts are the change it makes",
+    )
+    corrects_id: str | None = None
+    reason: str | None = None
 
     @classmethod
     def of(cls, u: m.UsageRecord) -> UsageOut:
@@ -239,7 +247,35 @@ class UsageOut(BaseModel):
             metadata=u.metadata,
             occurred_at=u.occurred_at,
             recorded_at=u.recorded_at,
+            kind=u.kind,
+            corrects_id=u.corrects_id,
+            reason=u.reason,
         )
+
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=r"^[^\x00]*$")]
+
+
+class VoidIn(Strict):
+    """Cancel a usage record with a compensating entry."""
+
+    reason: Reason
+    request_id: Id | None = Field(
+        None, description="Idempotency key; by default a repeated void returns the first."
+    )
+
+
+class AdjustIn(Strict):
+    """What the usage record should say: its cost and/or token counts."""
+
+    reason: Reason
+    request_id: Id | None = None
+    cost: Usd | None = Field(None, description="The new cost in USD (priced records only).")
+    input_tokens: Tokens | None = None
+    output_tokens: Tokens | None = None
+    cached_input_tokens: Tokens | None = None
+    cache_write_tokens: Tokens | None = None
+    reasoning_tokens: Tokens | None = None
 
 
 class UsageTotalsOut(BaseModel):

@@ -315,6 +315,11 @@ class UsageRecord:
     metadata: dict[str, Any]
     occurred_at: datetime
     recorded_at: datetime
+    #: ``usage``; or ``void`` / ``adjust``: a correction of the record
+    #: ``corrects_id``, whose amounts are the change it makes.
+    kind: str = "usage"
+    corrects_id: str | None = None
+    reason: str | None = None
 
     @property
     def total_tokens(self) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
@@ -17,6 +17,7 @@ from budget.domain.models import (
 from budget.domain.money import nanos_to_usd
 from budget.engine.context import EngineContext
 from budget.engine.expiry import expire_allocations, expire_if_due, expiry_alert, locked_allocation
+from budget.engine.insight.rollups import RECORDS_OF_KIND
 from budget.engine.policies import list_policies
 from budget.engine.record_write import closed_event, held_allocation
 from budget.errors import NotFound
@@ -125,6 +126,9 @@ _USAGE_FILTERS = {
     "context_id": U.context_id,
     "allocation_id": U.allocation_id,
     "task_type": U.task_type,
+    # usage, void or adjust; and the corrections of one record
+    "kind": U.kind,
+    "corrects_id": U.corrects_id,
 }
 
 
@@ -159,22 +163,27 @@ def usage_totals(
     budget_id: str | None = None,
     **filters: Any,
 ) -> dict[str, Any]:
-    """Sums over the ledger: records, tokens, priced cost and unpriced records."""
+    """Sums over the ledger: records, tokens, priced cost and unpriced records.
+    Corrections count in the sums; a void takes its record back (-1 record)."""
     query = _usage_query(ctx, since, until, budget_id, None, filters).subquery()
+    weight = case(
+        *((query.c.kind == kind, n) for kind, n in RECORDS_OF_KIND.items() if kind != "usage"),
+        else_=1,
+    )
     with ctx.db.read() as conn:
         row = conn.execute(
             select(
-                func.count(),
+                func.coalesce(func.sum(weight), 0),
                 func.coalesce(func.sum(query.c.total_tokens), 0),
                 func.coalesce(func.sum(query.c.cost_nanos), 0),
-                func.count().filter(query.c.priced.is_(False)),
+                func.coalesce(func.sum(case((query.c.priced.is_(False), weight), else_=0)), 0),
             )
         ).one()
     return {
-        "records": row[0],
+        "records": int(row[0]),
         "tokens": int(row[1]),
         "cost": nanos_to_usd(int(row[2])),
-        "unpriced_records": row[3],
+        "unpriced_records": int(row[3]),
     }
 
 

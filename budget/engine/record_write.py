@@ -297,6 +297,9 @@ def _row(item, attrs, context_id, cost, price, at: datetime, now: datetime) -> d
         metadata=item.metadata,
         occurred_at=at,
         recorded_at=now,
+        kind="usage",
+        corrects_id=None,
+        reason=None,
         **parts,
         **attributes_to_columns(attrs),
     )

@@ -23,6 +23,7 @@ from budget.domain.models import Policy, WindowCounters
 from budget.domain.periods import WindowSpan
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.buckets import Bucketing, plan
+from budget.engine.insight.rollups import records_weight
 from budget.storage import tables as t
 
 U = t.usage_records.c
@@ -82,12 +83,13 @@ def _from_ledger(
     kind, _, value = span.period.partition(":")
     column = U.session_id if kind == "session" else U.task_id
     unpriced = U.cost_nanos.is_(None)
+    weight = records_weight()
     query = select(
-        func.count(),
+        func.coalesce(func.sum(weight), 0),
         func.coalesce(func.sum(U.input_tokens), 0),
         func.coalesce(func.sum(U.output_tokens), 0),
         func.coalesce(func.sum(U.cost_nanos), 0),
-        func.coalesce(func.sum(case((unpriced, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((unpriced, weight), else_=0)), 0),
         func.coalesce(func.sum(case((unpriced, U.input_tokens + U.output_tokens), else_=0)), 0),
     ).where(column == value, U.occurred_at >= start, U.occurred_at < end)
     query = covered_by(query, [policy], conn.dialect.name == "sqlite")

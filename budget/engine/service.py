@@ -22,6 +22,7 @@ from budget.engine import (
     allocate,
     budgets,
     check,
+    corrections,
     keys,
     policies,
     pricing,
@@ -208,6 +209,32 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
         the same transaction."""
         return record.record_usage(self._ctx, record.build_usage(**usage))
 
+    def void_usage(
+        self, usage_id: str, *, reason: str, request_id: str | None = None
+    ) -> UsageRecord:
+        """Cancel a usage record with a compensating entry (the record stays):
+        its tokens, cost and request come off every window, rollup and report.
+        Without ``request_id`` a repeated void returns the first one."""
+        item = corrections.build_void(usage_id=usage_id, reason=reason, request_id=request_id)
+        return corrections.correct(self._ctx, item)
+
+    def adjust_usage(
+        self,
+        usage_id: str,
+        *,
+        reason: str,
+        cost: Any = None,
+        request_id: str | None = None,
+        **tokens: Any,
+    ) -> UsageRecord:
+        """Set what a usage record should have said: its ``cost`` (USD) and/or
+        token counts (``input_tokens`` … ``reasoning_tokens``), written as a
+        compensating entry holding the difference from what stands now."""
+        item = corrections.build_adjust(
+            usage_id=usage_id, reason=reason, cost=cost, request_id=request_id, **tokens
+        )
+        return corrections.correct(self._ctx, item)
+
     def record_usage_batch(self, items: list[dict[str, Any]]) -> list[UsageRecord]:
         """Record many usage reports in one transaction: all or none."""
         built = []
@@ -235,7 +262,8 @@ class BudgetService(PriceOperations, InsightOperations, EventOperations):
         **filters: Any,
     ) -> list[UsageRecord]:
         """Ledger entries, newest first; filters: component, project, user,
-        api_key, provider, model, context_id, allocation_id, task_type."""
+        api_key, provider, model, context_id, allocation_id, task_type, kind
+        (usage, void, adjust), corrects_id (the corrections of one record)."""
         return Listing(
             *queries.list_usage(
                 self._ctx,

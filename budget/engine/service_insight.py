@@ -30,6 +30,7 @@ class InsightOperations:
         timezone: str = "UTC",
         budget_id: str | None = None,
         top: int | None = None,
+        corrections: str = "include",
         **filters: Any,
     ) -> reports.Report:
         """Spend and tokens over [since, until) grouped by any of budget, policy,
@@ -37,7 +38,9 @@ class InsightOperations:
         bucketed by hour, day, week or month in ``timezone``; ``top`` keeps the
         N biggest groups (the rest summed in ``others``). Filters: the same
         attributes (equal to), ``tag`` / ``tags`` (all of them). Read from the
-        rollups; unpriced usage is counted apart (``unpriced_*``) and listed."""
+        rollups; unpriced usage is counted apart (``unpriced_*``) and listed.
+        ``corrections``: ``include`` (the ledger as it stands), ``exclude`` (as
+        originally recorded) or ``only`` (the voids and adjustments alone)."""
         return reports.usage_report(
             self._ctx,
             since=since,
@@ -47,6 +50,7 @@ class InsightOperations:
             timezone=timezone,
             budget_id=budget_id,
             top=top,
+            corrections=corrections,
             **filters,
         )
 

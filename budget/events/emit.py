@@ -168,6 +168,31 @@ def usage_recorded(conn: Connection, usage: UsageRecord, targets, now) -> UsageR
     return usage
 
 
+def usage_corrected(conn: Connection, usage: UsageRecord, targets, now) -> UsageRecord:
+    """``usage.corrected``: a void or adjust of the record ``corrects_id``; its
+    token counts and cost are the change it made. Returns ``usage``."""
+    windows = [window_ref(x.policy, x.span.key) for x in targets]
+    data = {
+        "usage_id": usage.usage_id,
+        "request_id": usage.request_id,
+        "kind": usage.kind,
+        "corrects_id": usage.corrects_id,
+        "reason": usage.reason,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "priced": usage.priced,
+        "cost": _money(usage.cost),
+        "occurred_at": _when(usage.occurred_at),
+        **_attributes(usage.attributes),
+        "windows": windows,
+    }
+    emit(conn, ev.USAGE_CORRECTED, data, (w["budget_id"] for w in windows), now)
+    return usage
+
+
 _LEVELS = {
     AlertKind.THRESHOLD_CROSSED: "warning",
     AlertKind.ACTION_THRESHOLD: "action",

@@ -10,6 +10,7 @@ ALLOCATION_CREATED = "allocation.created"
 ALLOCATION_RELEASED = "allocation.released"
 ALLOCATION_EXPIRED = "allocation.expired"
 USAGE_RECORDED = "usage.recorded"
+USAGE_CORRECTED = "usage.corrected"
 LIMIT_APPROACHING = "budget.limit_approaching"
 LIMIT_EXCEEDED = "budget.limit_exceeded"
 UNPRICED_MODEL = "price.unpriced_model"
@@ -22,6 +23,7 @@ EVENT_TYPES: dict[str, str] = {
     ALLOCATION_RELEASED: "an allocation was released; its unused part returned",
     ALLOCATION_EXPIRED: "an allocation passed its expiry unreleased; its unused part returned",
     USAGE_RECORDED: "a usage record was appended to the ledger",
+    USAGE_CORRECTED: "a usage record was voided or adjusted by a compensating ledger entry",
     LIMIT_APPROACHING: "a policy window passed a warning or action threshold",
     LIMIT_EXCEEDED: "a policy window reached its limit, or a hard limit denied an allocation",
     UNPRICED_MODEL: "usage or an allocation named a model without a known price",

@@ -18,4 +18,6 @@ TOOL_NAMES = (
     "recommend_model",
     "route_request",
     "usage_analytics",
+    "void_usage",
+    "adjust_usage",
 )

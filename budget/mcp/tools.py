@@ -94,8 +94,10 @@ def register(server: MCPServer, get: GetService) -> None:
     _register_spending(server, get)
     _register_state(server, get)
     from budget.mcp.tools_insight import register_insight
+    from budget.mcp.tools_ledger import register_ledger
 
     register_insight(server, get)
+    register_ledger(server, get)
 
 
 def _register_spending(server: MCPServer, get: GetService) -> None:

@@ -124,7 +124,12 @@ def _upsert_sql(
 
 
 #: PostgreSQL array types of the rollup columns (text unless named here).
-_ROLLUP_TYPES = {"span_hours": "smallint", "start_hour": "bigint", "priced": "boolean"}
+_ROLLUP_TYPES = {
+    "span_hours": "smallint",
+    "start_hour": "bigint",
+    "priced": "boolean",
+    "correction": "boolean",
+}
 
 
 @lru_cache(maxsize=8)

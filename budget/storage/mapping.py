@@ -131,7 +131,7 @@ _COST_PARTS = ("input", "cached_input", "cache_write", "output", "reasoning", "r
 
 def row_to_usage(row: Row) -> UsageRecord:
     breakdown = None
-    if row.priced:
+    if row.priced and row.input_nanos is not None:  # an adjust of the cost has no parts
         breakdown = {part: nanos_to_usd(getattr(row, f"{part}_nanos") or 0) for part in _COST_PARTS}
         breakdown["total"] = nanos_to_usd(row.cost_nanos)
     return UsageRecord(
@@ -153,6 +153,9 @@ def row_to_usage(row: Row) -> UsageRecord:
         metadata=dict(row.metadata or {}),
         occurred_at=row.occurred_at,
         recorded_at=row.recorded_at,
+        kind=getattr(row, "kind", None) or "usage",
+        corrects_id=getattr(row, "corrects_id", None),
+        reason=getattr(row, "reason", None),
     )
 
 

@@ -262,6 +262,11 @@ class UsageRow(ScopeColumns, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", ReadableJSON, default=dict)
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     recorded_at: Mapped[datetime]
+    #: ``usage``, or a correction of the row ``corrects_id``: ``void`` / ``adjust``
+    #: (its amounts are the change; docs/corrections.md).
+    kind: Mapped[str] = mapped_column(String(10), default="usage", server_default="usage")
+    corrects_id: Mapped[str | None] = mapped_column(String(KEY_LENGTH), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_usage_records_provider_model", "provider", "model"),)
 

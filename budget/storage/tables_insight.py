@@ -15,7 +15,7 @@ long the values are.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Boolean, SmallInteger, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from budget.storage.tables import Base
@@ -48,6 +48,8 @@ class UsageRollupRow(Base):
     cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     reasoning_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Corrections of the ledger (void / adjust) are summed apart from usage.
+    correction: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     # SQLite: clustered by the key, so a range of buckets of one cube is contiguous.
     __table_args__ = {"sqlite_with_rowid": False}

@@ -103,7 +103,8 @@ def spend_every_way(c: httpx.Client) -> None:
     c.post("/allocations", json={**alloc, "tokens": 1, "ttl_seconds": 1})
     assert c.post("/allocations", json={**alloc, "tokens": 900}).status_code == 429
     c.post("/usage", json={"provider": "openai", "model": "gpt-4o", "input_tokens": 399})
-    c.post("/usage", json={"provider": "acme", "model": "unknown-model", "input_tokens": 1})
+    odd = c.post("/usage", json={"provider": "acme", "model": "unknown-model", "input_tokens": 1})
+    c.post(f"/usage/{odd.json()['usage_id']}/void", json={"reason": "test traffic"})
     override = {"provider": "acme", "model": "unknown-model", "input": "1", "output": "2"}
     assert c.put("/prices/override", json=override).status_code == 200
     assert c.post("/prices/update", json={}).status_code == 200

@@ -58,7 +58,7 @@ def test_history_and_types(client):
     assert history["last_sequence"] == 1 and history["items"][0]["type"] == "usage.recorded"
     assert client.get(f"{B}/events/history", params={"after": 1}).json()["items"] == []
     types = {t["type"] for t in client.get(f"{B}/events/types").json()}
-    assert "budget.limit_exceeded" in types and len(types) == 9
+    assert "budget.limit_exceeded" in types and len(types) == 10
     bad = client.get(f"{B}/events/history", params={"types": "nope"})
     assert bad.status_code == 422 and bad.json()["field"] == "types"
 

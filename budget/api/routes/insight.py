@@ -99,10 +99,13 @@ def usage_report(
     timezone: Zone = "UTC",
     budget_id: Filter = None,
     top: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    corrections: Literal["include", "exclude", "only"] = "include",
     format: Format = None,
 ) -> Any:
     """Spend and tokens over [since, until), grouped (``group_by`` repeated) and
-    bucketed in ``timezone``; ``top`` keeps the biggest groups. From the rollups."""
+    bucketed in ``timezone``; ``top`` keeps the biggest groups. From the rollups.
+    ``corrections``: include voids and adjustments (the ledger as it stands),
+    exclude them (as originally recorded) or show only them."""
     report = svc.usage_report(
         since=since,
         until=until,
@@ -111,6 +114,7 @@ def usage_report(
         timezone=timezone,
         budget_id=caller.budget(budget_id),
         top=top,
+        corrections=corrections,
         **filters,
     )
     return _answer(request, report, format)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from budget.api.deps import ClientDep, ServiceDep
+from budget.api.deps import AdminDep, ClientDep, ServiceDep
 from budget.api.metrics import count_allocation
 from budget.api.schemas import Instant, Page
 from budget.api.schemas_ledger import (
+    AdjustIn,
     AllocationIn,
     AllocationOut,
     CheckIn,
@@ -19,6 +20,7 @@ from budget.api.schemas_ledger import (
     UsageIn,
     UsageOut,
     UsageTotalsOut,
+    VoidIn,
 )
 from budget.api.strict import StrictRoute
 from budget.domain.enums import AllocationStatus
@@ -118,6 +120,20 @@ def record_usage_batch(body: UsageBatchIn, svc: ServiceDep, caller: ClientDep) -
     return [UsageOut.of(u) for u in svc.record_usage_batch(items)]
 
 
+@router.post("/usage/{usage_id}/void", status_code=201, response_model=UsageOut)
+def void_usage(usage_id: str, body: VoidIn, svc: ServiceDep, _: AdminDep) -> UsageOut:
+    """Cancel a usage record (admin): a compensating entry takes its tokens, cost
+    and request off every window, rollup and report; the record stays."""
+    return UsageOut.of(svc.void_usage(usage_id, **body.model_dump(exclude_none=True)))
+
+
+@router.post("/usage/{usage_id}/adjust", status_code=201, response_model=UsageOut)
+def adjust_usage(usage_id: str, body: AdjustIn, svc: ServiceDep, _: AdminDep) -> UsageOut:
+    """Set a usage record's cost and/or token counts (admin): a compensating entry
+    holds the difference from what stands now."""
+    return UsageOut.of(svc.adjust_usage(usage_id, **body.model_dump(exclude_none=True)))
+
+
 def _filters(
     component, project, user, api_key, provider, model, context_id, allocation_id, task_type
 ) -> dict:
@@ -151,10 +167,13 @@ def list_usage(
     context_id: Filter = None,
     allocation_id: Filter = None,
     task_type: Filter = None,
+    kind: Literal["usage", "void", "adjust"] | None = None,
+    corrects_id: Filter = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[UsageOut]:
-    """Ledger entries, newest first, filtered by time, budget and attributes."""
+    """Ledger entries, newest first, filtered by time, budget and attributes;
+    ``kind`` (usage, void, adjust) and ``corrects_id`` find corrections."""
     items = svc.list_usage(
         since=since,
         until=until,
@@ -162,6 +181,8 @@ def list_usage(
         priced=priced,
         limit=limit,
         offset=offset,
+        kind=kind,
+        corrects_id=corrects_id,
         **_filters(
             component, project, user, api_key, provider, model, context_id, allocation_id, task_type
         ),

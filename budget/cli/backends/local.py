@@ -34,6 +34,7 @@ from budget.api.schemas_events import (
 )
 from budget.api.schemas_ledger import (
     AcknowledgeIn,
+    AdjustIn,
     AlertOut,
     AllocationIn,
     AllocationOut,
@@ -48,6 +49,7 @@ from budget.api.schemas_ledger import (
     UsageIn,
     UsageOut,
     UsageTotalsOut,
+    VoidIn,
 )
 from budget.api.schemas_prices import (
     OverrideIn,
@@ -238,6 +240,7 @@ class LocalBackend(Backend):
 
     def list_usage(self, query):
         names = ("since", "until", "budget_id", "priced", "limit", "offset", *USAGE_FILTERS)
+        names += ("kind", "corrects_id")
         return _page(self.svc.list_usage(**_query(query, *names)), UsageOut, query)
 
     def get_usage(self, usage_id):
@@ -248,6 +251,14 @@ class LocalBackend(Backend):
             **_query(query, "since", "until", "budget_id", *USAGE_FILTERS)
         )
         return _dump(UsageTotalsOut(**{**totals, "cost": format(totals["cost"], "f")}))
+
+    def void_usage(self, usage_id, body):
+        fields = parse_body(VoidIn, body).model_dump(exclude_none=True)
+        return _dump(UsageOut.of(self.svc.void_usage(usage_id, **fields)))
+
+    def adjust_usage(self, usage_id, body):
+        fields = parse_body(AdjustIn, body).model_dump(exclude_none=True)
+        return _dump(UsageOut.of(self.svc.adjust_usage(usage_id, **fields)))
 
     def estimate(self, body):
         request = parse_body(EstimateIn, body).model_dump(exclude_none=True)
@@ -352,7 +363,7 @@ class LocalBackend(Backend):
     def _report(self, query):
         from budget.engine.insight.rollups import ATTRIBUTES
 
-        names = ("since", "until", "bucket", "timezone", "budget_id", "top")
+        names = ("since", "until", "bucket", "timezone", "budget_id", "top", "corrections")
         filters = {k: v for k, v in query.items() if k in ATTRIBUTES and v is not None}
         if query.get("tag"):
             filters["tags"] = query["tag"]

@@ -162,6 +162,12 @@ class RemoteBackend(Backend):
     def usage_totals(self, query):
         return self._call("GET", "/usage/totals", params=query)
 
+    def void_usage(self, usage_id, body):
+        return self._call("POST", f"/usage/{_p(usage_id)}/void", json=body)
+
+    def adjust_usage(self, usage_id, body):
+        return self._call("POST", f"/usage/{_p(usage_id)}/adjust", json=body)
+
     def estimate(self, body):
         return self._call("POST", "/estimate", json=body)
 

@@ -109,6 +109,13 @@ def report(
     tier: TierOpt = None,
     task_type: TaskType = None,
     tag: Tags = None,
+    corrections: Annotated[
+        str,
+        typer.Option(
+            help="Voids and adjustments: include (the ledger as it stands), exclude "
+            "(as originally recorded) or only."
+        ),
+    ] = "include",
     csv: Annotated[bool, typer.Option("--csv", help="Print (or write) CSV.")] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the CSV or JSON to this file.")
@@ -127,6 +134,7 @@ def report(
         budget_id=cli.backend.resolve_budget(budget) if budget else None,
         **scope(component, project, user, api_key, provider, model, tier, task_type),
         tag=list(tag) if tag else None,
+        corrections=None if corrections == "include" else corrections,
     )
     if csv:
         _export(cli, cli.backend.usage_report_csv(query), output)

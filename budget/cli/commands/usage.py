@@ -57,7 +57,20 @@ COLUMNS: list[r.Column] = [
     ("cost", lambda u: r.usd(u["cost"]) if u["priced"] else "unpriced"),
     ("request", lambda u: u["request_id"]),
     ("context", lambda u: u["context_id"]),
+    ("kind", lambda u: _kind(u)),
 ]
+Reason = Annotated[
+    str, typer.Option("--reason", help="Why the record is corrected (kept with the entry).")
+]
+CorrectionId = Annotated[
+    str | None,
+    typer.Option(help="Idempotency key of the correction: the same id twice corrects once."),
+]
+
+
+def _kind(u: dict[str, Any]) -> str:
+    kind = u.get("kind") or "usage"
+    return kind if kind == "usage" else f"{kind} of {u['corrects_id']}"
 
 
 def show_usage(cli: Cli, u: dict[str, Any]) -> None:
@@ -147,6 +160,64 @@ def record(
     cli.emit(cli.backend.record_usage(body), lambda u: show_usage(cli, u))
 
 
+@command(app, "void")
+def void(
+    cli: Cli,
+    usage: Annotated[str, typer.Argument(help="Usage id.", show_default=False)],
+    reason: Reason,
+    request_id: CorrectionId = None,
+) -> None:
+    """Cancel a usage record with a compensating entry (the record stays); admin.
+
+    Its tokens, cost and request come off every window, rollup and report.
+    Example: budget usage void use_0123456789abcdef01234567 --reason "billed twice"
+    """
+    body = compact(reason=reason, request_id=request_id)
+    cli.emit(cli.backend.void_usage(usage, body), lambda u: show_usage(cli, u))
+
+
+def _new_count(name: str, help_: str) -> Any:
+    return Annotated[int | None, typer.Option(name, min=0, help=help_, rich_help_panel=TOKENS)]
+
+
+NewInput = _new_count("--input", "The new count of all input tokens.")
+NewOutput = _new_count("--output", "The new count of output tokens.")
+NewCached = _new_count("--cached", "The new count of cache reads.")
+NewCacheWrite = _new_count("--cache-write", "The new count of cache writes.")
+NewReasoning = _new_count("--reasoning", "The new count of reasoning tokens.")
+
+
+@command(app, "adjust")
+def adjust(
+    cli: Cli,
+    usage: Annotated[str, typer.Argument(help="Usage id.", show_default=False)],
+    reason: Reason,
+    cost: Annotated[str | None, typer.Option(help="The new cost in USD (a priced record).")] = None,
+    input: NewInput = None,
+    output: NewOutput = None,
+    cached: NewCached = None,
+    cache_write: NewCacheWrite = None,
+    reasoning: NewReasoning = None,
+    request_id: CorrectionId = None,
+) -> None:
+    """Set what a usage record should say (cost and/or tokens); admin.
+
+    A compensating entry holds the difference from what stands now.
+    Example: budget usage adjust use_0123456789abcdef01234567 --cost 0.25 --reason "invoice"
+    """
+    body = compact(
+        reason=reason,
+        request_id=request_id,
+        cost=cost,
+        input_tokens=input,
+        output_tokens=output,
+        cached_input_tokens=cached,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=reasoning,
+    )
+    cli.emit(cli.backend.adjust_usage(usage, body), lambda u: show_usage(cli, u))
+
+
 @command(app, "list", reads=True)
 def list_(
     cli: Cli,
@@ -165,16 +236,20 @@ def list_(
     context: Context = None,
     allocation: Allocation = None,
     task_type: TaskType = None,
+    kind: Annotated[str | None, typer.Option(help="Only usage, void or adjust entries.")] = None,
+    corrects: Annotated[
+        str | None, typer.Option("--corrects", help="Only the corrections of this usage id.")
+    ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> None:
-    """List ledger entries, newest first.
+    """List ledger entries, newest first (corrections too, with what they correct).
 
     Example: budget usage list --since 2026-11-01 --provider openai --budget team-alpha
     """
     query = {
         **_filters(cli, locals()),
-        **compact(priced=priced, limit=limit, offset=offset),
+        **compact(priced=priced, kind=kind, corrects_id=corrects, limit=limit, offset=offset),
     }
 
     def render(p: dict[str, Any]) -> None:

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from budget.domain.models import SCOPE_FIELDS, Policy
 from budget.domain.money import nanos_to_usd
 from budget.engine.insight.buckets import Bucketing, TimePlan, label_sql
-from budget.engine.insight.rollups import ATTRIBUTES, COLUMNS, COUNTERS, CUBES
+from budget.engine.insight.rollups import ATTRIBUTES, COLUMNS, COUNTERS, CUBES, records_weight
 from budget.storage import tables as t
 from budget.storage.tables_insight import usage_rollups
 
@@ -123,6 +123,9 @@ class Query:
     budget_policies: tuple[Policy, ...] | None = None  # a budget filter
     policies: tuple[Policy, ...] = ()  # for budget / policy grouping
     priced: bool | None = None
+    #: ``include``: the ledger as it stands (usage and its corrections);
+    #: ``exclude``: as originally recorded; ``only``: the corrections alone.
+    corrections: str = "include"
 
 
 @dataclass
@@ -235,7 +238,7 @@ def _ledger_rows(conn: Connection, query: Query, plan: _Plan, time: TimePlan) ->
             label,
             *dims,
             U.priced,
-            _sum(literal_column("1")),
+            _sum(records_weight()),
             _sum(U.input_tokens),
             _sum(U.output_tokens),
             _sum(U.cached_input_tokens),
@@ -256,6 +259,12 @@ def _attribute_filters(query: Query, table, column) -> list:
     clauses = [column(name) == value for name, value in query.filters.items()]
     if query.priced is not None:
         clauses.append(table.priced.is_(query.priced))
+    if query.corrections != "include":
+        wanted = query.corrections == "only"
+        if table is R:
+            clauses.append(R.correction.is_(wanted))
+        else:
+            clauses.append(U.kind != "usage" if wanted else U.kind == "usage")
     if query.budget_policies is not None:
         clauses.append(_scope_prefilter(query.budget_policies, column))
     return clauses

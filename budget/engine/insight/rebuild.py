@@ -18,7 +18,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Text, and_, case, cast, delete, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Text,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+)
 
 from budget.domain.money import nanos_to_usd
 from budget.engine.context import EngineContext
@@ -29,6 +42,7 @@ from budget.engine.insight.rollups import (
     KEY,
     Accumulator,
     epoch_hour,
+    records_weight,
 )
 from budget.storage import tables as t
 from budget.storage.tables_insight import usage_rollups
@@ -94,11 +108,13 @@ def rebuild_rollups(ctx: EngineContext, *, check_only: bool = False) -> RebuildR
 
 
 def rebuild_on_connection(conn: Connection, *, check_only: bool = False) -> RebuildReport:
-    """The same, inside the caller's transaction (the migration that adds the rollups)."""
+    """The same, inside the caller's transaction (the migration that adds the
+    rollups, which runs before the ledger has corrections)."""
     started = time.perf_counter()
     report = RebuildReport(check_only=check_only)
+    corrections = "kind" in {c["name"] for c in inspect(conn).get_columns("usage_records")}
     for day in usage_days(conn):
-        _day(conn, day, check_only, report, lock=False)
+        _day(conn, day, check_only, report, lock=False, corrections=corrections)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -124,10 +140,17 @@ def usage_days(conn: Connection) -> list[int]:
     return sorted(days)
 
 
-def _day(conn: Connection, day: int, check_only: bool, report: RebuildReport, lock: bool) -> None:
+def _day(
+    conn: Connection,
+    day: int,
+    check_only: bool,
+    report: RebuildReport,
+    lock: bool,
+    corrections: bool = True,
+) -> None:
     if lock and conn.dialect.name == "postgresql":
         conn.exec_driver_sql("LOCK TABLE usage_rollups IN EXCLUSIVE MODE")
-    computed = _from_ledger(conn, day, report)
+    computed = _from_ledger(conn, day, report, corrections)
     stored = _stored(conn, day)
     wanted = {k: tuple(row[c] for c in COUNTERS) for k, row in computed.rows.items()}
     differ = sum(1 for k in wanted.keys() | stored.keys() if wanted.get(k) != stored.get(k))
@@ -141,7 +164,7 @@ def _day(conn: Connection, day: int, check_only: bool, report: RebuildReport, lo
     if check_only:
         return
     conn.execute(delete(usage_rollups).where(_day_rows(day)))
-    computed.write(conn, upsert=False)
+    computed.write(conn, upsert=False, corrections=corrections)
     report.repaired = True
 
 
@@ -160,7 +183,9 @@ def _stored(conn: Connection, day: int) -> dict[tuple, tuple[int, ...]]:
     return {tuple(r[:n]): tuple(int(x) for x in r[n:]) for r in rows}
 
 
-def _from_ledger(conn: Connection, day: int, report: RebuildReport) -> Accumulator:
+def _from_ledger(
+    conn: Connection, day: int, report: RebuildReport, corrections: bool = True
+) -> Accumulator:
     start = EPOCH + timedelta(hours=day)
     hour = _hour_sql(conn)
     dims = [U[c] for c in COLUMNS.values()]
@@ -171,12 +196,13 @@ def _from_ledger(conn: Connection, day: int, report: RebuildReport) -> Accumulat
             *dims,
             cast(U.tags, Text),
             U.priced,
-            func.count(),
+            U.kind if corrections else literal("usage"),
+            func.sum(records_weight()) if corrections else func.count(),
             *(func.sum(U[c]) for c in COUNTERS[1:-1]),
             cost,
         )
         .where(U.occurred_at >= start, U.occurred_at < start + DAY)
-        .group_by(hour, *dims, cast(U.tags, Text), U.priced)
+        .group_by(hour, *dims, cast(U.tags, Text), U.priced, *([U.kind] if corrections else []))
     )
     acc = Accumulator()
     names = list(COLUMNS)
@@ -186,8 +212,9 @@ def _from_ledger(conn: Connection, day: int, report: RebuildReport) -> Accumulat
         index = 1 + len(names)
         tags = sorted(_tags(values[index]))
         priced = bool(values[index + 1])
-        counters = tuple(int(x or 0) for x in values[index + 2 :])
-        acc.add_group(dim_values, tags, priced, int(values[0]), counters)
+        correction = (values[index + 2] or "usage") != "usage"
+        counters = tuple(int(x or 0) for x in values[index + 3 :])
+        acc.add_group(dim_values, tags, priced, int(values[0]), counters, correction=correction)
         report.ledger_records += counters[0]
         report.ledger_tokens += counters[1] + counters[2]
         report.ledger_cost_nanos += counters[-1]

@@ -31,6 +31,8 @@ from budget.storage import tables as t
 
 FILTERS = (*ATTRIBUTES, "tag", "tags")
 MAX_TOP = 1000
+#: How a report treats corrections of the ledger (docs/corrections.md).
+CORRECTIONS = ("include", "exclude", "only")
 MAX_GROUPS = 4
 COUNTER_COLUMNS = (
     "records",
@@ -100,6 +102,7 @@ class Report:
     unpriced: tuple[UnpricedModel, ...] = ()
     names: dict[str, dict[str, str]] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
+    corrections: str = "include"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times ISO-8601, money as decimal strings."""
@@ -112,6 +115,7 @@ class Report:
             "filters": dict(self.filters),
             "budget_id": self.budget_id,
             "top": self.top,
+            "corrections": self.corrections,
             "rows": [r.to_dict() for r in self.rows],
             "total": self.total.to_dict(),
             "others": None if self.others is None else self.others.to_dict(),
@@ -171,9 +175,12 @@ def usage_report(
     timezone: str = "UTC",
     budget_id: str | None = None,
     top: Any = None,
+    corrections: Any = "include",
     **filters: Any,
 ) -> Report:
-    """Spend and tokens over [since, until), grouped and bucketed (see :class:`Report`)."""
+    """Spend and tokens over [since, until), grouped and bucketed (see :class:`Report`).
+    ``corrections``: ``include`` the voids and adjustments of the ledger (totals
+    as the ledger stands), ``exclude`` them (as originally recorded), or ``only``."""
     start, end = check_range(
         v.instant("since", since, zone=timezone), v.instant("until", until, zone=timezone)
     )
@@ -186,7 +193,13 @@ def usage_report(
         get_budget(ctx, budget_id)
         budget_policies = tuple(list_policies(ctx, budget_id))
     policies = tuple(list_policies(ctx)) if {"budget", "policy"} & set(groups) else ()
-    query = Query(start, end, bucketing, groups, attrs, tags, budget_policies, policies)
+    if corrections not in CORRECTIONS:
+        raise ValidationError(
+            "corrections", corrections, "must be one of " + ", ".join(CORRECTIONS)
+        )
+    query = Query(
+        start, end, bucketing, groups, attrs, tags, budget_policies, policies, None, corrections
+    )
     time = plan(start, end, bucketing)
     with ctx.db.read() as conn:
         result = agg.run(conn, query, time)
@@ -211,6 +224,7 @@ def usage_report(
         others=others,
         unpriced=unpriced,
         names=names,
+        corrections=corrections,
         source={
             "cube": result.cube,
             "rollup_rows": result.rollup_rows,

@@ -17,6 +17,9 @@ cube        dimensions
 A report picks the smallest cube that holds its dimensions, so "by model"
 reads hours x models rows, not records. Priced and unpriced usage are rows
 apart (``priced``): unpriced rows count records and tokens, never cost.
+Corrections of the ledger (void, adjust) are rows apart too (``correction``,
+and a ``dims_key`` of their own), so a report can show the ledger with or
+without them; a void counts -1 record, an adjust none (docs/corrections.md).
 
 :func:`apply_usages` runs inside the ledger's write transaction, right after
 the ledger insert: one ``INSERT … ON CONFLICT DO UPDATE`` that adds to the
@@ -33,11 +36,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, case
 from sqlalchemy.dialects import postgresql, sqlite
 
 from budget.storage.batch import statements
 from budget.storage.ledger import add_to_rollups
+from budget.storage.tables import usage_records
 from budget.storage.tables_insight import usage_rollups
 
 R = usage_rollups.c
@@ -76,7 +80,10 @@ COUNTERS = (
 KEY = ("cube", "span_hours", "start_hour", "priced", "dims_key")
 DIM_COLUMNS = (*COLUMNS.values(), "tag", "tags")
 #: The columns of a rollup row, in the order :func:`usage_rows` gives them.
-ROW_COLUMNS = (*KEY, *DIM_COLUMNS, *COUNTERS)
+ROW_COLUMNS = (*KEY, *DIM_COLUMNS, "correction", *COUNTERS)
+#: What one ledger row of each kind adds to ``records``: a void takes its
+#: record back, an adjust changes amounts only.
+RECORDS_OF_KIND = {"usage": 1, "void": -1, "adjust": 0}
 _BLANK = dict.fromkeys(DIM_COLUMNS, "")
 
 
@@ -95,17 +102,23 @@ def _digest(parts: Iterable[str]) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def cube_rows(dims: Mapping[str, str], tags: list[str]) -> list[dict[str, Any]]:
+def cube_rows(
+    dims: Mapping[str, str], tags: list[str], correction: bool = False
+) -> list[dict[str, Any]]:
     """The dimension part of every cube row one record (with these values) adds to.
 
     ``dims`` maps each attribute (``user``, ``model`` …) to its value, '' when
-    absent; ``tags`` is the record's sorted tag list.
+    absent; ``tags`` is the record's sorted tag list; ``correction``: the
+    record corrects another (its rows have a key of their own).
     """
     out = []
+    mark = ("\x1ecorrection",) if correction else ()
     for cube, names in CUBES.items():
         if cube == "tag":
             for tag in tags or [""]:
-                out.append({**_BLANK, "cube": cube, "tag": tag, "dims_key": _digest((tag,))})
+                key = _digest((tag, *mark))
+                out.append({**_BLANK, "cube": cube, "tag": tag, "dims_key": key})
+                out[-1]["correction"] = correction
             continue
         row = dict(_BLANK)
         values = []
@@ -114,7 +127,8 @@ def cube_rows(dims: Mapping[str, str], tags: list[str]) -> list[dict[str, Any]]:
             row["tags" if name == "tags" else COLUMNS[name]] = value
             values.append(value)
         row["cube"] = cube
-        row["dims_key"] = _digest(values)
+        row["dims_key"] = _digest((*values, *mark))
+        row["correction"] = correction
         out.append(row)
     return out
 
@@ -125,11 +139,25 @@ def record_dims(values: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     return dims, sorted(values["tags"] or ())
 
 
+def is_correction(values: Mapping[str, Any]) -> bool:
+    """Whether a ledger row corrects another (void or adjust)."""
+    return (values.get("kind") or "usage") != "usage"
+
+
+def records_weight():
+    """What a ledger row adds to ``records``, in SQL: usage 1, a void -1, an adjust 0."""
+    kind = usage_records.c.kind
+    return case(
+        *((kind == name, weight) for name, weight in RECORDS_OF_KIND.items() if name != "usage"),
+        else_=RECORDS_OF_KIND["usage"],
+    )
+
+
 def record_counters(values: Mapping[str, Any]) -> tuple[bool, tuple[int, ...]]:
     """(priced, the counters) one ledger row adds."""
     priced = bool(values["priced"])
     return priced, (
-        1,
+        RECORDS_OF_KIND[values.get("kind") or "usage"],
         values["input_tokens"],
         values["output_tokens"],
         values["cached_input_tokens"],
@@ -144,20 +172,24 @@ def usage_rows(values: Mapping[str, Any]) -> list[tuple]:
     :data:`ROW_COLUMNS`, in key order (cube, dimensions, grain)."""
     dims, tags = record_dims(values)
     priced, counters = record_counters(values)
+    correction = is_correction(values)
     hour = epoch_hour(values["occurred_at"])
     starts = [(span, hour - hour % span) for span in SPANS]
     return [
         (cube, span, start, priced, key, *dim_values, *counters)
-        for cube, key, dim_values in _templates(tuple(dims.values()), tuple(tags))
+        for cube, key, dim_values in _templates(tuple(dims.values()), tuple(tags), correction)
         for span, start in starts
     ]
 
 
 @lru_cache(maxsize=8192)
-def _templates(dims: tuple[str, ...], tags: tuple[str, ...]) -> tuple[tuple, ...]:
-    """(cube, dims_key, dimension columns) of each cube row, sorted; cached per caller."""
-    rows = cube_rows(dict(zip(ATTRIBUTES, dims, strict=True)), list(tags))
-    out = [(r["cube"], r["dims_key"], tuple(r[c] for c in DIM_COLUMNS)) for r in rows]
+def _templates(
+    dims: tuple[str, ...], tags: tuple[str, ...], correction: bool = False
+) -> tuple[tuple, ...]:
+    """(cube, dims_key, dimension columns and the correction flag) of each
+    cube row, sorted; cached per caller."""
+    rows = cube_rows(dict(zip(ATTRIBUTES, dims, strict=True)), list(tags), correction)
+    out = [(r["cube"], r["dims_key"], (*(r[c] for c in DIM_COLUMNS), correction)) for r in rows]
     return tuple(sorted(out))
 
 
@@ -168,7 +200,8 @@ def apply_usages(conn: Connection, many: Iterable[Mapping[str, Any]]) -> None:
     for values in many:
         dims, tags = record_dims(values)
         priced, counters = record_counters(values)
-        key = (tuple(dims.values()), tuple(tags), priced, epoch_hour(values["occurred_at"]))
+        hour = epoch_hour(values["occurred_at"])
+        key = (tuple(dims.values()), tuple(tags), priced, hour, is_correction(values))
         found = groups.get(key)
         if found is None:
             groups[key] = list(counters)
@@ -177,10 +210,10 @@ def apply_usages(conn: Connection, many: Iterable[Mapping[str, Any]]) -> None:
                 found[i] += value
     width = len(KEY)
     summed: dict[tuple, list] = {}
-    for (dims, tags, priced, hour), counters in groups.items():
+    for (dims, tags, priced, hour, correction), counters in groups.items():
         for span in SPANS:
             start = hour - hour % span
-            for cube, dims_key, dim_values in _templates(dims, tags):
+            for cube, dims_key, dim_values in _templates(dims, tags, correction):
                 row = [cube, span, start, priced, dims_key, *dim_values, *counters]
                 found = summed.get(tuple(row[:width]))
                 if found is None:
@@ -224,7 +257,8 @@ class Accumulator:
         """One ledger row (a mapping of its columns)."""
         dims, tags = record_dims(values)
         priced, counters = record_counters(values)
-        self.add_group(dims, tags, priced, epoch_hour(values["occurred_at"]), counters)
+        hour = epoch_hour(values["occurred_at"])
+        self.add_group(dims, tags, priced, hour, counters, correction=is_correction(values))
 
     def add_group(
         self,
@@ -233,12 +267,15 @@ class Accumulator:
         priced: bool,
         hour: int,
         counters: tuple[int, ...],
+        *,
+        correction: bool = False,
     ) -> None:
-        """Records with the same dimensions in the same hour, already summed."""
-        signature = (*dims.values(), *tags)
+        """Records with the same dimensions in the same hour, already summed
+        (``correction``: corrections of the ledger, summed apart)."""
+        signature = (*dims.values(), *tags, correction)
         templates = self._dims.get(signature)
         if templates is None:
-            templates = self._dims[signature] = cube_rows(dims, tags)
+            templates = self._dims[signature] = cube_rows(dims, tags, correction)
         for span in SPANS:
             start = hour - hour % span
             for template in templates:
@@ -258,9 +295,14 @@ class Accumulator:
     def sorted_rows(self) -> list[dict[str, Any]]:
         return [self.rows[k] for k in sorted(self.rows)]
 
-    def write(self, conn: Connection, *, upsert: bool = True, chunk: int = 5000) -> int:
-        """Write the rows (adding to existing ones with ``upsert``); returns how many."""
+    def write(
+        self, conn: Connection, *, upsert: bool = True, chunk: int = 5000, corrections: bool = True
+    ) -> int:
+        """Write the rows (adding to existing ones with ``upsert``); returns how
+        many. ``corrections=False``: a schema from before corrections (a migration)."""
         rows = self.sorted_rows()
+        if not corrections:
+            rows = [{k: v for k, v in row.items() if k != "correction"} for row in rows]
         stmt = upsert_statement(conn) if upsert else usage_rollups.insert()
         for i in range(0, len(rows), chunk):
             conn.execute(stmt, rows[i : i + chunk])
