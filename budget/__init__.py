@@ -20,6 +20,7 @@ from budget.errors import (
     StorageError,
     ValidationError,
 )
+from budget.integrations.wrap import wrap
 from budget.settings import Settings
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "Tier",
     "ValidationError",
     "open",
+    "wrap",
 ]
 __version__ = "0.1.0"
