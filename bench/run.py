@@ -255,6 +255,12 @@ def _events(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
     return bench_events.run(quick)
 
 
+def _wrap(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
+    from bench import bench_wrap
+
+    return bench_wrap.run(quick)
+
+
 def _reports(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
     from bench import bench_reports
 
@@ -271,6 +277,7 @@ SUITES = {
     ),
     "events": ("allocate + record with 3 webhooks (one dead) vs none", _events),
     "reports": ("reports and forecasts over 1M and 10M usage records", _reports),
+    "wrap": ("what budget.wrap() adds to an OpenAI SDK call against a fake server", _wrap),
 }
 
 

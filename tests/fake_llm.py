@@ -13,6 +13,7 @@ test can prove that a refused call never reached the provider.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -254,6 +255,12 @@ def _handler(fake: FakeLLM):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            # headers and body leave in separate writes: without this, the
+            # client's delayed ACK holds each answer back by ~40 ms
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def log_message(self, *args: object) -> None:  # quiet
             return
 
@@ -313,3 +320,11 @@ def _handler(fake: FakeLLM):
             self.close_connection = True
 
     return Handler
+
+
+if __name__ == "__main__":  # serve until stdin closes: ``python tests/fake_llm.py``
+    import sys
+
+    with FakeLLM(Usage(input=40, output=20)) as served:
+        print(served.url, flush=True)
+        sys.stdin.read()
