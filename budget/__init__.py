@@ -5,6 +5,7 @@ svc = budget.open()                      # embedded SQLite
 team = svc.create_budget(name="team-alpha")
 """
 
+from budget.aio import connect_async, open_async
 from budget.bootstrap import open
 from budget.domain.enums import AlertKind, AllocationStatus, Period, PolicyType, Priority, Tier
 from budget.engine.service import BudgetService
@@ -21,6 +22,7 @@ from budget.errors import (
     ValidationError,
 )
 from budget.integrations.wrap import wrap
+from budget.remote import connect
 from budget.settings import Settings
 
 __all__ = [
@@ -42,7 +44,10 @@ __all__ = [
     "StorageError",
     "Tier",
     "ValidationError",
+    "connect",
+    "connect_async",
     "open",
+    "open_async",
     "wrap",
 ]
 __version__ = "0.1.0"
