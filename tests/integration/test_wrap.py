@@ -13,6 +13,7 @@ import pytest
 from fake_llm import FakeLLM, Usage
 
 import budget
+from budget.aio import AsyncBudgetService
 from budget.integrations import estimate
 from budget.settings import Settings
 
@@ -311,3 +312,49 @@ def test_streaming_helpers_are_metered_from_their_snapshots(svc, fake):
     _check_recorded(svc, team, record, "anthropic", "claude-sonnet-4-5", ANTHROPIC_KINDS)
     answer = client.chat.completions.parse(model="gpt-4o", messages=ASK)
     _check_recorded(svc, team, _only_record(svc, answer.id), "openai", "gpt-4o", OPENAI_KINDS)
+
+
+def test_wrap_meters_the_same_through_a_remote_and_an_async_service(svc, fake):
+    from _serve import serving
+
+    team = _team(svc)
+    with serving(svc) as url, budget.connect(url) as remote:
+        client = budget.wrap(_openai(fake), remote, project="alpha")
+        answer = client.chat.completions.create(model="gpt-4o", messages=ASK, max_tokens=200)
+        _check_recorded(svc, team, _only_record(svc, answer.id), "openai", "gpt-4o", OPENAI_KINDS)
+
+        async def through_async_services():
+            ids = []
+            async with budget.connect_async(url) as aremote:
+                for asvc in (aremote, AsyncBudgetService(svc)):
+                    claude = budget.wrap(_anthropic(fake, anthropic.AsyncAnthropic), asvc)
+                    message = await claude.messages.create(
+                        model="claude-sonnet-4-5", max_tokens=100, messages=ASK
+                    )
+                    ids.append(message.id)
+            return ids
+
+        for message_id in asyncio.run(through_async_services()):
+            record = _only_record(svc, message_id)
+            _check_recorded(svc, team, record, "anthropic", "claude-sonnet-4-5", ANTHROPIC_KINDS)
+        tight = svc.create_budget(name="tight")
+        svc.add_policy(tight.budget_id, type="hard_limit", period="daily", token_limit=10)
+        before = fake.count()
+        with pytest.raises(budget.BudgetExceeded):
+            client.chat.completions.create(model="gpt-4o", messages=ASK)
+        assert fake.count() == before
+
+
+def test_an_async_stream_left_halfway_releases(svc, fake):
+    team = _team(svc)
+    fake.chunks, fake.chunk_delay = 50, 0.01
+
+    async def halfway():
+        client = budget.wrap(_openai(fake, openai.AsyncOpenAI), svc)
+        stream = await client.chat.completions.create(model="gpt-4o", messages=ASK, stream=True)
+        async for _ in stream:
+            break
+        await stream.close()
+
+    asyncio.run(halfway())
+    assert _reserved(svc, team)[0] == 0 and not svc.list_usage()
