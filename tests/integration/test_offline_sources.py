@@ -43,11 +43,22 @@ def offline(sqlite_template: str, tmp_path: Path) -> Iterator[Service]:
 
 
 def test_litellm_file_is_found_without_importing_litellm() -> None:
+    # in a fresh interpreter: other tests of this run import litellm on purpose
+    import subprocess
     import sys
 
     body, version = read_installed_file()
     assert version.startswith("litellm ") and body.startswith(b"{")
-    assert "litellm" not in sys.modules
+    script = (
+        "import sys\n"
+        "from budget.pricing.sources.litellm import read_installed_file\n"
+        "body, version = read_installed_file()\n"
+        "assert body.startswith(b'{')\n"
+        "print('litellm' in sys.modules)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "False"
 
 
 def test_offline_sources_verify_the_flagship_models(offline: Service) -> None:
