@@ -22,7 +22,7 @@ from budget.remote import calls
 from budget.remote.client import DEFAULT_TIMEOUT
 from budget.remote.errors import transport_error
 from budget.remote.methods import SHARED, RemoteMethods
-from budget.remote.wire import Call, RetryPolicy, base_url, headers, result
+from budget.remote.wire import Call, RetryPolicy, base_url, http_options, result
 
 
 class AsyncRemoteService(RemoteMethods):
@@ -46,11 +46,7 @@ class AsyncRemoteService(RemoteMethods):
         self.url = base_url(url)
         self.retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(
-            base_url=self.url,
-            headers=headers(key),
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections),
-            transport=transport,
+            **http_options(self.url, key, timeout, max_connections, transport)
         )
 
     async def _run(self, call: Call) -> Any:  # type: ignore[override]

@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from budget.cli.backends.errors import denial_of
+from budget.remote.errors import denial_of
 
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 

@@ -147,37 +147,26 @@ def allocation_closed(
 def usage_recorded(conn: Connection, usage: UsageRecord, targets, now) -> UsageRecord:
     """``usage.recorded``: tokens, cost (None when unpriced) and the windows counted on.
     Returns ``usage`` itself, so the engine can emit and return in one step."""
-    windows = [window_ref(x.policy, x.span.key) for x in targets]
-    data = {
-        "usage_id": usage.usage_id,
-        "request_id": usage.request_id,
+    ids = {
         "allocation_id": usage.allocation_id,
         "context_id": usage.context_id,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cached_input_tokens": usage.cached_input_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "priced": usage.priced,
-        "cost": _money(usage.cost),
-        "occurred_at": _when(usage.occurred_at),
-        **_attributes(usage.attributes),
-        "windows": windows,
     }
-    emit(conn, ev.USAGE_RECORDED, data, (w["budget_id"] for w in windows), now)
-    return usage
+    return _usage_event(conn, ev.USAGE_RECORDED, usage, ids, targets, now)
 
 
 def usage_corrected(conn: Connection, usage: UsageRecord, targets, now) -> UsageRecord:
     """``usage.corrected``: a void or adjust of the record ``corrects_id``; its
     token counts and cost are the change it made. Returns ``usage``."""
+    what = {"kind": usage.kind, "corrects_id": usage.corrects_id, "reason": usage.reason}
+    return _usage_event(conn, ev.USAGE_CORRECTED, usage, what, targets, now)
+
+
+def _usage_event(conn, type_: str, usage: UsageRecord, extra: dict, targets, now):
     windows = [window_ref(x.policy, x.span.key) for x in targets]
     data = {
         "usage_id": usage.usage_id,
         "request_id": usage.request_id,
-        "kind": usage.kind,
-        "corrects_id": usage.corrects_id,
-        "reason": usage.reason,
+        **extra,
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "cached_input_tokens": usage.cached_input_tokens,
@@ -189,7 +178,7 @@ def usage_corrected(conn: Connection, usage: UsageRecord, targets, now) -> Usage
         **_attributes(usage.attributes),
         "windows": windows,
     }
-    emit(conn, ev.USAGE_CORRECTED, data, (w["budget_id"] for w in windows), now)
+    emit(conn, type_, data, (w["budget_id"] for w in windows), now)
     return usage
 
 

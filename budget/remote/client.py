@@ -16,7 +16,7 @@ from budget.engine.spend import Spend
 from budget.remote import calls
 from budget.remote.errors import transport_error
 from budget.remote.methods import RemoteMethods
-from budget.remote.wire import Call, RetryPolicy, base_url, headers, result
+from budget.remote.wire import Call, RetryPolicy, base_url, http_options, result
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -45,11 +45,7 @@ class RemoteService(RemoteMethods):
         self.url = base_url(url)
         self.retry = retry or RetryPolicy()
         self._http = httpx.Client(
-            base_url=self.url,
-            headers=headers(key),
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections),
-            transport=transport,
+            **http_options(self.url, key, timeout, max_connections, transport)
         )
 
     def _run(self, call: Call) -> Any:

@@ -9,6 +9,7 @@ one request (``find_budget``, ``spend``…) live in each client.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
@@ -27,11 +28,14 @@ from budget.remote import calls
 from budget.remote.wire import Call
 
 
-class RemoteMethods:
-    """The single-request methods of :class:`budget.BudgetService`, over REST."""
+class RemoteMethods(ABC):
+    """The single-request methods of :class:`budget.BudgetService`, over REST.
 
-    def _run(self, call: Call) -> Any:
-        raise NotImplementedError
+    A client supplies :meth:`_run`, which sends one call and returns its answer
+    (the sync client directly, the async one as a coroutine)."""
+
+    @abstractmethod
+    def _run(self, call: Call) -> Any: ...
 
     # --- budgets and policies -------------------------------------------------
 

@@ -158,6 +158,19 @@ def headers(key: str | None) -> dict[str, str]:
     return out
 
 
+def http_options(
+    url: str, key: str | None, timeout: float, max_connections: int, transport: Any
+) -> dict[str, Any]:
+    """The keyword arguments of the pooled httpx client (sync or async) for a server."""
+    return {
+        "base_url": url,
+        "headers": headers(key),
+        "timeout": httpx.Timeout(timeout),
+        "limits": httpx.Limits(max_connections=max_connections),
+        "transport": transport,
+    }
+
+
 def base_url(url: str) -> str:
     """The server's address, checked: ``http(s)://host[:port]`` (a trailing
     ``/api/v1`` is accepted and dropped)."""

@@ -9,8 +9,7 @@ key, a server fault, an unreachable server) is a :class:`RemoteError`.
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any
 
 import httpx
@@ -19,13 +18,13 @@ from budget.errors import (
     BudgetError,
     BudgetExceeded,
     Conflict,
-    Denial,
     IdempotencyConflict,
     NotFound,
     PriceUnknown,
     StorageError,
     ValidationError,
 )
+from budget.remote.errors import denial_of
 
 
 class RemoteError(BudgetError):
@@ -135,26 +134,3 @@ def _exceeded(body: dict[str, Any], detail: str) -> BudgetError:
     exc.args = (detail,)
     exc.status = 429  # type: ignore[attr-defined]
     return exc
-
-
-def denial_of(d: dict[str, Any]) -> Denial:
-    """A Denial from its JSON form (DenialOut)."""
-    resets = d.get("resets_at")
-    return Denial(
-        budget_id=d["budget_id"],
-        policy_id=d["policy_id"],
-        policy_name=d["policy_name"],
-        window_key=d["window"],
-        limit_kind=d["limit_kind"],
-        limit=Decimal(d["limit"]),
-        used=Decimal(d["used"]),
-        reserved=Decimal(d["reserved"]),
-        requested=Decimal(d["requested"]),
-        resets_at=datetime.fromisoformat(resets) if resets else None,
-        policy_limit=_decimal(d.get("policy_limit")),
-        critical_headroom=_decimal(d.get("critical_headroom")),
-    )
-
-
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value)
