@@ -6,7 +6,6 @@ CLI prints these same models, so local and remote output are identical.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -22,27 +21,49 @@ from pydantic import (
     Strict as StrictType,
 )
 
-from budget.domain import limits
+from budget.domain import limits, when
 from budget.domain import models as m
 from budget.domain.enums import Period, PolicyType, Tier
+from budget.errors import ValidationError
 
 T = TypeVar("T")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}|$)")
 MAX_TOKENS = limits.MAX_TOKENS
 
 
-def _iso_text(value: Any) -> Any:
-    if isinstance(value, datetime) or (isinstance(value, str) and _ISO.match(value)):
+def _moment(value: Any) -> Any:
+    """A datetime, or text :func:`budget.domain.when.parse` reads, as a datetime
+    (a date alone, ``today`` and ``yesterday`` at midnight UTC)."""
+    if isinstance(value, datetime):
         return value
-    raise ValueError("must be an ISO-8601 date-time such as 2026-11-29T12:00:00Z, or a date")
+    if not isinstance(value, str):
+        raise ValueError(when.EXPECTED)
+    return _parsed(value)
 
 
-#: A date-time given as ISO-8601 text (numbers are refused, not read as epochs);
-#: a date alone is midnight UTC.
-Instant = Annotated[datetime, BeforeValidator(_iso_text)]
-#: The same, kept as text so that a date alone is midnight in the request's
-#: ``timezone`` (reports and analysis), as the engine reads it.
-ZonedInstant = Annotated[str, BeforeValidator(_iso_text)]
+def _time_text(value: Any) -> Any:
+    """Text ``when.parse`` reads, kept as given (the engine reads it in the
+    request's ``timezone``)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError(when.EXPECTED)
+    _parsed(value)
+    return value
+
+
+def _parsed(text: str) -> datetime:
+    try:
+        return when.parse("time", text)
+    except ValidationError as exc:
+        raise ValueError(exc.reason) from None
+
+
+#: A moment given as ISO-8601 text, a date (midnight UTC), ``now``, ``today``,
+#: ``yesterday`` or an age (``24h``, ``7d``); numbers are refused, not read as epochs.
+Instant = Annotated[datetime, BeforeValidator(_moment)]
+#: The same, kept as text so that a date alone, ``today`` and ``yesterday`` are
+#: midnight in the request's ``timezone`` (reports and analysis), as the engine reads it.
+ZonedInstant = Annotated[str, BeforeValidator(_time_text)]
 Int = Annotated[int, StrictType(), Field(ge=-limits.INT64_MAX, le=limits.INT64_MAX)]
 Bool = Annotated[bool, StrictType()]
 Tokens = Annotated[int, StrictType(), Field(ge=0, le=MAX_TOKENS)]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from budget.domain import when
 from budget.domain.enums import Tier
 from budget.errors import ValidationError
 
@@ -37,10 +38,31 @@ Meta = Annotated[
 ]
 Limit = Annotated[int, typer.Option(min=1, max=1000, help="Rows per page.")]
 Offset = Annotated[int, typer.Option(min=0, help="Rows to skip.")]
-Since = Annotated[
-    str | None, typer.Option(help="From this ISO time or date on (UTC unless a zone is given).")
-]
-Until = Annotated[str | None, typer.Option(help="Before this ISO time or date.")]
+TIMES = "ISO date or date-time, now, today, yesterday, or an age: 30m, 24h, 7d, 2w"
+
+
+def checked_time(param: typer.CallbackParam, value: str | None) -> str | None:
+    """A time option's text, checked with the one parser the engine and the API
+    use (``budget.domain.when``) and passed on as given: the engine resolves it,
+    on the server for --url, in the request's timezone."""
+    if value is None:
+        return None
+    try:
+        when.parse(param.opts[0], value)
+    except ValidationError as exc:
+        raise typer.BadParameter(f"{value!r} {exc.reason}") from None
+    return value
+
+
+def time_option(help_: str, *names: str) -> Any:
+    """An optional time option read by :func:`checked_time`."""
+    return Annotated[
+        str | None, typer.Option(*names, help=f"{help_} ({TIMES}).", callback=checked_time)
+    ]
+
+
+Since = time_option("From this time on; a date is midnight UTC")
+Until = time_option("Before this time")
 BudgetRef = Annotated[str, typer.Argument(help="Budget id or name.", show_default=False)]
 BudgetFilter = Annotated[
     str | None, typer.Option("--budget", help="Only this budget (id or name).")

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from budget.cli.runtime import DEFAULT_TIMEOUT, PANEL, library_logs_to_stderr, root_options
+from budget.cli.version import print_version
 
 app = typer.Typer(
     help="Token-and-cost budgets for programs that call language models.\n\n"
@@ -68,6 +69,15 @@ def root(
             rich_help_panel=PANEL,
         ),
     ] = DEFAULT_TIMEOUT,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=print_version,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Store the global options for the command that follows."""
     library_logs_to_stderr()

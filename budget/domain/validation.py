@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from budget.domain import limits
+from budget.domain import limits, when
 from budget.domain.enums import Priority
 from budget.errors import ValidationError
 
@@ -164,21 +162,15 @@ def priority(field: str, value: Any) -> int:
 
 
 def instant(field: str, value: Any, *, zone: str | None = None) -> datetime | None:
-    """An aware datetime (naive ones are taken as UTC), or ISO-8601 text, between
-    ``limits.EARLIEST`` and ``limits.LATEST``. A date alone (``2026-12-01``) is
-    midnight in ``zone`` (an IANA name; UTC when not given)."""
+    """An aware datetime (naive ones are taken as UTC), or text in any form
+    :func:`budget.domain.when.parse` reads (ISO-8601, ``24h``, ``yesterday``, ...),
+    between ``limits.EARLIEST`` and ``limits.LATEST``. A date alone
+    (``2026-12-01``), ``today`` and ``yesterday`` are midnight in ``zone`` (an
+    IANA name; UTC when not given)."""
     if value is None:
         return None
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(
-                field, value, "must be an ISO-8601 date-time such as 2026-11-29T12:00:00Z"
-            ) from None
-        if zone and _DATE_ONLY.match(text):
-            value = value.replace(tzinfo=_zone(field, zone))
+        value = when.parse(field, value, zone=zone)
     if not isinstance(value, datetime):
         raise ValidationError(field, value, "must be a datetime")
     try:
@@ -192,16 +184,6 @@ def instant(field: str, value: Any, *, zone: str | None = None) -> datetime | No
             f"must be from {limits.EARLIEST:%Y-%m-%d} to before {limits.LATEST:%Y-%m-%d} (UTC)",
         )
     return moment
-
-
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _zone(field: str, name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("timezone", name, f"not an IANA timezone (for {field})") from None
 
 
 def tag_set(field: str, value: Any) -> frozenset[str]:

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
@@ -27,23 +25,20 @@ from budget.cli.options import (
     compact,
     priority,
     scope,
+    time_option,
 )
 from budget.cli.root import app as root
 from budget.cli.runtime import EXIT_DENIED, EXIT_MISMATCH, Cli, command
+from budget.domain import when
 from budget.domain.enums import Tier
-from budget.errors import ValidationError
 
 rollups = typer.Typer(help="The report rollups: rebuild and check them.", no_args_is_help=True)
 
 GROUPS = "budget, policy, component, project, user, api_key, provider, model, tier, task_type, tag"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DEFAULT_DAYS = 30
 
-Since = Annotated[
-    str | None,
-    typer.Option(help="From this ISO time, or date (midnight in --timezone); default 30 days ago."),
-]
-Until = Annotated[str | None, typer.Option(help="Before this ISO time or date; default now.")]
+Since = time_option("From this time on; a date is midnight in --timezone; default 30 days ago")
+Until = time_option("Before this time; default now")
 Zone = Annotated[str, typer.Option("--timezone", help="IANA timezone of buckets and dates.")]
 GroupBy = Annotated[
     list[str] | None,
@@ -63,30 +58,18 @@ SameProvider = Annotated[
 MaxTier = Annotated[Tier | None, typer.Option(help="Highest tier a model may have.")]
 
 
-def instant(text: str | None, zone: str, field: str) -> str | None:
-    """An ISO time as given, or a date as its midnight in ``zone`` (ISO, UTC)."""
-    if text is None or not _DATE.match(text.strip()):
-        return text
-    try:
-        day = datetime.fromisoformat(text.strip()).replace(tzinfo=ZoneInfo(zone))
-    except (ValueError, ZoneInfoNotFoundError):
-        raise ValidationError(field, text, f"not a date in timezone {zone!r}") from None
-    return day.astimezone(UTC).isoformat()
-
-
 def _default_since(zone: str) -> str:
-    try:
-        tz = ZoneInfo(zone)
-    except (ValueError, ZoneInfoNotFoundError):
-        raise ValidationError("timezone", zone, "unknown IANA timezone") from None
-    today = datetime.now(UTC).astimezone(tz).date() - timedelta(days=DEFAULT_DAYS)
-    return datetime(today.year, today.month, today.day, tzinfo=tz).astimezone(UTC).isoformat()
+    """Midnight in ``zone`` of the day ``DEFAULT_DAYS`` days ago."""
+    tz = when.zone_of("--timezone", zone)
+    day = datetime.now(UTC).astimezone(tz).date() - timedelta(days=DEFAULT_DAYS)
+    return when.midnight(day, tz).isoformat()
 
 
 def _range(cli: Cli, since: str | None, until: str | None, zone: str) -> dict[str, str]:
+    """The time range as given (the engine reads dates and ``yesterday`` in ``zone``)."""
     return {
-        "since": instant(since, zone, "--since") or _default_since(zone),
-        "until": instant(until, zone, "--until") or cli.backend.clock().isoformat(),
+        "since": since or _default_since(zone),
+        "until": until or cli.backend.clock().isoformat(),
     }
 
 

@@ -8,6 +8,7 @@ import typer
 
 from budget.cli import render as r
 from budget.cli.backends import LocalBackend
+from budget.cli.options import time_option
 from budget.cli.root import app as root
 from budget.cli.runtime import EXIT_SERVER, Cli, command
 from budget.domain import redact
@@ -93,6 +94,7 @@ def status(cli: Cli) -> None:
 
 
 TOKENS = "Tokens (input includes cached reads and cache writes)"
+PriceAt = time_option("The price at this time; default now", "--at")
 
 
 @command(root, "cost", reads=True)
@@ -115,7 +117,7 @@ def cost(
     reasoning: Annotated[
         int, typer.Option("--reasoning", min=0, help="Reasoning tokens.", rich_help_panel=TOKENS)
     ] = 0,
-    at: Annotated[str | None, typer.Option(help="Price at this ISO time (default now).")] = None,
+    at: PriceAt = None,
 ) -> None:
     """Estimate what a call would cost at the catalog price.
 

@@ -20,6 +20,7 @@ from budget.cli.options import (
     User,
     compact,
     scope,
+    time_option,
 )
 from budget.cli.runtime import Cli, command
 from budget.domain.enums import Period, PolicyType
@@ -60,8 +61,8 @@ Headroom = Annotated[
     typer.Option(help="Share of a hard limit kept for critical requests.", rich_help_panel=LIMITS),
 ]
 Timezone = Annotated[str | None, typer.Option(help="IANA zone of the windows (default UTC).")]
-StartsAt = Annotated[str | None, typer.Option(help="In force from this ISO time.")]
-EndsAt = Annotated[str | None, typer.Option(help="In force until this ISO time.")]
+StartsAt = time_option("In force from this time", "--starts-at")
+EndsAt = time_option("In force until this time", "--ends-at")
 Each = Annotated[
     list[str] | None,
     typer.Option(

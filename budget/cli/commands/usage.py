@@ -26,6 +26,7 @@ from budget.cli.options import (
     compact,
     metadata,
     scope,
+    time_option,
 )
 from budget.cli.runtime import Cli, command
 
@@ -44,6 +45,7 @@ Cached = _tokens("Input tokens read from the cache.", "--cached")
 CacheWrite = _tokens("Input tokens written to the cache.", "--cache-write")
 Reasoning = _tokens("Reasoning tokens (part of output).", "--reasoning")
 Context = Annotated[str | None, typer.Option("--context", help="Only this context id.")]
+At = time_option("When it happened; default now", "--at")
 Allocation = Annotated[
     str | None, typer.Option("--allocation", help="Only usage drawn from this allocation.")
 ]
@@ -121,9 +123,7 @@ def record(
     session: Annotated[str | None, typer.Option("--session", help="Session id.")] = None,
     task: Annotated[str | None, typer.Option("--task", help="Task id.")] = None,
     latency_ms: Annotated[int | None, typer.Option(min=0, help="Call latency.")] = None,
-    at: Annotated[
-        str | None, typer.Option(help="When it happened (ISO time; default now).")
-    ] = None,
+    at: At = None,
     tier: TierOpt = None,
     component: Component = None,
     project: Project = None,
