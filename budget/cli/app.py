@@ -13,6 +13,7 @@ from budget.cli.commands import (
     alerts,
     allocations,
     budgets,
+    doctor,
     insight,
     keys,
     mcp,
@@ -22,6 +23,7 @@ from budget.cli.commands import (
     usage,
     webhooks,
 )
+from budget.cli.commands import usage_export as _usage_export  # noqa: F401 - `usage export`
 from budget.cli.commands import usage_import as _usage_import  # noqa: F401 - registers `usage import`
 from budget.cli.root import app
 from budget.cli.runtime import EXIT_BUG, fail
@@ -35,12 +37,12 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(prices.app, name="prices")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(insight.rollups, name="rollups")  # report, analyze, forecast, recommend, route: root
-# init, serve, status, cost (overview) and allocate, check register on the root app.
-ROOT_ORDER = ("init", "serve", "status", "allocate", "check", "cost")
+# init, serve, status, cost (overview), allocate, check and doctor register on the root app.
+ROOT_ORDER = ("init", "serve", "status", "doctor", "allocate", "check", "cost")
 app.registered_commands.sort(
     key=lambda c: ROOT_ORDER.index(c.name) if c.name in ROOT_ORDER else len(ROOT_ORDER)
 )
-_ = overview, mcp
+_ = overview, mcp, doctor
 
 __all__ = ["app", "main"]
 

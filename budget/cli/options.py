@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from budget.domain import when
 from budget.domain.enums import Tier
 from budget.errors import ValidationError
 
@@ -41,24 +40,11 @@ Offset = Annotated[int, typer.Option(min=0, help="Rows to skip.")]
 TIMES = "ISO date or date-time, now, today, yesterday, or an age: 30m, 24h, 7d, 2w"
 
 
-def checked_time(param: typer.CallbackParam, value: str | None) -> str | None:
-    """A time option's text, checked with the one parser the engine and the API
-    use (``budget.domain.when``) and passed on as given: the engine resolves it,
-    on the server for --url, in the request's timezone."""
-    if value is None:
-        return None
-    try:
-        when.parse(param.opts[0], value)
-    except ValidationError as exc:
-        raise typer.BadParameter(f"{value!r} {exc.reason}") from None
-    return value
-
-
 def time_option(help_: str, *names: str) -> Any:
-    """An optional time option read by :func:`checked_time`."""
-    return Annotated[
-        str | None, typer.Option(*names, help=f"{help_} ({TIMES}).", callback=checked_time)
-    ]
+    """An optional time option, passed on as typed: the engine reads it with the
+    one parser of times (``budget.domain.when``), on the server for --url, so a
+    bad value is an error naming the field and the value from either backend."""
+    return Annotated[str | None, typer.Option(*names, help=f"{help_} ({TIMES}).")]
 
 
 Since = time_option("From this time on; a date is midnight UTC")

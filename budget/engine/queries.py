@@ -146,7 +146,7 @@ def list_usage(
     """Ledger entries, newest first, filtered by time, attribute or budget
     (a budget's usage is what its policies cover)."""
     limit, offset = v.page(limit, offset)
-    query = _usage_query(ctx, since, until, budget_id, priced, filters)
+    query = usage_query(ctx, since, until, budget_id, priced, filters)
     with ctx.db.read() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(
@@ -165,7 +165,7 @@ def usage_totals(
 ) -> dict[str, Any]:
     """Sums over the ledger: records, tokens, priced cost and unpriced records.
     Corrections count in the sums; a void takes its record back (-1 record)."""
-    query = _usage_query(ctx, since, until, budget_id, None, filters).subquery()
+    query = usage_query(ctx, since, until, budget_id, None, filters).subquery()
     weight = case(
         *((query.c.kind == kind, n) for kind, n in RECORDS_OF_KIND.items() if kind != "usage"),
         else_=1,
@@ -187,7 +187,7 @@ def usage_totals(
     }
 
 
-def _usage_query(
+def usage_query(
     ctx: EngineContext,
     since: Any,
     until: Any,

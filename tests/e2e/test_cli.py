@@ -236,7 +236,9 @@ def test_usage_record_list_show_totals(run_cli, make_budget, one_error_line):
     assert "1 records, 1,840 tokens, $0.0094" in text
     one_error_line(run_cli("usage", "record", "--model", "gpt-4o"), 2, "provider")
     one_error_line(run_cli("usage", "show", "use_nope"), 2, "use_nope")
-    one_error_line(run_cli("usage", "list", "--since", "yesterday"), 2, "since")
+    one_error_line(run_cli("usage", "list", "--since", "last week"), 2, "since='last week'")
+    assert run_cli("usage", "list", "--since", "24h", "--json").json["total"] == 2
+    assert run_cli("usage", "list", "--until", "yesterday", "--json").json["total"] == 0
 
 
 def test_usage_import_csv_reports_recorded_skipped_failed_with_lines(run_cli, tmp_path):

@@ -87,7 +87,7 @@ USAGE_CASES = [
     ({"input_tokens": 10, "cached_input_tokens": 11}, "cached_input_tokens"),
     ({"output_tokens": 10, "reasoning_tokens": 11}, "reasoning_tokens"),
     ({"tier": "huge"}, "tier"),
-    ({"occurred_at": "yesterday"}, "occurred_at"),
+    ({"occurred_at": "last tuesday"}, "occurred_at"),  # "yesterday" is a time now
     ({"metadata": {"x": object()}}, "metadata.x"),
     ({"metadata": {"x": ["\ud800"]}}, "metadata.x[0]"),
     ({"component": "c" * 201}, "component"),

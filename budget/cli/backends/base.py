@@ -20,6 +20,7 @@ backend (``local.py``, ``remote.py``), e.g. for the price commands::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -204,6 +205,15 @@ class Backend(ABC):
     def route(self, body: Json) -> Json: ...
     @abstractmethod
     def rebuild_rollups(self, body: Json) -> Json: ...
+
+    # --- operator: doctor and the ledger export ---
+    @abstractmethod
+    def doctor(self) -> Json:
+        """The doctor report (GET /admin/doctor's body)."""
+
+    @abstractmethod
+    def export_usage(self, query: Json, fmt: str) -> Iterator[str]:
+        """The matching ledger as ``fmt`` (csv, jsonl) text chunks, streamed."""
 
 
 def parse_body(model: type[M], body: Json) -> M:

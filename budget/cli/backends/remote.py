@@ -17,6 +17,7 @@ import httpx
 from budget.api.app import API_PREFIX
 from budget.cli.backends.base import Backend, Json
 from budget.cli.backends.errors import ServerUnavailable, error_from_response
+from budget.cli.backends.remote_operator import RemoteOperator
 from budget.errors import ValidationError
 
 
@@ -25,7 +26,7 @@ def _p(value: str) -> str:
     return quote(str(value), safe="")
 
 
-class RemoteBackend(Backend):
+class RemoteBackend(RemoteOperator, Backend):
     """The REST API of a running ``budget serve`` at ``url``."""
 
     def __init__(self, url: str, key: str | None = None, timeout: float = 30.0) -> None:

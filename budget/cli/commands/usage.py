@@ -79,7 +79,7 @@ def show_usage(cli: Cli, u: dict[str, Any]) -> None:
     cli.print(r.details(u, title=f"usage {u['usage_id']}"))
 
 
-def _filters(cli: Cli, o: dict[str, Any]) -> dict[str, Any]:
+def usage_filters(cli: Cli, o: dict[str, Any]) -> dict[str, Any]:
     """The query of GET /usage and /usage/totals from the command's options, by name."""
     return compact(
         since=o["since"],
@@ -248,7 +248,7 @@ def list_(
     Example: budget usage list --since 2026-11-01 --provider openai --budget team-alpha
     """
     query = {
-        **_filters(cli, locals()),
+        **usage_filters(cli, locals()),
         **compact(priced=priced, kind=kind, corrects_id=corrects, limit=limit, offset=offset),
     }
 
@@ -290,7 +290,7 @@ def totals(
 
     Example: budget usage totals --since 2026-11-01 --project apollo
     """
-    query = _filters(cli, locals())
+    query = usage_filters(cli, locals())
 
     def render(t: dict[str, Any]) -> None:
         unpriced = f" ({t['unpriced_records']} unpriced)" if t["unpriced_records"] else ""

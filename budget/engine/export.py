@@ -1,0 +1,60 @@
+"""Exporting the whole ledger: every matching entry, oldest first, read in
+keyset pages so memory stays bounded whatever the ledger's size.
+
+The filters are those of :func:`budget.engine.queries.list_usage`. Each page
+is its own short read transaction (an export of millions of rows holds no
+transaction open); the cursor is (occurred_at, id), so a row recorded during
+the export is included when it sorts after the cursor and not otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import and_, or_
+
+from budget.domain import validation as v
+from budget.domain.models import UsageRecord
+from budget.engine.context import EngineContext
+from budget.engine.queries import U, usage_query
+from budget.storage.mapping import row_to_usage
+
+PAGE_SIZE = 1000
+
+
+def iter_usage(
+    ctx: EngineContext,
+    *,
+    since: Any = None,
+    until: Any = None,
+    budget_id: str | None = None,
+    priced: bool | None = None,
+    page_size: int = PAGE_SIZE,
+    **filters: Any,
+) -> Iterator[UsageRecord]:
+    """Every matching ledger entry, oldest first (corrections included).
+
+    The filters are checked now, before the first row is read, so a bad one is
+    an error here and not in the middle of a stream."""
+    size = v.tokens("page_size", page_size, required=True, maximum=10_000)
+    if not size:
+        raise v.ValidationError("page_size", page_size, "must be at least 1")
+    query = usage_query(ctx, since, until, budget_id, priced, filters)
+    return _pages(ctx, query, size)
+
+
+def _pages(ctx: EngineContext, query, size: int) -> Iterator[UsageRecord]:
+    after: tuple[Any, str] | None = None
+    while True:
+        page = query
+        if after is not None:
+            at, key = after
+            page = page.where(or_(U.occurred_at > at, and_(U.occurred_at == at, U.id > key)))
+        with ctx.db.read() as conn:
+            rows = conn.execute(page.order_by(U.occurred_at, U.id).limit(size)).all()
+        for row in rows:
+            yield row_to_usage(row)
+        if len(rows) < size:
+            return
+        after = (rows[-1].occurred_at, rows[-1].id)
