@@ -17,12 +17,12 @@ import httpx
 
 from budget.aio.spend import AsyncSpend
 from budget.domain import redact
-from budget.domain.models import Budget
-from budget.remote import calls
+from budget.domain.models import Budget, UsageRecord
+from budget.remote import calls, operator
 from budget.remote.client import DEFAULT_TIMEOUT
-from budget.remote.errors import transport_error
+from budget.remote.errors import error_from_response, transport_error
 from budget.remote.methods import SHARED, RemoteMethods
-from budget.remote.wire import Call, RetryPolicy, base_url, http_options, result
+from budget.remote.wire import API_PREFIX, Call, RetryPolicy, base_url, http_options, result
 
 
 class AsyncRemoteService(RemoteMethods):
@@ -92,6 +92,31 @@ class AsyncRemoteService(RemoteMethods):
             return await self._run(calls.list_budgets(owner, active, limit, offset))
         every = await self._run(calls.list_budgets(owner, active, calls.FIND_PAGE, 0))
         return calls.only_budgets(every, budget_ids, limit, offset)
+
+    async def export_usage(
+        self,
+        *,
+        since: Any = None,
+        until: Any = None,
+        budget_id: str | None = None,
+        priced: bool | None = None,
+        **filters: Any,
+    ) -> AsyncIterator[UsageRecord]:
+        """Every matching ledger entry, oldest first, streamed from
+        ``GET /usage/export`` (``async for record in asvc.export_usage(...)``); a
+        refusal is raised when the first record is awaited."""
+        params = operator.export_params(since, until, budget_id, priced, dict(filters))
+        path = API_PREFIX + operator.EXPORT_PATH
+        try:
+            async with self._http.stream("GET", path, params=params) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise error_from_response(response)
+                async for line in response.aiter_lines():
+                    for record in operator.usage_lines([line]):
+                        yield record
+        except httpx.HTTPError as exc:
+            raise transport_error("GET", self.url + path, exc) from None
 
     @asynccontextmanager
     async def spend(self, *, context_id: str, **request: Any) -> AsyncIterator[AsyncSpend]:

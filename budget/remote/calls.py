@@ -227,7 +227,8 @@ def get_usage(usage_id: str) -> Call:
     return Call("GET", f"/usage/{seg(usage_id)}", parse.usage, safe=True)
 
 
-def _filters(filters: dict[str, Any]) -> None:
+def check_filters(filters: dict[str, Any]) -> None:
+    """Refuse a usage filter the service does not know (as the service would)."""
     for name, value in filters.items():
         if name not in _USAGE_FILTERS:
             raise ValidationError(
@@ -236,7 +237,7 @@ def _filters(filters: dict[str, Any]) -> None:
 
 
 def list_usage(params: dict[str, Any], filters: dict[str, Any]) -> Call:
-    _filters(filters)
+    check_filters(filters)
     return Call(
         "GET",
         "/usage",
@@ -248,7 +249,7 @@ def list_usage(params: dict[str, Any], filters: dict[str, Any]) -> Call:
 
 def usage_totals(filters: dict[str, Any]) -> Call:
     window = {k: filters.pop(k) for k in ("since", "until", "budget_id") if k in filters}
-    _filters(filters)
+    check_filters(filters)
     return Call("GET", "/usage/totals", parse.totals, params=query(**window, **filters), safe=True)
 
 

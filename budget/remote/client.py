@@ -11,12 +11,13 @@ import httpx
 
 from budget.domain.models import (
     Budget,
+    UsageRecord,
 )
 from budget.engine.spend import Spend
-from budget.remote import calls
-from budget.remote.errors import transport_error
+from budget.remote import calls, operator
+from budget.remote.errors import error_from_response, transport_error
 from budget.remote.methods import RemoteMethods
-from budget.remote.wire import Call, RetryPolicy, base_url, http_options, result
+from budget.remote.wire import API_PREFIX, Call, RetryPolicy, base_url, http_options, result
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -92,6 +93,32 @@ class RemoteService(RemoteMethods):
         every = self._run(calls.list_budgets(owner, active, calls.FIND_PAGE, 0))
         return calls.only_budgets(every, budget_ids, limit, offset)
 
+    def export_usage(
+        self,
+        *,
+        since: Any = None,
+        until: Any = None,
+        budget_id: str | None = None,
+        priced: bool | None = None,
+        **filters: Any,
+    ) -> Iterator[UsageRecord]:
+        """Every matching ledger entry, oldest first, streamed from
+        ``GET /usage/export`` as :meth:`BudgetService.export_usage`; the request
+        is sent (and a refusal raised) before the first record is read."""
+        params = operator.export_params(since, until, budget_id, priced, dict(filters))
+        path = API_PREFIX + operator.EXPORT_PATH
+        try:
+            response = self._http.send(
+                self._http.build_request("GET", path, params=params), stream=True
+            )
+        except httpx.HTTPError as exc:
+            raise transport_error("GET", self.url + path, exc) from None
+        if response.status_code >= 400:
+            response.read()
+            response.close()
+            raise error_from_response(response)
+        return _records(response)
+
     @contextmanager
     def spend(self, *, context_id: str, **request: Any) -> Iterator[Spend]:
         """Allocate on entry; record what the block reports and release on exit,
@@ -120,6 +147,15 @@ class RemoteService(RemoteMethods):
         from budget.domain import redact
 
         return f"RemoteService({redact.url(self.url)!r})"
+
+
+def _records(response: httpx.Response) -> Iterator[UsageRecord]:
+    try:
+        yield from operator.usage_lines(response.iter_lines())
+    except httpx.HTTPError as exc:
+        raise transport_error("GET", str(response.request.url), exc) from None
+    finally:
+        response.close()
 
 
 def connect(

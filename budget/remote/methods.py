@@ -24,7 +24,7 @@ from budget.domain.models import (
     UsageRecord,
 )
 from budget.engine.check import CheckResult
-from budget.remote import calls
+from budget.remote import calls, operator
 from budget.remote.wire import Call
 
 
@@ -241,6 +241,10 @@ class RemoteMethods(ABC):
                 }
             )
         )
+
+    def doctor(self):
+        """The server's doctor report (an admin key): see :meth:`BudgetService.doctor`."""
+        return self._run(operator.doctor())
 
 
 #: The methods above, by name (the async client wraps each in a coroutine).
