@@ -25,7 +25,13 @@ class LocalOperator:
 
         if self._must_exist:
             require_existing_sqlite(self._url)
-        svc = open_service(self._url, auto_migrate=False, seed_default_prices=False)
+        svc = open_service(
+            self._url,
+            auto_migrate=False,
+            seed_default_prices=False,
+            refresh_prices=False,
+            deliver_events=False,
+        )
         try:
             return DoctorOut.of(svc.doctor()).model_dump(mode="json")
         finally:
