@@ -66,12 +66,6 @@ def parse(
     return moment
 
 
-def is_relative(text: str) -> bool:
-    """Whether ``text`` depends on the clock (``now``, ``today``, an age, ...)."""
-    value = text.strip().lower()
-    return value in ("now", "today", "yesterday") or bool(_AGE.match(value))
-
-
 def _named(value: str, tz: tzinfo, now: datetime) -> datetime | None:
     if value == "now":
         return now

@@ -134,11 +134,6 @@ def test_the_default_reference_is_the_service_clock() -> None:
         set_clock(None)
 
 
-def test_is_relative() -> None:
-    assert all(when.is_relative(t) for t in ("now", "Today", "yesterday", "24h", "+2h"))
-    assert not any(when.is_relative(t) for t in ("2026-11-29", "2026-11-29T12:00Z"))
-
-
 def test_instant_keeps_its_range_check_on_relative_times() -> None:
     with pytest.raises(ValidationError) as err:
         v.instant("since", "900000w")
