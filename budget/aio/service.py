@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
 
 from budget.aio.spend import AsyncSpend
+from budget.domain.models import UsageRecord
 from budget.engine.service import BudgetService
 
 #: The BudgetService methods offered as coroutines.
@@ -62,7 +64,14 @@ THREADED = (
     "forecast",
     "recommend_models",
     "route_request",
+    "doctor",
 )
+#: Records ``export_usage`` reads per trip to a worker thread.
+EXPORT_BATCH = 1000
+
+
+def _take(records: Iterator[UsageRecord], n: int) -> list[UsageRecord]:
+    return list(itertools.islice(records, n))
 
 
 def _threaded(name: str) -> Any:
@@ -102,6 +111,16 @@ class AsyncBudgetService:
             yield call
         finally:
             await call.aclose()
+
+    async def export_usage(self, **filters: Any) -> AsyncIterator[UsageRecord]:
+        """:meth:`BudgetService.export_usage` for ``async for``: the ledger is read
+        in a worker thread, ``EXPORT_BATCH`` records at a time."""
+        records = await anyio.to_thread.run_sync(
+            functools.partial(self.sync.export_usage, **filters)
+        )
+        while batch := await anyio.to_thread.run_sync(_take, records, EXPORT_BATCH):
+            for record in batch:
+                yield record
 
     async def close(self) -> None:
         """Stop background work and release the database connections."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import budget
+from budget.aio import AsyncBudgetService
 from budget.domain.clock import utcnow
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -55,15 +56,18 @@ def test_sync_client_exports_what_the_service_exports(svc, server):
 def test_async_client_exports_what_the_service_exports(svc, server):
     _ledger(svc)
 
-    async def both():
-        async with budget.connect_async(server) as remote:
-            every = [u async for u in remote.export_usage()]
-            some = [u async for u in remote.export_usage(provider="anthropic")]
-            return every, some
+    async def both(client):
+        every = [u async for u in client.export_usage()]
+        some = [u async for u in client.export_usage(provider="anthropic")]
+        return every, some
 
-    every, some = asyncio.run(both())
-    assert every == list(svc.export_usage())
-    assert some == list(svc.export_usage(provider="anthropic"))
+    async def remote():
+        async with budget.connect_async(server) as client:
+            return await both(client)
+
+    expected = (list(svc.export_usage()), list(svc.export_usage(provider="anthropic")))
+    assert asyncio.run(remote()) == expected
+    assert asyncio.run(both(AsyncBudgetService(svc))) == expected
 
 
 def test_both_clients_read_the_doctor_report(svc, server):
@@ -75,7 +79,8 @@ def test_both_clients_read_the_doctor_report(svc, server):
         async with budget.connect_async(server) as remote:
             return await remote.doctor()
 
-    for got in (report, asyncio.run(read())):
+    threaded = asyncio.run(AsyncBudgetService(svc).doctor())
+    for got in (report, asyncio.run(read()), threaded):
         assert [c.name for c in got.checks] == [c.name for c in local.checks]
         assert got.status == local.status
         assert got.checks[0].details["url"] == local.checks[0].details["url"]
