@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from budget.distribution import installed_version
 from budget.domain import redact
 from budget.domain.clock import utcnow
 from budget.engine import keys
 from budget.engine.catalog_admin import list_sources
 from budget.engine.context import EngineContext
 from budget.storage.health import database_clock
-from budget.storage.migrate import current_revision, head_revision
+from budget.storage.migrate import current_revision, head_revision, is_known_revision
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 #: Optional packages Budget uses when installed: (distribution, what for).
@@ -105,16 +106,6 @@ def run_doctor(ctx: EngineContext) -> DoctorReport:
     return DoctorReport(version=installed_version(), checked_at=utcnow(), checks=checks)
 
 
-def installed_version() -> str:
-    """The installed ``budget-gate`` version (the package's own when not installed)."""
-    try:
-        return importlib.metadata.version("budget-gate")
-    except importlib.metadata.PackageNotFoundError:
-        from budget import __version__
-
-        return __version__
-
-
 def check_database(ctx: EngineContext) -> Check:
     engine = ctx.db.engine
     details = {"url": redact.url(ctx.settings.database_url), "dialect": engine.dialect.name}
@@ -133,6 +124,12 @@ def check_schema(ctx: EngineContext) -> Check:
         return Check("schema", OK, f"at head ({head})", details)
     if current is None:
         return Check("schema", FAIL, "not created: run `budget init`", details)
+    if not is_known_revision(current):
+        return Check(
+            "schema", FAIL,
+            f"at {current}, newer than this version knows (head {head}): upgrade budget-gate",
+            details,
+        )  # fmt: skip
     return Check(
         "schema", FAIL, f"migrations pending: at {current}, head is {head}; run `budget init`",
         details,

@@ -46,3 +46,14 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The single head of the migrations (a merge revision joins branches)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of these migrations (a database migrated by a
+    newer version of Budget is at a revision this one does not know)."""
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
