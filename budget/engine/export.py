@@ -21,6 +21,7 @@ from budget.engine.queries import U, usage_query
 from budget.storage.mapping import row_to_usage
 
 PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 10_000
 
 
 def iter_usage(
@@ -37,11 +38,12 @@ def iter_usage(
 
     The filters are checked now, before the first row is read, so a bad one is
     an error here and not in the middle of a stream."""
-    size = v.tokens("page_size", page_size, required=True, maximum=10_000)
-    if not size:
-        raise v.ValidationError("page_size", page_size, "must be at least 1")
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise v.ValidationError("page_size", page_size, "must be a whole number")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise v.ValidationError("page_size", page_size, f"must be from 1 to {MAX_PAGE_SIZE}")
     query = usage_query(ctx, since, until, budget_id, priced, filters)
-    return _pages(ctx, query, size)
+    return _pages(ctx, query, page_size)
 
 
 def _pages(ctx: EngineContext, query, size: int) -> Iterator[UsageRecord]:

@@ -87,6 +87,10 @@ def test_export_checks_its_filters_before_reading(svc):
     with pytest.raises(ValidationError) as err:
         svc.export_usage(colour="red")
     assert err.value.field == "colour"
+    for size in (0, 10_001, 2.5, True):
+        with pytest.raises(ValidationError) as err:
+            svc.export_usage(page_size=size)
+        assert err.value.field == "page_size"
 
 
 def test_rest_export_streams_csv_and_jsonl_equal_to_the_ledger(client, svc):
