@@ -19,6 +19,7 @@ from budget.cli.commands import (
     overview,
     policies,
     prices,
+    prune,
     usage,
     webhooks,
 )
@@ -40,7 +41,7 @@ ROOT_ORDER = ("init", "serve", "status", "allocate", "check", "cost")
 app.registered_commands.sort(
     key=lambda c: ROOT_ORDER.index(c.name) if c.name in ROOT_ORDER else len(ROOT_ORDER)
 )
-_ = overview, mcp
+_ = overview, mcp, prune
 
 __all__ = ["app", "main"]
 

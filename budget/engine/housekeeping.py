@@ -1,5 +1,6 @@
 """Periodic work a running service does on its own: return expired
-reservations and raise forecast alerts, without waiting for a caller.
+reservations, raise forecast alerts and, with ``retention_days`` set, prune
+what is older than that (docs/retention.md), without waiting for a caller.
 
 ``budget serve`` starts it; a library user can call ``sweep_expired()`` and
 ``forecast()`` from a scheduler of their own, or start a Housekeeper.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 log = logging.getLogger("budget.housekeeping")
 
@@ -38,11 +40,19 @@ class Housekeeper:
             self._thread = None
 
     def run_once(self) -> dict[str, int]:
-        """One round: how many allocations expired and how many forecast alerts rose."""
+        """One round: how many allocations expired, how many forecast alerts
+        rose and (with retention on) how many rows were pruned."""
         expired = self._service.sweep_expired()
         raised = sum(1 for f in self._service.forecast() if f.alert_raised)
+        done = {"expired": expired, "forecast_alerts": raised}
+        settings = self._service.settings
+        if settings.retention_days:
+            report = self._service.prune(
+                timedelta(days=settings.retention_days), ledger=settings.retention_ledger
+            )
+            done["pruned"] = report.total
         self.rounds += 1
-        return {"expired": expired, "forecast_alerts": raised}
+        return done
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
