@@ -38,6 +38,7 @@ from budget.engine.insight.rollups import epoch_hour
 from budget.engine.policies import list_policies
 from budget.engine.queries import covered_by
 from budget.errors import ValidationError
+from budget.events.outbox import assign_sequence
 from budget.storage import retention as store
 from budget.storage import tables as t
 from budget.storage.tables_events import events, webhook_deliveries
@@ -101,6 +102,8 @@ def prune(
 ) -> PruneReport:
     """Delete (or with ``dry_run`` count) what is older than ``older_than``."""
     period = parse_retention(older_than)
+    if not ctx.db.is_sqlite:  # number the committed events first: only numbered ones can go
+        ctx.db.run_write(assign_sequence)
     now = utcnow()
     cut = now - period
     policies = list_policies(ctx) if ledger else []
