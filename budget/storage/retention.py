@@ -93,7 +93,8 @@ def delete_batch(conn: Connection, key: Any, where: ColumnElement[bool], batch: 
     ids = list(conn.execute(select(key).where(where).limit(batch)).scalars())
     if not ids:
         return 0
-    return conn.execute(delete(key.table).where(key.in_(ids))).rowcount or 0
+    # ``where`` again: a row changed since (a delivery replayed) is left alone.
+    return conn.execute(delete(key.table).where(key.in_(ids), where)).rowcount or 0
 
 
 def delete_allocations_batch(
