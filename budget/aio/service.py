@@ -54,6 +54,7 @@ THREADED = (
     "window_history",
     "list_alerts",
     "acknowledge_alert",
+    "acknowledge_alerts",
     "estimate_cost",
     "create_api_key",
     "list_api_keys",

@@ -4,6 +4,7 @@ backends: POST /admin/prune (dry run, admin only, the period checked) and POST
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -106,3 +107,17 @@ def test_remote_acknowledges_like_the_library(svc, remote):
     assert remote.acknowledge_alerts("ops", alert_ids=[denied, unpriced]) == 1
     assert remote.acknowledge_alerts("ops", all=True) == 0
     assert all(a.acknowledged_by == "ops" for a in svc.list_alerts())
+
+
+def test_async_clients_acknowledge_too(svc, db_url):
+    two_kinds_of_alerts(svc)
+
+    async def main() -> tuple[int, int]:
+        async with budget.open_async(db_url) as local:
+            first = await local.acknowledge_alerts("ops", kind="denied")
+        with serving(svc) as served:
+            async with budget.connect_async(served) as over_rest:
+                second = await over_rest.acknowledge_alerts("ops", all=True)
+        return first, second
+
+    assert asyncio.run(main()) == (1, 1)
