@@ -108,7 +108,9 @@ def prune(
     cut = now - period
     policies = list_policies(ctx) if ledger else []
     ledger_cut = live_ledger_cut(policies, cut, now) if ledger else None
-    ledger_where = old_ledger_where(ctx, policies, ledger_cut, now) if ledger_cut else None
+    ledger_where = (
+        old_ledger_where(ctx, policies, ledger_cut, now) if ledger_cut is not None else None
+    )
     if dry_run:
         counts = _count(ctx, cut, ledger_where)
     else:

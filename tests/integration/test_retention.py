@@ -14,7 +14,6 @@ from webhook_receiver import Receiver, refusing_url
 
 import budget
 from budget.engine.housekeeping import Housekeeper
-from budget.engine.retention import parse_retention
 from budget.errors import NotFound, ValidationError
 
 T0 = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
@@ -236,18 +235,3 @@ def test_housekeeping_prunes_with_a_retention_setting(db_url, pinned_clock):
         assert svc.get_usage(record.usage_id)  # the ledger stays without retention_ledger
     finally:
         svc.close()
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("90d", timedelta(days=90)), ("12h", timedelta(hours=12)), (" 2W ", timedelta(weeks=2))],
-)
-def test_retention_periods(text, expected):
-    assert parse_retention(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "90", "5y", "-1d", "0h", "1.5d", None, 90])
-def test_bad_retention_periods_name_the_field(text):
-    with pytest.raises(ValidationError) as bad:
-        parse_retention(text)
-    assert bad.value.field == "older_than"
