@@ -102,8 +102,8 @@ def prune(
 ) -> PruneReport:
     """Delete (or with ``dry_run`` count) what is older than ``older_than``."""
     period = parse_retention(older_than)
-    if not ctx.db.is_sqlite:  # number the committed events first: only numbered ones can go
-        ctx.db.run_write(assign_sequence)
+    if not ctx.db.is_sqlite:
+        _number_events(ctx)
     now = utcnow()
     cut = now - period
     policies = list_policies(ctx) if ledger else []
@@ -120,6 +120,14 @@ def prune(
     if not dry_run and counts["allocations"]:
         ctx.held.clear()  # what this process remembers of pruned allocations
     return PruneReport(dry_run, ledger, period, cut, ledger_cut, counts)
+
+
+def _number_events(ctx: EngineContext) -> None:
+    """PostgreSQL: number every committed event first (only numbered ones can
+    go), batch after batch until none is left, so a dry run and the run see
+    the same events."""
+    while ctx.db.run_write(assign_sequence):
+        pass
 
 
 def live_ledger_cut(policies: list[Policy], cut: datetime, now: datetime) -> datetime:

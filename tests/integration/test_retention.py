@@ -235,3 +235,15 @@ def test_housekeeping_prunes_with_a_retention_setting(db_url, pinned_clock):
         assert svc.get_usage(record.usage_id)  # the ledger stays without retention_ledger
     finally:
         svc.close()
+
+
+def test_dry_run_equals_the_run_beyond_one_batch_of_the_sequencer(service, pinned_clock):
+    """PostgreSQL numbers committed events 5,000 at a time: the prune numbers
+    them all first, so the dry run and the run count the same events."""
+    item = {"provider": "openai", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 1}
+    for _ in range(3):
+        service.record_usage_batch([item] * 2100)
+    pinned_clock.set(NOW)
+    dry = service.prune("90d", dry_run=True)
+    assert dry.counts["events"] == 6299  # all but the newest
+    assert service.prune("90d").counts == dry.counts
