@@ -16,8 +16,9 @@ log = logging.getLogger("budget.housekeeping")
 
 
 class Housekeeper:
-    """A daemon thread that sweeps expired allocations and checks forecasts
-    every ``interval`` seconds; one failing round is logged, not fatal."""
+    """A daemon thread that sweeps expired allocations, checks forecasts and
+    (with ``retention_days``) prunes every ``interval`` seconds; one failing
+    round is logged, not fatal."""
 
     def __init__(self, service, interval: float) -> None:
         self._service = service
@@ -51,6 +52,10 @@ class Housekeeper:
                 timedelta(days=settings.retention_days), ledger=settings.retention_ledger
             )
             done["pruned"] = report.total
+            if report.total:
+                log.info(
+                    "pruned rows older than %s days: %s", settings.retention_days, report.counts
+                )
         self.rounds += 1
         return done
 
