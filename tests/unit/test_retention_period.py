@@ -23,3 +23,17 @@ def test_bad_retention_periods_name_the_field(text):
     with pytest.raises(ValidationError) as bad:
         parse_retention(text)
     assert bad.value.field == "older_than"
+
+
+def test_the_server_setting_comes_from_the_environment(monkeypatch):
+    from pydantic import ValidationError as SettingsError
+
+    from budget.settings import Settings
+
+    assert Settings().retention_days is None and Settings().retention_ledger is False
+    monkeypatch.setenv("BUDGET_RETENTION_DAYS", "90")
+    monkeypatch.setenv("BUDGET_RETENTION_LEDGER", "true")
+    assert (Settings().retention_days, Settings().retention_ledger) == (90, True)
+    monkeypatch.setenv("BUDGET_RETENTION_DAYS", "0")
+    with pytest.raises(SettingsError):
+        Settings()
