@@ -247,3 +247,24 @@ def test_dry_run_equals_the_run_beyond_one_batch_of_the_sequencer(service, pinne
     dry = service.prune("90d", dry_run=True)
     assert dry.counts["events"] == 6299  # all but the newest
     assert service.prune("90d").counts == dry.counts
+
+
+def test_another_process_that_remembers_a_pruned_allocation_gets_not_found(
+    service, db_url, pinned_clock
+):
+    team = service.create_budget("team")
+    service.add_policy(team.budget_id, type="warn", period="daily", token_limit=10**9)
+    held = service.allocate(context_id="a", provider="openai", model="gpt-4o", tokens=50)
+    service.release(held.allocation_id)
+    other = budget.open(db_url, pool_size=2)
+    try:
+        use(other, allocation_id=held.allocation_id)  # late usage: ``other`` caches it
+        pinned_clock.set(NOW)
+        assert service.prune("90d").counts["allocations"] == 1
+        with pytest.raises(NotFound) as recorded:
+            use(other, allocation_id=held.allocation_id)
+        assert recorded.value.field == "allocation_id"
+        with pytest.raises(NotFound):
+            other.release(held.allocation_id)
+    finally:
+        other.close()
