@@ -11,8 +11,8 @@ from budget.cli.root import app as root
 from budget.cli.runtime import Cli, command
 
 COLUMNS: list[r.Column] = [
-    ("table", lambda row: row[0]),
-    ("rows", lambda row: row[1]),
+    ("table", lambda row: row["table"]),
+    ("rows", lambda row: row["rows"]),
 ]
 
 
@@ -49,7 +49,7 @@ def prune(
 
 def _render(cli: Cli, result: dict[str, Any]) -> None:
     verb = "would delete" if result["dry_run"] else "deleted"
-    rows = list(result["counts"].items())
+    rows = [{"table": name, "rows": count} for name, count in result["counts"].items()]
     cli.print(r.table(rows, COLUMNS, title=f"prune: rows {verb}"))
     cli.say(f"{verb} {result['total']} rows older than {result['cut']}")
     if result["ledger_cut"]:
