@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     #: ``budget serve`` sweeps expired allocations and checks forecasts this
     #: often, in seconds (0: never; the library leaves it to its caller).
     housekeeping_interval_seconds: float = 300
+    #: Housekeeping also prunes delivered events, finished webhook deliveries
+    #: and closed allocations older than this many days (None: never; docs/retention.md).
+    retention_days: int | None = Field(default=None, ge=1, le=100_000)
+    #: With ``retention_days``, housekeeping prunes the ledger too (rollups stay).
+    retention_ledger: bool = False
     auto_migrate: bool = True
     seed_default_prices: bool = True
 

@@ -56,6 +56,7 @@ THREADED = (
     "window_history",
     "list_alerts",
     "acknowledge_alert",
+    "acknowledge_alerts",
     "estimate_cost",
     "create_api_key",
     "list_api_keys",

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from budget.api import metrics, problems
-from budget.api.routes import admin, budgets, events, insight, ledger, operator, prices
+from budget.api.routes import admin, budgets, events, insight, ledger, operator, prices, retention
 from budget.domain import redact
 from budget.engine.service import BudgetService
 from budget.errors import StorageError
@@ -51,6 +51,7 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
     for router in (budgets.router, ledger.router, admin.router, prices.router, events.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(insight.router, prefix=API_PREFIX)
+    app.include_router(retention.router, prefix=API_PREFIX)
     from budget.mcp import http as mcp_http  # the MCP SDK loads only for a served app
 
     mcp_http.mount(app)

@@ -20,6 +20,7 @@ from budget.cli.commands import (
     overview,
     policies,
     prices,
+    prune,
     usage,
     webhooks,
 )
@@ -42,7 +43,7 @@ ROOT_ORDER = ("init", "serve", "status", "doctor", "allocate", "check", "cost")
 app.registered_commands.sort(
     key=lambda c: ROOT_ORDER.index(c.name) if c.name in ROOT_ORDER else len(ROOT_ORDER)
 )
-_ = overview, mcp, doctor
+_ = overview, mcp, doctor, prune
 
 __all__ = ["app", "main"]
 

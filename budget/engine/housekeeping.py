@@ -1,5 +1,6 @@
 """Periodic work a running service does on its own: return expired
-reservations and raise forecast alerts, without waiting for a caller.
+reservations, raise forecast alerts and, with ``retention_days`` set, prune
+what is older than that (docs/retention.md), without waiting for a caller.
 
 ``budget serve`` starts it; a library user can call ``sweep_expired()`` and
 ``forecast()`` from a scheduler of their own, or start a Housekeeper.
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 log = logging.getLogger("budget.housekeeping")
 
 
 class Housekeeper:
-    """A daemon thread that sweeps expired allocations and checks forecasts
-    every ``interval`` seconds; one failing round is logged, not fatal."""
+    """A daemon thread that sweeps expired allocations, checks forecasts and
+    (with ``retention_days``) prunes every ``interval`` seconds; one failing
+    round is logged, not fatal."""
 
     def __init__(self, service, interval: float) -> None:
         self._service = service
@@ -38,11 +41,23 @@ class Housekeeper:
             self._thread = None
 
     def run_once(self) -> dict[str, int]:
-        """One round: how many allocations expired and how many forecast alerts rose."""
+        """One round: how many allocations expired, how many forecast alerts
+        rose and (with retention on) how many rows were pruned."""
         expired = self._service.sweep_expired()
         raised = sum(1 for f in self._service.forecast() if f.alert_raised)
+        done = {"expired": expired, "forecast_alerts": raised}
+        settings = self._service.settings
+        if settings.retention_days:
+            report = self._service.prune(
+                timedelta(days=settings.retention_days), ledger=settings.retention_ledger
+            )
+            done["pruned"] = report.total
+            if report.total:
+                log.info(
+                    "pruned rows older than %s days: %s", settings.retention_days, report.counts
+                )
         self.rounds += 1
-        return {"expired": expired, "forecast_alerts": raised}
+        return done
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

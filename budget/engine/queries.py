@@ -19,7 +19,7 @@ from budget.engine.context import EngineContext
 from budget.engine.expiry import expire_allocations, expire_if_due, expiry_alert, locked_allocation
 from budget.engine.insight.rollups import RECORDS_OF_KIND
 from budget.engine.policies import list_policies
-from budget.engine.record_write import closed_event, held_allocation
+from budget.engine.record_write import closed_event, held_allocation, pruned_allocation
 from budget.errors import NotFound
 from budget.storage import allocations as store_allocations
 from budget.storage import tables as t
@@ -45,7 +45,10 @@ def release(ctx: EngineContext, allocation_id: str) -> Allocation:
             store_windows.lock(s, held.window_ids)
             store_windows.give_back(s, held.allocation_id, held.window_ids)
             closing = store_allocations.close(s, held.allocation_id, now)
-            old = s.fetchall(before)[0]
+            found = s.fetchall(before)
+            if not found:
+                raise pruned_allocation(ctx, held.allocation_id)
+            old = found[0]
             closed = s.fetchall(closing)
         if not closed:
             ctx.held.drop(held.allocation_id)

@@ -132,6 +132,8 @@ def write(
     for p in planned:
         if p.held is not None and p.held.expires_at <= now:
             row = locked_allocation(conn, p.held.allocation_id)
+            if row is None:
+                raise pruned_allocation(ctx, p.held.allocation_id)
             expire_if_due(conn, row, now)
     with_allocation = sorted((p for p in planned if p.held), key=lambda p: p.held.allocation_id)
     alone = [p for p in planned if p.held is None]
@@ -169,7 +171,7 @@ def write(
         after_alone = counters_by_id(s.fetchall(counted_alone)) if counted_alone else {}
         results = {
             p.index: (
-                s.fetchall(before[p.index])[0],  # (status, tokens_remaining) before
+                _state(ctx, s.fetchall(before[p.index]), p.held.allocation_id),
                 counters_by_id(s.fetchall(counted[p.index]))
                 if counted[p.index] is not None
                 else {},
@@ -199,6 +201,20 @@ def write(
             returned = remaining - min(remaining, p.tokens)
             closed_event(ctx, conn, p.held, store_allocations.decode(new), returned, now)
     return records
+
+
+def pruned_allocation(ctx: EngineContext, allocation_id: str) -> NotFound:
+    """The error for an allocation this process remembers but ``budget prune``
+    deleted since (another process may have pruned it)."""
+    ctx.held.drop(allocation_id)
+    return NotFound("allocation", "allocation_id", allocation_id)
+
+
+def _state(ctx: EngineContext, rows: list, allocation_id: str):
+    """(status, tokens_remaining) of the allocation before this write."""
+    if not rows:
+        raise pruned_allocation(ctx, allocation_id)
+    return rows[0]
 
 
 def _all_windows(planned: list[Planned]) -> list[int]:

@@ -278,6 +278,12 @@ def acknowledge_alert(alert_id: str, by: str) -> Call:
     return Call("POST", path, parse.alert, json={"by": by})
 
 
+def acknowledge_alerts(by: str, fields: dict[str, Any]) -> Call:
+    """Not repeated once it may have arrived: a second send would answer 0."""
+    body = {k: v for k, v in encode({"by": by, **fields}).items() if v is not None}
+    return Call("POST", "/alerts/acknowledge", lambda d: int(d["acknowledged"]), json=body)
+
+
 def estimate_cost(fields: dict[str, Any]) -> Call:
     body = {k: v for k, v in encode(fields).items() if v is not None}
     return Call("POST", "/estimate", parse.estimate, json=body, safe=True)

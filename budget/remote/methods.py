@@ -214,6 +214,26 @@ class RemoteMethods(ABC):
     def acknowledge_alert(self, alert_id: str, by: str) -> Alert:
         return self._run(calls.acknowledge_alert(alert_id, by))
 
+    def acknowledge_alerts(
+        self,
+        by: str,
+        *,
+        alert_ids: list[str] | None = None,
+        all: bool = False,
+        kind: str | None = None,
+        budget_id: str | None = None,
+        before: datetime | str | None = None,
+    ) -> int:
+        """Acknowledge open alerts by ids and/or filters, or all; returns how many."""
+        fields = {
+            "alert_ids": list(alert_ids) if alert_ids else None,
+            "all": all or None,
+            "kind": kind,
+            "budget_id": budget_id,
+            "before": before,
+        }
+        return self._run(calls.acknowledge_alerts(by, fields))
+
     def estimate_cost(
         self,
         *,

@@ -182,6 +182,14 @@ class Backend(ABC):
     @abstractmethod
     def acknowledge_alert(self, alert_id: str, body: Json) -> Json: ...
     @abstractmethod
+    def acknowledge_alerts(self, body: Json) -> Json:
+        """Acknowledge open alerts by ids and/or filters; ``{"acknowledged": n}``."""
+
+    @abstractmethod
+    def prune(self, body: Json) -> Json:
+        """Delete (or with ``dry_run`` count) rows older than ``older_than``."""
+
+    @abstractmethod
     def create_key(self, body: Json) -> Json: ...
     @abstractmethod
     def list_keys(self) -> Json: ...

@@ -61,6 +61,7 @@ from budget.api.schemas_prices import (
 )
 from budget.cli.backends.base import USAGE_FILTERS, Backend, Json, parse_body
 from budget.cli.backends.local_operator import LocalOperator
+from budget.cli.backends.local_retention import LocalRetention
 from budget.domain import redact
 from budget.engine.service import Listing
 from budget.errors import BudgetError, NotFound, StorageError, ValidationError
@@ -124,7 +125,7 @@ def short_error(exc: BaseException) -> str:
     return text.split("(Background on this error")[0].strip().splitlines()[0]
 
 
-class LocalBackend(LocalOperator, Backend):
+class LocalBackend(LocalOperator, LocalRetention, Backend):
     """BudgetService on a database URL (default: the embedded SQLite file)."""
 
     def __init__(self, database_url: str | None = None, *, must_exist: bool = False) -> None:

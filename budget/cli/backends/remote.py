@@ -217,6 +217,12 @@ class RemoteBackend(RemoteOperator, Backend):
     def acknowledge_alert(self, alert_id, body):
         return self._call("POST", f"/alerts/{_p(alert_id)}/acknowledge", json=body)
 
+    def acknowledge_alerts(self, body):
+        return self._call("POST", "/alerts/acknowledge", json=body)
+
+    def prune(self, body):
+        return self._call("POST", "/admin/prune", json=body)
+
     def create_key(self, body):
         return self._call("POST", "/keys", json=body)
 

@@ -11,6 +11,7 @@ from budget.cli import render as r
 from budget.cli.options import BudgetFilter, Limit, Offset, Since, compact
 from budget.cli.runtime import Cli, command
 from budget.domain.enums import AlertKind
+from budget.errors import ValidationError
 
 app = typer.Typer(help="List and acknowledge alerts.", no_args_is_help=True)
 
@@ -60,17 +61,46 @@ def list_(
 @command(app, "ack")
 def ack(
     cli: Cli,
-    alert: Annotated[str, typer.Argument(help="Alert id.", show_default=False)],
+    alerts: Annotated[
+        list[str] | None, typer.Argument(help="Alert ids.", show_default=False)
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every open alert.")] = False,
+    kind: Annotated[AlertKind | None, typer.Option(help="Open alerts of this kind.")] = None,
+    budget: BudgetFilter = None,
+    before: Annotated[
+        str | None, typer.Option(help="Open alerts raised before this ISO time or date.")
+    ] = None,
     by: Annotated[
-        str | None, typer.Option(help="Who acknowledges it (default: your user name).")
+        str | None, typer.Option(help="Who acknowledges them (default: your user name).")
     ] = None,
 ) -> None:
-    """Acknowledge an alert (acknowledging twice keeps the first).
+    """Acknowledge alerts: by id, or every open one a filter selects (--all,
+    --kind, --budget, --before; together, an alert must pass each). An alert
+    keeps its first acknowledgement.
 
-    Example: budget alerts ack alr_0123456789abcdef01234567 --by alice
+    Example: budget alerts ack --kind allocation_expired --before 2026-12-01
     """
-    result = cli.backend.acknowledge_alert(alert, {"by": by or _user()})
-    cli.emit(result, lambda a: cli.print(r.details(a, title=f"alert {a['alert_id']}")))
+    who = by or _user()
+    ids = list(alerts or ())
+    filtered = all_ or kind is not None or budget is not None or before is not None
+    if not ids and not filtered:
+        raise ValidationError(
+            "alert", None, "give alert ids, or --all, --kind, --budget or --before"
+        )
+    if len(ids) == 1 and not filtered:
+        result = cli.backend.acknowledge_alert(ids[0], {"by": who})
+        cli.emit(result, lambda a: cli.print(r.details(a, title=f"alert {a['alert_id']}")))
+        return
+    body = compact(
+        by=who,
+        alert_ids=ids or None,
+        all=all_ or None,
+        kind=kind,
+        budget_id=cli.backend.resolve_budget(budget) if budget else None,
+        before=before,
+    )
+    result = cli.backend.acknowledge_alerts(body)
+    cli.emit(result, lambda d: cli.say(f"acknowledged {d['acknowledged']} alerts"))
 
 
 def _user() -> str:

@@ -45,6 +45,7 @@ from budget.engine.insight.rollups import (
     records_weight,
 )
 from budget.storage import tables as t
+from budget.storage.retention import ledger_pruned_before
 from budget.storage.tables_insight import usage_rollups
 
 R = usage_rollups.c
@@ -120,7 +121,8 @@ def rebuild_on_connection(conn: Connection, *, check_only: bool = False) -> Rebu
 
 
 def usage_days(conn: Connection) -> list[int]:
-    """Start hours of the UTC days with ledger records or rollup rows, in order."""
+    """Start hours of the UTC days with ledger records or rollup rows, in order;
+    never a day whose ledger was pruned (its rollups are all that is left of it)."""
     days = set(
         conn.execute(
             select(R.start_hour).where(R.cube == "model", R.span_hours == 24).distinct()
@@ -137,7 +139,8 @@ def usage_days(conn: Connection) -> list[int]:
         day = epoch_hour(first) // 24 * 24
         days.add(day)
         cursor = EPOCH + timedelta(hours=day) + DAY
-    return sorted(days)
+    pruned = ledger_pruned_before(conn)
+    return sorted(d for d in days if pruned is None or d >= pruned)
 
 
 def _day(

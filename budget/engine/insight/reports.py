@@ -24,6 +24,7 @@ from budget.engine.context import EngineContext
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.aggregate import GROUPS, Counters, Query
 from budget.engine.insight.buckets import Bucketing, check_range, plan
+from budget.engine.insight.pruned import refuse_pruned_pieces
 from budget.engine.insight.rollups import ATTRIBUTES
 from budget.engine.policies import list_policies
 from budget.errors import ValidationError
@@ -202,6 +203,7 @@ def usage_report(
     )
     time = plan(start, end, bucketing)
     with ctx.db.read() as conn:
+        refuse_pruned_pieces(conn, time, start, end, timezone)
         result = agg.run(conn, query, time)
         total = result.totals
         if result.cube == "tag" and "tag" in groups:  # rows per tag: count records once

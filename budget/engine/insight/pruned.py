@@ -1,0 +1,47 @@
+"""Reports after a ledger prune: whole hours come from the rollups, which a
+prune keeps, so they stay exact; a sub-hour piece needs the ledger itself.
+
+A report whose range starts or ends inside an hour, or whose buckets split
+hours (a zone such as Asia/Kolkata, +05:30), reads those pieces from the
+ledger. Where that ledger was pruned the piece would come out short, so such
+a report is refused with the reason instead (docs/retention.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from budget.engine.insight.buckets import TimePlan
+from budget.engine.insight.rollups import EPOCH
+from budget.errors import ValidationError
+from budget.storage.retention import ledger_pruned_before
+
+
+def refuse_pruned_pieces(
+    conn: Connection, time: TimePlan, since: datetime, until: datetime, timezone: str
+) -> None:
+    """Raise ValidationError if a sub-hour piece of ``time`` lies where the ledger was pruned."""
+    if not time.ledger:
+        return
+    hour = ledger_pruned_before(conn)
+    if hour is None:
+        return
+    pruned = EPOCH + timedelta(hours=hour)
+    if not any(piece.start < pruned for piece in time.ledger):
+        return
+    reason = (
+        f"the ledger before {pruned.isoformat()} was pruned and only whole hours of it "
+        "remain (in the rollups); "
+    )
+    if since < pruned and not _whole_hour(since):
+        raise ValidationError("since", since.isoformat(), reason + "start on a whole hour")
+    if until <= pruned and not _whole_hour(until):
+        raise ValidationError("until", until.isoformat(), reason + "end on a whole hour")
+    raise ValidationError("timezone", timezone, reason + "use a whole-hour timezone")
+
+
+def _whole_hour(at: datetime) -> bool:
+    """Whether ``at`` is a whole UTC hour (where the rollups' buckets start)."""
+    return (at - EPOCH) % timedelta(hours=1) == timedelta(0)
