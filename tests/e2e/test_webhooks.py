@@ -27,6 +27,7 @@ FAST_ENV = {
     "BUDGET_WEBHOOK_BACKOFF_MAX_SECONDS": "0.2",
     "BUDGET_WEBHOOK_MAX_ATTEMPTS": "3",
     "BUDGET_WEBHOOK_TIMEOUT_SECONDS": "2",
+    "BUDGET_WEBHOOK_ALLOW_PRIVATE": "true",  # the receivers listen on loopback
 }
 
 
@@ -220,7 +221,9 @@ def test_the_stream_resumes_from_last_event_id_without_loss(start_server, fast_e
         assert filtered.status_code == 422
 
 
-def test_the_webhooks_commands_work_locally_and_remotely(start_server, invoke_cli, cli_db):
+def test_the_webhooks_commands_work_locally_and_remotely(
+    start_server, invoke_cli, cli_db, fast_events
+):
     server = start_server()
     for where in ({"BUDGET_URL": server.url}, {"BUDGET_DATABASE_URL": cli_db}):
         added = invoke_cli(
