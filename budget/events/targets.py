@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
+#: Seconds a name may take to resolve when the caller gives no timeout.
+RESOLVE_TIMEOUT = 10.0
 
 
 class TargetRefused(OSError):
@@ -67,24 +70,48 @@ def address_kind(address: IPAddress) -> str | None:
     return None if address.is_global else "non-global"
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address ``host`` resolves to (an IP literal: itself); OSError if none."""
+def resolve(host: str, port: int, timeout: float | None = None) -> list[IPAddress]:
+    """Every address ``host`` resolves to (an IP literal: itself); OSError if none,
+    TimeoutError if the resolver takes longer than ``timeout`` seconds."""
     literal = host.strip("[]")
     try:
         return [ipaddress.ip_address(literal)]
     except ValueError:
         pass
-    infos = socket.getaddrinfo(literal, port, type=socket.SOCK_STREAM)
+    infos = _getaddrinfo(literal, port, timeout or RESOLVE_TIMEOUT)
     found = dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos)
     if not found:
         raise OSError(f"{host} resolves to no address")
     return list(found)
 
 
-def checked_addresses(host: str, port: int, policy: TargetPolicy) -> list[IPAddress]:
+def _getaddrinfo(host: str, port: int, timeout: float) -> list:
+    # getaddrinfo has no timeout of its own: wait for it on a daemon thread
+    result: list = []
+    failure: list[BaseException] = []
+
+    def lookup() -> None:
+        try:
+            result.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=lookup, name="budget-resolve", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimeoutError(f"resolving {host} took over {timeout:g} s")
+    if failure:
+        raise failure[0]
+    return result
+
+
+def checked_addresses(
+    host: str, port: int, policy: TargetPolicy, timeout: float | None = None
+) -> list[IPAddress]:
     """``host``'s addresses if every one is allowed; TargetRefused naming the first
     that is not (one bad address refuses the host: the resolver picks, not us)."""
-    addresses = resolve(host, port)
+    addresses = resolve(host, port, timeout)
     for address in addresses:
         kind = policy.refusal(address)
         if kind is not None:
@@ -101,7 +128,7 @@ def connect_checked(
 ) -> socket.socket:
     """A TCP connection to an allowed address of ``host`` (tried in resolver order)."""
     error: OSError | None = None
-    for address in checked_addresses(host, port, policy):
+    for address in checked_addresses(host, port, policy, timeout):
         try:
             return socket.create_connection((str(address), port), timeout=timeout)
         except OSError as exc:

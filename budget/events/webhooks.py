@@ -121,7 +121,8 @@ def check_target(ctx: EngineContext, url: Any) -> str:
     parts = urlsplit(text)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        checked_addresses(parts.hostname or "", port, target_policy(ctx))
+        timeout = ctx.settings.webhook_timeout_seconds
+        checked_addresses(parts.hostname or "", port, target_policy(ctx), timeout)
     except TargetRefused as exc:
         raise ValidationError("url", url, f"is not an allowed webhook target: {exc}") from None
     except OSError:

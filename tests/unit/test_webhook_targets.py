@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
+import threading
 
 import pytest
 
-from budget.events.targets import TargetPolicy, TargetRefused, address_kind, checked_addresses
+from budget.events.targets import (
+    TargetPolicy,
+    TargetRefused,
+    address_kind,
+    checked_addresses,
+    resolve,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,7 +65,22 @@ def test_the_settings_allow_every_address_or_some_networks():
     some = TargetPolicy.of(False, ["10.20.0.0/16", "::1/128"])
     assert checked_addresses("10.20.3.4", 80, some)
     assert checked_addresses("::1", 80, some)
-    with pytest.raises(TargetRefused, match="10.21.0.1"):
+    with pytest.raises(TargetRefused, match=r"10\.21\.0\.1"):
         checked_addresses("10.21.0.1", 80, some)
-    with pytest.raises(TargetRefused, match="127.0.0.1"):
+    with pytest.raises(TargetRefused, match=r"127\.0\.0\.1"):
         checked_addresses("127.0.0.1", 80, some)
+
+
+def test_a_resolver_that_hangs_is_given_up_on(monkeypatch):
+    release = threading.Event()
+
+    def hanging(*args, **kwargs):
+        release.wait(5)
+        return []
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    try:
+        with pytest.raises(TimeoutError, match=r"hooks\.example"):
+            resolve("hooks.example", 443, timeout=0.05)
+    finally:
+        release.set()
