@@ -244,6 +244,19 @@ def test_the_stream_resumes_from_last_event_id_without_loss(start_server, fast_e
         assert filtered.status_code == 422
 
 
+def test_a_forecast_alert_reaches_the_stream(start_server, fast_events):
+    server = start_server()
+    with api(server) as c, httpx.Client(timeout=30) as sse:
+        forecast_alert(c)
+        params = {"after": 0, "types": ev.FORECAST_EXCEEDS}
+        with sse.stream("GET", server.url + "/api/v1/events", params=params) as response:
+            (got,) = read_sse(response, 1)
+    assert got["event"] == ev.FORECAST_EXCEEDS
+    data = json.loads(got["data"])["data"]
+    assert data["limit_kind"] == "tokens" and data["limit"] == "10000" and data["used"] == "6000"
+    assert int(data["projected"]) > 10_000
+
+
 def test_the_webhooks_commands_work_locally_and_remotely(
     start_server, invoke_cli, cli_db, fast_events
 ):
