@@ -115,12 +115,21 @@ def checked_addresses(
     for address in addresses:
         kind = policy.refusal(address)
         if kind is not None:
+            where = f"{host} is" if _is_literal(host) else f"{host} resolves to {address},"
             raise TargetRefused(
-                f"{host} resolves to {address}, a {kind} address; webhooks to private "
+                f"{where} a {kind} address; webhooks to private "
                 "addresses need BUDGET_WEBHOOK_ALLOW_PRIVATE=true or the network in "
                 "BUDGET_WEBHOOK_ALLOWED_NETWORKS"
             )
     return addresses
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def connect_checked(

@@ -284,6 +284,8 @@ def test_the_webhooks_commands_work_locally_and_remotely(
             ["webhooks", "update", hook, "--description", "ops", "--json"], where
         ).json
         assert (updated["description"], updated["kind"]) == ("ops", "slack")
+        moved = ["webhooks", "update", hook, "--target-url", "http://127.0.0.1:10/y", "--json"]
+        assert invoke_cli(moved, where).json["url"] == "http://127.0.0.1:10/y"
         assert invoke_cli(["webhooks", "pause", hook, "--json"], where).json["active"] is False
         assert invoke_cli(["webhooks", "show", hook, "--json"], where).json["active"] is False
         assert invoke_cli(["webhooks", "resume", hook, "--json"], where).json["active"] is True

@@ -90,7 +90,10 @@ def show(cli: Cli, webhook: WebhookArg) -> None:
 def update(
     cli: Cli,
     webhook: WebhookArg,
-    url: Annotated[str | None, typer.Option(help="A new http(s) URL.")] = None,
+    target_url: Annotated[
+        str | None,
+        typer.Option(help="The webhook's new http(s) URL (--url names the server)."),
+    ] = None,
     event: Events = None,
     all_events: Annotated[bool, typer.Option(help="Send every event type.")] = False,
     budget: BudgetFilter = None,
@@ -102,7 +105,7 @@ def update(
 
     Example: budget webhooks update whk_0123456789abcdef01234567 --event budget.limit_exceeded
     """
-    body = compact(url=url, description=description, kind=kind)
+    body = compact(url=target_url, description=description, kind=kind)
     if event or all_events:
         body["events"] = [] if all_events else list(event or ())
     if budget or all_budgets:
