@@ -98,13 +98,17 @@ def check_url(url: Any) -> str:
     """An http(s) URL with a host, else a ValidationError naming it."""
     text = v.text("url", url, required=True, max_len=2000) or ""
     parts = urlsplit(text)
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _has_valid_port(parts):
         raise ValidationError("url", url, "must be an http:// or https:// URL with a host")
     return text
+
+
+def _has_valid_port(parts) -> bool:
+    try:
+        parts.port  # noqa: B018  (reading it validates it)
+    except ValueError:
+        return False
+    return True
 
 
 def target_policy(ctx: EngineContext) -> TargetPolicy:

@@ -205,6 +205,8 @@ def test_webhook_registration_checks_its_input(loopback_svc):
     svc = loopback_svc
     with pytest.raises(ValidationError, match="url"):
         svc.create_webhook("ftp://example.com/x")
+    with pytest.raises(ValidationError, match="url"):
+        svc.create_webhook("http://127.0.0.1:99999/x")  # no such port
     with pytest.raises(ValidationError, match="events"):
         svc.create_webhook("http://127.0.0.1:9/x", events=["nope"])
     with pytest.raises(NotFound, match="budget_id"):
