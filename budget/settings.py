@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from budget.domain.enums import Tier
@@ -115,6 +116,16 @@ class Settings(BaseSettings):
     webhook_batch_size: int = Field(default=50, ge=1, le=10_000)
     #: Worker threads sending to different webhooks at the same time.
     webhook_workers: int = Field(default=4, ge=1, le=64)
+    #: Allow webhook targets on loopback, private, link-local and other
+    #: non-public addresses (refused by default: SSRF; docs/events.md).
+    webhook_allow_private: bool = False
+    #: Networks (CIDR) webhooks may reach although not public, e.g. ["10.20.0.0/16"].
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
+    #: After ``rotate-secret``, seconds the old secret still signs deliveries too.
+    webhook_secret_overlap_seconds: int = Field(default=86400, ge=0, le=30 * 86400)
+    #: Where people reach this service's dashboard (e.g. https://budget.example.com);
+    #: Slack messages link to it when set.
+    public_url: str | None = None
     #: The service registry (Tekton's Hermes API, e.g. http://127.0.0.1:8001/api);
     #: unset: no registration.
     registry_url: str | None = None
@@ -130,3 +141,15 @@ class Settings(BaseSettings):
     #: while no live key exists (revoking the last one closes it, never opens it).
     service_insecure: bool = False
     service_port: int = Field(default=8013, ge=1, le=65535)
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"webhook_allowed_networks: {network!r} is not a network"
+                ) from None
+        return value

@@ -42,22 +42,57 @@ class EventTypeOut(BaseModel):
     description: str
 
 
+Kind = Literal["generic", "slack"]
+Description = Annotated[str, StringConstraints(max_length=500)]
+
+
 class WebhookIn(Strict):
     url: Url = Field(description="An http(s) URL that accepts POSTed JSON.")
     events: list[EventType] | None = Field(
-        default=None, max_length=50, description="Event types to send (default: all)."
+        default=None,
+        max_length=50,
+        description="Event types to send (default: all; for `slack`: the alert types).",
     )
     budget_id: BudgetId | None = Field(default=None, description="Only events of this budget.")
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Description | None = None
+    kind: Kind = Field(
+        default="generic",
+        description="`generic`: the event as JSON; `slack`: a Slack incoming-webhook URL.",
+    )
+
+
+class WebhookPatch(Strict):
+    """The fields to change; those left out stay as they are."""
+
+    url: Url | None = None
+    events: list[EventType] | None = Field(
+        default=None, max_length=50, description="Event types to send (null or []: all)."
+    )
+    budget_id: BudgetId | None = Field(default=None, description="null: every budget.")
+    description: Description | None = None
+    kind: Kind | None = None
+
+
+class RotateSecretIn(Strict):
+    overlap_seconds: Int | None = Field(
+        default=None,
+        ge=0,
+        le=30 * 86400,
+        description="Seconds the old secret still signs (default: the server's setting).",
+    )
 
 
 class WebhookOut(BaseModel):
     webhook_id: str
     url: str
+    kind: str
     event_types: list[str]
     budget_id: str | None
     description: str | None
     active: bool
+    previous_secret_expires_at: datetime | None = Field(
+        description="While a rotation's overlap lasts: when the old secret stops signing."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -70,6 +105,10 @@ class WebhookOut(BaseModel):
 
 class NewWebhookOut(WebhookOut):
     secret: str = Field(description="Signs every delivery; shown only once.")
+
+    @classmethod
+    def with_secret(cls, hook: Webhook, secret: str) -> NewWebhookOut:
+        return cls(**WebhookOut.of(hook).model_dump(), secret=secret)
 
 
 class DeliveryOut(BaseModel):

@@ -34,8 +34,8 @@ from budget.engine.context import EngineContext
 from budget.engine.service_events import EventOperations
 from budget.engine.service_insight import InsightOperations
 from budget.engine.service_operator import OperatorOperations
-from budget.engine.service_retention import RetentionOperations
 from budget.engine.service_prices import PriceOperations
+from budget.engine.service_retention import RetentionOperations
 from budget.engine.spend import Spend
 from budget.errors import BudgetError
 
@@ -48,7 +48,9 @@ class Listing(list):
         self.total = total
 
 
-class BudgetService(PriceOperations, InsightOperations, EventOperations, OperatorOperations, RetentionOperations):
+class BudgetService(
+    PriceOperations, InsightOperations, EventOperations, OperatorOperations, RetentionOperations
+):
     """Budgets, policies, allocations, the ledger, alerts and prices.
 
     Build one with :func:`budget.open`; it is safe to share between threads.

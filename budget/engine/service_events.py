@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 
 from budget.domain import validation as v
 from budget.engine.context import EngineContext
+from budget.events import webhook_changes as changes
 from budget.events import webhooks as hooks
 from budget.events.bus import Subscription, bus_for, check_types, close_bus
 from budget.events.dispatcher import Dispatcher
@@ -103,21 +104,38 @@ class EventOperations:
         events: Iterable[str] | None = None,
         budget_id: str | None = None,
         description: str | None = None,
+        kind: str = "generic",
     ) -> tuple[hooks.Webhook, str]:
-        """Register a webhook for ``events`` (None: every type), optionally only
-        for one budget. Returns it and its signing secret, shown only this once."""
+        """Register a webhook for ``events`` (None: every type; a ``slack`` one:
+        the alert types), optionally only for one budget. ``kind``: ``generic``
+        (the event as JSON) or ``slack`` (a Slack incoming-webhook URL, sent a
+        readable message). Returns it and its signing secret, shown only this once."""
         return hooks.create_webhook(
-            self._ctx, url, events=events, budget_id=budget_id, description=description
+            self._ctx, url, events=events, budget_id=budget_id, description=description, kind=kind
         )
+
+    def update_webhook(self, webhook_id: str, **fields) -> hooks.Webhook:
+        """Change ``url``, ``events`` (None or []: every type), ``budget_id``
+        (None: every budget), ``description`` or ``kind``; the others stay."""
+        return changes.update_webhook(self._ctx, webhook_id, **fields)
+
+    def rotate_webhook_secret(
+        self, webhook_id: str, *, overlap_seconds: int | None = None
+    ) -> tuple[hooks.Webhook, str]:
+        """A new signing secret (returned, shown only this once); the old one also
+        signs deliveries for ``overlap_seconds`` (default: ``webhook_secret_overlap_seconds``)."""
+        return changes.rotate_secret(self._ctx, webhook_id, overlap_seconds=overlap_seconds)
 
     def list_webhooks(self) -> list[hooks.Webhook]:
         return hooks.list_webhooks(self._ctx)
 
     def get_webhook(self, webhook_id: str) -> hooks.Webhook:
+        """One webhook (never its secret)."""
         return hooks.get_webhook(self._ctx, webhook_id)
 
     def set_webhook_active(self, webhook_id: str, active: bool) -> hooks.Webhook:
-        """Pause or resume a webhook; while paused its events wait."""
+        """Pause (False) or resume (True) a webhook. Paused, it is sent nothing;
+        resumed, it gets the events of its filters from where it stopped, in order."""
         return hooks.set_active(self._ctx, webhook_id, active)
 
     def delete_webhook(self, webhook_id: str) -> None:

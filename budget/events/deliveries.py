@@ -40,14 +40,16 @@ _COLUMNS = [
 
 @dataclass(frozen=True)
 class Claim:
-    """A delivery taken for one attempt: where to send what, signed with which secret."""
+    """A delivery taken for one attempt: where to send what, in which form
+    (``kind``), signed with which secrets (the current one first)."""
 
     delivery_id: int
     webhook_id: str
     url: str
-    secret: str
+    secrets: tuple[str, ...]
     attempts: int
     event: Event
+    kind: str = "generic"
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,8 @@ def claim_due(
     """Take up to ``per_webhook`` due deliveries of each active webhook not in
     ``skip`` (oldest first), leasing them until ``now + lease``."""
     skipped = set(skip)
-    hooks = conn.execute(
-        select(H.id, H.url, H.secret).where(H.active.is_(True)).order_by(H.id)
-    ).all()
+    columns = (H.id, H.url, H.kind, H.secret, H.previous_secret, H.previous_secret_expires_at)
+    hooks = conn.execute(select(*columns).where(H.active.is_(True)).order_by(H.id)).all()
     picked: list[tuple[int, int, int, object]] = []
     for hook in hooks:
         if hook.id in skipped:
@@ -152,10 +153,18 @@ def claim_due(
     )
     found = events_by_sequence(conn, (p[1] for p in picked))
     return [
-        Claim(did, hook.id, hook.url, hook.secret, attempts, found[seq])  # type: ignore[attr-defined]
+        Claim(did, hook.id, hook.url, _secrets(hook, now), attempts, found[seq], hook.kind)  # type: ignore[attr-defined]
         for did, seq, attempts, hook in picked
         if seq in found
     ]
+
+
+def _secrets(hook, now: datetime) -> tuple[str, ...]:
+    """The current secret, and the previous one while its overlap lasts."""
+    until = hook.previous_secret_expires_at
+    if hook.previous_secret and until is not None and until > now:
+        return (hook.secret, hook.previous_secret)
+    return (hook.secret,)
 
 
 _DONE = (

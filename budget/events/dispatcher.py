@@ -23,6 +23,7 @@ from budget.events import deliveries as q
 from budget.events.backoff import backoff_seconds
 from budget.events.outbox import assign_sequence
 from budget.events.sender import Sender
+from budget.events.targets import TargetPolicy
 
 log = logging.getLogger("budget.events")
 
@@ -36,7 +37,8 @@ class Dispatcher:
         self.interval = s.event_dispatch_interval_seconds
         self.max_attempts = s.webhook_max_attempts
         self.batch = s.webhook_batch_size
-        self.sender = Sender(s.webhook_timeout_seconds)
+        policy = TargetPolicy.of(s.webhook_allow_private, s.webhook_allowed_networks)
+        self.sender = Sender(s.webhook_timeout_seconds, policy, s.public_url)
         self.lease = timedelta(seconds=s.webhook_timeout_seconds * self.batch * 2 + 30)
         self._pool = ThreadPoolExecutor(s.webhook_workers, thread_name_prefix="budget-webhook")
         self._busy: set[str] = set()

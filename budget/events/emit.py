@@ -212,6 +212,27 @@ def allocation_denied(conn: Connection, denial, now) -> Event:
     return emit(conn, ev.LIMIT_EXCEEDED, data, [denial.budget_id], now)
 
 
+def forecast_exceeds(conn: Connection, forecast, first, limit_kinds: list[str]) -> Event:
+    """``budget.forecast_exceeds``: a window's projection passes a limit it has not
+    reached yet (``first``: the projection named, USD before tokens), once per window."""
+    data = {
+        "budget_id": forecast.budget_id,
+        "policy_id": forecast.policy_id,
+        "policy_name": forecast.policy_name,
+        "window": forecast.window,
+        "limit_kind": first.unit,
+        "limit_kinds": list(limit_kinds),
+        "limit": _money(first.limit),
+        "used": _money(first.used),
+        "projected": _money(first.projected),
+        "projected_share": _money(first.projected_share),
+        "exceeds_at": _when(first.exceeds_at),
+        "resets_at": _when(forecast.resets_at),
+        "forecast": forecast.to_dict(),
+    }
+    return emit(conn, ev.FORECAST_EXCEEDS, data, [forecast.budget_id], forecast.as_of)
+
+
 def unpriced_model(conn: Connection, provider: str, model: str, now) -> Event:
     """``price.unpriced_model``: once per model and day, like its alert."""
     data = {"provider": provider, "model": model}

@@ -5,6 +5,12 @@ the dispatcher shares its process with allocate and record, so each send
 should cost as little CPU as possible. Connections are kept per worker thread
 and per receiver; a kept connection the receiver closed meanwhile is retried
 once on a fresh one. Redirects are not followed (a 3xx is a failure).
+
+A new connection goes to an address of the receiver's host checked against
+the target policy (:mod:`budget.events.targets`) right then, after DNS
+resolution; a refused target is a failed attempt whose error says why.
+A ``slack`` webhook gets a Slack message (:mod:`budget.events.slack`)
+instead of the event itself.
 """
 
 from __future__ import annotations
@@ -22,24 +28,35 @@ from budget.events.signing import (
     EVENT_TYPE_HEADER,
     SIGNATURE_HEADER,
     signature_header,
+    standard_headers,
 )
+from budget.events.slack import SLACK, slack_message
+from budget.events.targets import TargetPolicy, TargetRefused, connect_checked
 
 USER_AGENT = "budget-webhooks/0.1"
 _MAX_BODY = 65536
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-def event_body(claim: Claim) -> bytes:
-    """The JSON body of a delivery: the event, compact, UTF-8."""
-    return json.dumps(claim.event.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+def event_body(claim: Claim, public_url: str | None = None) -> bytes:
+    """The JSON body of a delivery, compact, UTF-8: the event itself, or for a
+    ``slack`` webhook a Slack message about it."""
+    if claim.kind == SLACK:
+        payload = slack_message(claim.event, public_url)
+    else:
+        payload = claim.event.to_dict()
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def delivery_headers(claim: Claim, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    """Content type, signature and the event's id and type."""
+    """Content type, the Standard Webhooks headers (a signature per live secret),
+    the deprecated ``Budget-Signature``, and the event's id and type."""
+    ts = int(time.time()) if timestamp is None else int(timestamp)
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: signature_header(claim.secret, body, timestamp),
+        **standard_headers(claim.secrets, claim.event.event_id, ts, body),
+        SIGNATURE_HEADER: signature_header(claim.secrets, body, ts),
         EVENT_ID_HEADER: claim.event.event_id,
         EVENT_TYPE_HEADER: claim.event.type,
         DELIVERY_HEADER: str(claim.delivery_id),
@@ -49,15 +66,22 @@ def delivery_headers(claim: Claim, body: bytes, timestamp: int | None = None) ->
 class Sender:
     """POSTs deliveries; safe to use from several threads (each keeps its own connections)."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        policy: TargetPolicy | None = None,
+        public_url: str | None = None,
+    ) -> None:
         self.timeout = timeout
+        self.policy = policy or TargetPolicy()
+        self.public_url = public_url
         self._local = threading.local()
         self._all: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
 
     def send(self, claim: Claim) -> Outcome:
         """One attempt; never raises for a receiver's failure."""
-        body = event_body(claim)
+        body = event_body(claim, self.public_url)
         headers = delivery_headers(claim, body, int(time.time()))
         parts = urlsplit(claim.url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -105,10 +129,22 @@ class Sender:
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
         conn = factory(parts.hostname or "", parts.port, timeout=self.timeout)
+        conn._create_connection = self._checked_connect(parts)  # type: ignore[attr-defined]
         pool[key] = conn
         with self._lock:
             self._all.append(conn)
         return conn, False
+
+    def _checked_connect(self, parts: SplitResult):
+        """Connect to an address of the host allowed by the policy (TLS still
+        verifies the host name: http.client wraps this socket for it)."""
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+
+        def connect(address, timeout=None, source_address=None):
+            return connect_checked(host, port, self.policy, timeout)
+
+        return connect
 
     def _drop(self, parts: SplitResult, conn: http.client.HTTPConnection) -> None:
         pool = getattr(self._local, "pool", {})
@@ -129,6 +165,8 @@ class Sender:
 
 
 def _describe(exc: BaseException, timeout: float) -> str:
+    if isinstance(exc, TargetRefused):
+        return f"refused target: {exc}"
     if isinstance(exc, TimeoutError):
         return f"timed out after {timeout:g} s"
     return f"{type(exc).__name__}: {exc}"

@@ -13,6 +13,7 @@ USAGE_RECORDED = "usage.recorded"
 USAGE_CORRECTED = "usage.corrected"
 LIMIT_APPROACHING = "budget.limit_approaching"
 LIMIT_EXCEEDED = "budget.limit_exceeded"
+FORECAST_EXCEEDS = "budget.forecast_exceeds"
 UNPRICED_MODEL = "price.unpriced_model"
 PRICE_UPDATE = "budget.price_update"
 PRICE_CONFLICT = "price.conflict"
@@ -26,6 +27,7 @@ EVENT_TYPES: dict[str, str] = {
     USAGE_CORRECTED: "a usage record was voided or adjusted by a compensating ledger entry",
     LIMIT_APPROACHING: "a policy window passed a warning or action threshold",
     LIMIT_EXCEEDED: "a policy window reached its limit, or a hard limit denied an allocation",
+    FORECAST_EXCEEDS: "a window's forecast passes a limit it has not reached yet (its alert)",
     UNPRICED_MODEL: "usage or an allocation named a model without a known price",
     PRICE_UPDATE: "a model's price changed (refresh or manual override)",
     PRICE_CONFLICT: "independent price sources disagree about a model (old price kept)",

@@ -2,7 +2,10 @@
 
 A webhook receives the events that pass its filters (types; a budget) from
 the moment it is created. Its secret is generated here and returned once;
-deliveries are signed with it (see :mod:`budget.events.signing`).
+deliveries are signed with it (see :mod:`budget.events.signing`). Its URL
+must reach a public address unless the settings allow others
+(:mod:`budget.events.targets`). Changes, pausing and secret rotation are in
+:mod:`budget.events.webhook_changes`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from budget.errors import NotFound, ValidationError
 from budget.events.bus import check_types
 from budget.events.outbox import assign_sequence, last_sequence
 from budget.events.signing import new_secret
+from budget.events.slack import SLACK, SLACK_DEFAULT_TYPES, WEBHOOK_KINDS
+from budget.events.targets import TargetPolicy, TargetRefused, checked_addresses
 from budget.storage import tables as t
 from budget.storage.sql import new_id
 from budget.storage.tables_events import webhook_deliveries, webhooks
@@ -43,15 +48,21 @@ class Webhook:
     active: bool
     created_at: datetime
     updated_at: datetime
+    kind: str = "generic"
+    #: While a rotation's overlap lasts: when the previous secret stops signing.
+    previous_secret_expires_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        until = self.previous_secret_expires_at
         return {
             "webhook_id": self.webhook_id,
             "url": self.url,
+            "kind": self.kind,
             "event_types": list(self.event_types),
             "budget_id": self.budget_id,
             "description": self.description,
             "active": self.active,
+            "previous_secret_expires_at": until.isoformat() if until else None,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
@@ -87,9 +98,47 @@ def check_url(url: Any) -> str:
     """An http(s) URL with a host, else a ValidationError naming it."""
     text = v.text("url", url, required=True, max_len=2000) or ""
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _has_valid_port(parts):
         raise ValidationError("url", url, "must be an http:// or https:// URL with a host")
     return text
+
+
+def _has_valid_port(parts) -> bool:
+    try:
+        parts.port  # noqa: B018  (reading it validates it)
+    except ValueError:
+        return False
+    return True
+
+
+def target_policy(ctx: EngineContext) -> TargetPolicy:
+    """Which addresses webhooks may reach, from the settings."""
+    s = ctx.settings
+    return TargetPolicy.of(s.webhook_allow_private, s.webhook_allowed_networks)
+
+
+def check_target(ctx: EngineContext, url: Any) -> str:
+    """:func:`check_url`, and every address its host resolves to must be one
+    webhooks may reach. A name that does not resolve is accepted: every
+    connection resolves and checks again."""
+    text = check_url(url)
+    parts = urlsplit(text)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        timeout = ctx.settings.webhook_timeout_seconds
+        checked_addresses(parts.hostname or "", port, target_policy(ctx), timeout)
+    except TargetRefused as exc:
+        raise ValidationError("url", url, f"is not an allowed webhook target: {exc}") from None
+    except OSError:
+        pass  # a name that does not resolve (yet): each delivery checks it again
+    return text
+
+
+def check_kind(kind: Any) -> str:
+    """``generic`` or ``slack``, else a ValidationError naming it."""
+    if kind not in WEBHOOK_KINDS:
+        raise ValidationError("kind", kind, "must be one of " + ", ".join(WEBHOOK_KINDS))
+    return kind
 
 
 def create_webhook(
@@ -99,9 +148,14 @@ def create_webhook(
     events: Any = None,
     budget_id: Any = None,
     description: Any = None,
+    kind: Any = "generic",
 ) -> tuple[Webhook, str]:
-    """Register a receiver; returns it and its signing secret (shown only now)."""
-    target = check_url(url)
+    """Register a receiver; returns it and its signing secret (shown only now).
+    A ``slack`` webhook naming no event types gets the alert types."""
+    target = check_target(ctx, url)
+    form = check_kind(kind)
+    if form == SLACK and not events:
+        events = list(SLACK_DEFAULT_TYPES)
     types = sorted(check_types(events, "events") or ())
     budget = v.text("budget_id", budget_id, max_len=40)
     note = v.text("description", description, max_len=500)
@@ -110,6 +164,7 @@ def create_webhook(
     values = {
         "id": new_id("whk"),
         "url": target,
+        "kind": form,
         "secret": secret,
         "event_types": types,
         "budget_id": budget,
@@ -122,13 +177,14 @@ def create_webhook(
         with ctx.db.write() as conn:
             assign_sequence(conn)
     with ctx.db.write() as conn:
-        if budget is not None and not _budget_exists(conn, budget):
+        if budget is not None and not budget_exists(conn, budget):
             raise NotFound("budget", "budget_id", budget)
         conn.execute(webhooks.insert().values(cursor=last_sequence(conn), **values))
     return _webhook(values), secret
 
 
-def _budget_exists(conn, budget_id: str) -> bool:
+def budget_exists(conn, budget_id: str) -> bool:
+    """True if ``budget_id`` names a budget that was not deleted."""
     query = select(t.budgets.c.id).where(
         t.budgets.c.id == budget_id, t.budgets.c.deleted_at.is_(None)
     )
@@ -136,7 +192,8 @@ def _budget_exists(conn, budget_id: str) -> bool:
 
 
 def _webhook(row: Any) -> Webhook:
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k, None)
+    until = get("previous_secret_expires_at")
     return Webhook(
         webhook_id=get("id"),
         url=get("url"),
@@ -146,6 +203,8 @@ def _webhook(row: Any) -> Webhook:
         active=bool(get("active")),
         created_at=get("created_at"),
         updated_at=get("updated_at"),
+        kind=get("kind") or "generic",
+        previous_secret_expires_at=until if until is not None and until > utcnow() else None,
     )
 
 
@@ -157,6 +216,7 @@ def list_webhooks(ctx: EngineContext) -> list[Webhook]:
 
 
 def get_webhook(ctx: EngineContext, webhook_id: str) -> Webhook:
+    """One webhook (never its secret), or NotFound naming ``webhook_id``."""
     with ctx.db.read() as conn:
         row = conn.execute(select(webhooks).where(H.id == webhook_id)).first()
     if row is None:
@@ -165,7 +225,9 @@ def get_webhook(ctx: EngineContext, webhook_id: str) -> Webhook:
 
 
 def set_active(ctx: EngineContext, webhook_id: str, active: bool) -> Webhook:
-    """Pause (False) or resume (True) a webhook; a paused one keeps its events pending."""
+    """Pause (False) or resume (True) a webhook. A paused webhook is sent nothing;
+    its position in the event stream stays, so on resume it gets every event
+    of its filters since it was paused (then new ones), in order."""
     with ctx.db.write() as conn:
         found = conn.execute(
             update(webhooks)

@@ -65,6 +65,12 @@ class WebhookRow(Base):
     budget_id: Mapped[str | None] = mapped_column(String(40))
     description: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: ``generic`` (the event as JSON) or ``slack`` (a Slack message about it).
+    kind: Mapped[str] = mapped_column(String(20), default="generic", server_default="generic")
+    #: The secret before the last rotation; deliveries carry its signature too
+    #: until ``previous_secret_expires_at``.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None]
     #: The last event sequence number turned into deliveries for this webhook.
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime]

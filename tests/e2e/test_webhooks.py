@@ -1,7 +1,8 @@
 """Events through a real ``budget serve``: webhooks to real receivers on loopback
-(each kind exactly once, signed; a failing receiver retried, dead, replayed;
-pending deliveries survive a restart) and the SSE stream resuming from
-Last-Event-ID without loss."""
+(each kind exactly once, signed by the Standard Webhooks scheme and the
+deprecated header; a failing receiver retried, dead, replayed; pending
+deliveries survive a restart), the SSE stream resuming from Last-Event-ID
+without loss, and the ``budget webhooks`` commands on both backends."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 from webhook_receiver import Receiver
 
 from budget.events import types as ev
@@ -27,6 +29,7 @@ FAST_ENV = {
     "BUDGET_WEBHOOK_BACKOFF_MAX_SECONDS": "0.2",
     "BUDGET_WEBHOOK_MAX_ATTEMPTS": "3",
     "BUDGET_WEBHOOK_TIMEOUT_SECONDS": "2",
+    "BUDGET_WEBHOOK_ALLOW_PRIVATE": "true",  # the receivers listen on loopback
 }
 
 
@@ -110,6 +113,26 @@ def spend_every_way(c: httpx.Client) -> None:
     assert c.post("/prices/update", json={}).status_code == 200
     time.sleep(1.1)
     assert c.post("/allocations/sweep").json()["expired"] == 1
+    forecast_alert(c)
+
+
+def mid_morning_zone() -> str:
+    """A fixed-offset time zone where it is now about half past ten, so a daily
+    window is far enough along for a forecast whatever the time in UTC."""
+    now = time.gmtime()
+    offset = round((10.5 - (now.tm_hour + now.tm_min / 60)) % 24)
+    offset = offset - 24 if offset >= 12 else offset
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def forecast_alert(c: httpx.Client) -> None:
+    """Spend 60 % of a window's tokens by mid-morning: the forecast passes the limit."""
+    budget_id = c.post("/budgets", json={"name": "forecast"}).json()["budget_id"]
+    policy = {"type": "warn", "period": "daily", "token_limit": 10_000}
+    c.post(f"/budgets/{budget_id}/policies", json={**policy, "timezone": mid_morning_zone()})
+    c.post("/usage", json={"provider": "openai", "model": "gpt-4o", "input_tokens": 6000})
+    (forecast,) = c.get("/forecast", params={"budget_id": budget_id}).json()
+    assert forecast["alert_raised"], forecast
 
 
 def test_a_receiver_gets_each_kind_exactly_once_signed(start_server, fast_events, monkeypatch):
@@ -127,6 +150,7 @@ def test_a_receiver_gets_each_kind_exactly_once_signed(start_server, fast_events
         assert set(ids.values()) == {1} and set(ids) == {e["id"] for e in total}
         assert {r.event["type"] for r in got} == set(ev.EVENT_TYPES)
         for r in got:
+            assert Webhook(created["secret"]).verify(r.body, r.headers) == r.event
             assert verify_signature(created["secret"], r.body, r.headers["Budget-Signature"])
             assert r.headers["Budget-Event-Type"] == r.event["type"]
 
@@ -220,7 +244,22 @@ def test_the_stream_resumes_from_last_event_id_without_loss(start_server, fast_e
         assert filtered.status_code == 422
 
 
-def test_the_webhooks_commands_work_locally_and_remotely(start_server, invoke_cli, cli_db):
+def test_a_forecast_alert_reaches_the_stream(start_server, fast_events):
+    server = start_server()
+    with api(server) as c, httpx.Client(timeout=30) as sse:
+        forecast_alert(c)
+        params = {"after": 0, "types": ev.FORECAST_EXCEEDS}
+        with sse.stream("GET", server.url + "/api/v1/events", params=params) as response:
+            (got,) = read_sse(response, 1)
+    assert got["event"] == ev.FORECAST_EXCEEDS
+    data = json.loads(got["data"])["data"]
+    assert data["limit_kind"] == "tokens" and data["limit"] == "10000" and data["used"] == "6000"
+    assert int(data["projected"]) > 10_000
+
+
+def test_the_webhooks_commands_work_locally_and_remotely(
+    start_server, invoke_cli, cli_db, fast_events
+):
     server = start_server()
     for where in ({"BUDGET_URL": server.url}, {"BUDGET_DATABASE_URL": cli_db}):
         added = invoke_cli(
@@ -235,6 +274,45 @@ def test_the_webhooks_commands_work_locally_and_remotely(start_server, invoke_cl
         assert page.json["total"] == 0
         replayed = invoke_cli(["webhooks", "replay", hook, "--json"], where)
         assert replayed.json == {"replayed": 0}
+        shown = invoke_cli(["webhooks", "show", hook, "--json"], where).json
+        assert shown["kind"] == "generic" and shown["active"] and "secret" not in shown
+        updated = invoke_cli(
+            ["webhooks", "update", hook, "--all-events", "--kind", "slack", "--json"], where
+        ).json
+        assert (updated["event_types"], updated["kind"]) == ([], "slack")
+        updated = invoke_cli(
+            ["webhooks", "update", hook, "--description", "ops", "--json"], where
+        ).json
+        assert (updated["description"], updated["kind"]) == ("ops", "slack")
+        moved = ["webhooks", "update", hook, "--target-url", "http://127.0.0.1:10/y", "--json"]
+        assert invoke_cli(moved, where).json["url"] == "http://127.0.0.1:10/y"
+        assert invoke_cli(["webhooks", "pause", hook, "--json"], where).json["active"] is False
+        assert invoke_cli(["webhooks", "show", hook, "--json"], where).json["active"] is False
+        assert invoke_cli(["webhooks", "resume", hook, "--json"], where).json["active"] is True
+        rotated = invoke_cli(
+            ["webhooks", "rotate-secret", hook, "--overlap-seconds", "600", "--json"], where
+        )
+        assert rotated.code == 0, rotated.stderr
+        assert rotated.json["secret"].startswith("whsec_")
+        assert rotated.json["secret"] != added.json["secret"]
+        assert rotated.json["previous_secret_expires_at"] is not None
+        text = invoke_cli(["webhooks", "rotate-secret", hook], where)
+        assert "signing secret (shown once): whsec_" in text.stdout
+        bad = invoke_cli(["webhooks", "update", hook, "--kind", "teams"], where)
+        assert bad.code == 2 and "kind" in bad.stderr
         assert invoke_cli(["webhooks", "remove", hook], where).code == 0
         gone = invoke_cli(["webhooks", "remove", hook], where)
         assert gone.code == 2 and "webhook_id" in gone.stderr
+
+
+def test_private_targets_are_refused_on_both_backends(
+    start_server, invoke_cli, cli_db, monkeypatch
+):
+    monkeypatch.delenv("BUDGET_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    server = start_server()
+    for where in ({"BUDGET_URL": server.url}, {"BUDGET_DATABASE_URL": cli_db}):
+        for url in ("http://127.0.0.1:9/x", "http://localhost:9/x", "http://169.254.169.254/"):
+            refused = invoke_cli(["webhooks", "add", url], where)
+            assert refused.code == 2, refused.stdout
+            assert "url" in refused.stderr and url in refused.stderr
+        assert invoke_cli(["webhooks", "list", "--json"], where).json == []

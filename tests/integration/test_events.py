@@ -191,9 +191,22 @@ def test_list_events_reads_on_after_a_sequence_with_filters(svc):
         svc.list_events(after=-1)
 
 
-def test_webhook_registration_checks_its_input(svc):
+@pytest.fixture
+def loopback_svc(db_url):
+    """A service whose webhooks may target loopback addresses."""
+    service = budget.open(db_url, pool_size=5, webhook_allow_private=True)
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+def test_webhook_registration_checks_its_input(loopback_svc):
+    svc = loopback_svc
     with pytest.raises(ValidationError, match="url"):
         svc.create_webhook("ftp://example.com/x")
+    with pytest.raises(ValidationError, match="url"):
+        svc.create_webhook("http://127.0.0.1:99999/x")  # no such port
     with pytest.raises(ValidationError, match="events"):
         svc.create_webhook("http://127.0.0.1:9/x", events=["nope"])
     with pytest.raises(NotFound, match="budget_id"):

@@ -6,9 +6,20 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+import budget
 from budget.api.app import create_app
 
 B = "/api/v1"
+
+
+@pytest.fixture
+def svc(db_url):
+    """A service whose webhooks may target loopback addresses."""
+    service = budget.open(db_url, pool_size=5, webhook_allow_private=True)
+    try:
+        yield service
+    finally:
+        service.close()
 
 
 @pytest.fixture
@@ -58,7 +69,7 @@ def test_history_and_types(client):
     assert history["last_sequence"] == 1 and history["items"][0]["type"] == "usage.recorded"
     assert client.get(f"{B}/events/history", params={"after": 1}).json()["items"] == []
     types = {t["type"] for t in client.get(f"{B}/events/types").json()}
-    assert "budget.limit_exceeded" in types and len(types) == 10
+    assert {"budget.limit_exceeded", "budget.forecast_exceeds"} <= types and len(types) == 11
     bad = client.get(f"{B}/events/history", params={"types": "nope"})
     assert bad.status_code == 422 and bad.json()["field"] == "types"
 

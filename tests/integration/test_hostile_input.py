@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import budget
 from budget.api.app import create_app
 
 V1 = "/api/v1"
@@ -162,6 +163,16 @@ QUERY_VALUES = [
     "x" * 5000,
 ]
 PATH_VALUES = ["%00", "a%00b", "%ED%A0%80", "%FF", "x" * 2000, "..%2F..", "9" * 30]
+
+
+@pytest.fixture
+def svc(db_url):
+    """A service whose webhooks may target loopback (the world registers one there)."""
+    service = budget.open(db_url, pool_size=5, webhook_allow_private=True)
+    try:
+        yield service
+    finally:
+        service.close()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ FAST = {
     "webhook_timeout_seconds": 0.5,
     "event_dispatch_interval_seconds": 0.02,
     "pool_size": 5,
+    "webhook_allow_private": True,  # the receivers listen on loopback
 }
 
 

@@ -50,7 +50,7 @@ def test_the_app_has_every_command_of_the_issue():
         "alerts": "list ack",
         "keys": "create list revoke",
         "prices": "list show history conflicts sources update override clear-override",
-        "webhooks": "add list remove deliveries replay",
+        "webhooks": "add list show update pause resume rotate-secret remove deliveries replay",
         "rollups": "rebuild",
     }.items():
         for sub in subs.split():

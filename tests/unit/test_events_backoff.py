@@ -50,7 +50,7 @@ def test_unknown_event_types_are_named():
     assert check_types(USAGE_RECORDED) == frozenset({USAGE_RECORDED})
     with pytest.raises(ValidationError, match="'nope'"):
         check_types([USAGE_RECORDED, "nope"])
-    assert len(EVENT_TYPES) == 10
+    assert len(EVENT_TYPES) == 11
 
 
 def test_the_bus_calls_subscribers_off_the_publishing_thread():

@@ -26,8 +26,10 @@ from budget.api.schemas_events import (
     NewWebhookOut,
     ReplayIn,
     ReplayOut,
+    RotateSecretIn,
     WebhookIn,
     WebhookOut,
+    WebhookPatch,
 )
 from budget.api.strict import StrictRoute
 from budget.engine.service import BudgetService
@@ -138,9 +140,13 @@ def event_types(svc: ServiceDep, _: ClientDep) -> list[EventTypeOut]:
 def create_webhook(body: WebhookIn, svc: ServiceDep, _: AdminDep) -> NewWebhookOut:
     """Register a receiver; the response holds its signing secret, shown only once."""
     hook, secret = svc.create_webhook(
-        body.url, events=body.events, budget_id=body.budget_id, description=body.description
+        body.url,
+        events=body.events,
+        budget_id=body.budget_id,
+        description=body.description,
+        kind=body.kind,
     )
-    return NewWebhookOut(**WebhookOut.of(hook).model_dump(), secret=secret)
+    return NewWebhookOut.with_secret(hook, secret)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], tags=["webhooks"])
@@ -151,6 +157,36 @@ def list_webhooks(svc: ServiceDep, _: AdminDep) -> list[WebhookOut]:
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut, tags=["webhooks"])
 def get_webhook(webhook_id: str, svc: ServiceDep, _: AdminDep) -> WebhookOut:
     return WebhookOut.of(svc.get_webhook(webhook_id))
+
+
+@router.patch("/webhooks/{webhook_id}", response_model=WebhookOut, tags=["webhooks"])
+def update_webhook(webhook_id: str, body: WebhookPatch, svc: ServiceDep, _: AdminDep) -> WebhookOut:
+    """Change the fields given (url, events, budget_id, description, kind)."""
+    return WebhookOut.of(svc.update_webhook(webhook_id, **body.model_dump(exclude_unset=True)))
+
+
+@router.post("/webhooks/{webhook_id}/pause", response_model=WebhookOut, tags=["webhooks"])
+def pause_webhook(webhook_id: str, svc: ServiceDep, _: AdminDep) -> WebhookOut:
+    """Stop sending to the webhook; its events are kept for when it resumes."""
+    return WebhookOut.of(svc.set_webhook_active(webhook_id, False))
+
+
+@router.post("/webhooks/{webhook_id}/resume", response_model=WebhookOut, tags=["webhooks"])
+def resume_webhook(webhook_id: str, svc: ServiceDep, _: AdminDep) -> WebhookOut:
+    """Send again, from where the webhook was paused."""
+    return WebhookOut.of(svc.set_webhook_active(webhook_id, True))
+
+
+@router.post(
+    "/webhooks/{webhook_id}/rotate-secret", response_model=NewWebhookOut, tags=["webhooks"]
+)
+def rotate_secret(
+    webhook_id: str, svc: ServiceDep, _: AdminDep, body: RotateSecretIn | None = None
+) -> NewWebhookOut:
+    """A new signing secret, shown only once; the old one signs too during the overlap."""
+    overlap = body.overlap_seconds if body is not None else None
+    hook, secret = svc.rotate_webhook_secret(webhook_id, overlap_seconds=overlap)
+    return NewWebhookOut.with_secret(hook, secret)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, tags=["webhooks"])

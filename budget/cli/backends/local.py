@@ -11,7 +11,6 @@ import dataclasses
 import os
 from typing import Any
 
-import pydantic
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 import budget
@@ -24,13 +23,6 @@ from budget.api.schemas import (
     PolicyOut,
     PolicyPatch,
     SummaryOut,
-)
-from budget.api.schemas_events import (
-    DeliveryOut,
-    NewWebhookOut,
-    ReplayIn,
-    WebhookIn,
-    WebhookOut,
 )
 from budget.api.schemas_ledger import (
     AcknowledgeIn,
@@ -62,30 +54,17 @@ from budget.api.schemas_prices import (
 from budget.cli.backends.base import USAGE_FILTERS, Backend, Json, parse_body
 from budget.cli.backends.local_operator import LocalOperator
 from budget.cli.backends.local_retention import LocalRetention
+from budget.cli.backends.local_webhooks import LocalWebhooks
+from budget.cli.backends.shaping import dump as _dump
+from budget.cli.backends.shaping import page as _page
+from budget.cli.backends.shaping import pick as _query
 from budget.domain import redact
 from budget.engine.service import Listing
 from budget.errors import BudgetError, NotFound, StorageError, ValidationError
 
 
-def _dump(model: pydantic.BaseModel) -> Json:
-    return model.model_dump(mode="json")
-
-
-def _page(items: Any, out: Any, query: Json) -> Json:
-    return {
-        "items": [_dump(out.of(x)) for x in items],
-        "total": items.total,
-        "limit": query.get("limit", 100),
-        "offset": query.get("offset", 0),
-    }
-
-
 def _key(key: Any) -> Json:
     return _dump(KeyOut(**dataclasses.asdict(key)))
-
-
-def _query(query: Json, *names: str) -> Json:
-    return {k: query.get(k) for k in names if query.get(k) is not None}
 
 
 def open_service(url: str | None, **settings: Any) -> budget.BudgetService:
@@ -125,7 +104,7 @@ def short_error(exc: BaseException) -> str:
     return text.split("(Background on this error")[0].strip().splitlines()[0]
 
 
-class LocalBackend(LocalOperator, LocalRetention, Backend):
+class LocalBackend(LocalOperator, LocalRetention, LocalWebhooks, Backend):
     """BudgetService on a database URL (default: the embedded SQLite file)."""
 
     def __init__(self, database_url: str | None = None, *, must_exist: bool = False) -> None:
@@ -307,33 +286,6 @@ class LocalBackend(LocalOperator, LocalRetention, Backend):
 
     def clear_price_override(self, query):
         return _dump(PriceOut.of(self.svc.clear_price_override(query["provider"], query["model"])))
-
-    def create_webhook(self, body):
-        request = parse_body(WebhookIn, body)
-        hook, secret = self.svc.create_webhook(
-            request.url,
-            events=request.events,
-            budget_id=request.budget_id,
-            description=request.description,
-        )
-        return _dump(NewWebhookOut(**WebhookOut.of(hook).model_dump(), secret=secret))
-
-    def list_webhooks(self):
-        return [_dump(WebhookOut.of(h)) for h in self.svc.list_webhooks()]
-
-    def delete_webhook(self, webhook_id):
-        self.svc.delete_webhook(webhook_id)
-
-    def list_deliveries(self, webhook_id, query):
-        items = self.svc.list_webhook_deliveries(
-            webhook_id, **_query(query, "status", "limit", "offset")
-        )
-        return _page(items, DeliveryOut, query)
-
-    def replay_deliveries(self, webhook_id, body):
-        request = parse_body(ReplayIn, body)
-        count = self.svc.replay_webhook_deliveries(webhook_id, **request.model_dump())
-        return {"replayed": count}
 
     def list_alerts(self, query):
         names = ("budget_id", "kind", "acknowledged", "since", "limit", "offset")

@@ -202,6 +202,19 @@ class RemoteBackend(RemoteOperator, Backend):
     def list_webhooks(self):
         return self._call("GET", "/webhooks")
 
+    def get_webhook(self, webhook_id):
+        return self._call("GET", f"/webhooks/{_p(webhook_id)}")
+
+    def update_webhook(self, webhook_id, body):
+        return self._call("PATCH", f"/webhooks/{_p(webhook_id)}", json=body)
+
+    def set_webhook_active(self, webhook_id, active):
+        action = "resume" if active else "pause"
+        return self._call("POST", f"/webhooks/{_p(webhook_id)}/{action}")
+
+    def rotate_webhook_secret(self, webhook_id, body):
+        return self._call("POST", f"/webhooks/{_p(webhook_id)}/rotate-secret", json=body)
+
     def delete_webhook(self, webhook_id):
         self._call("DELETE", f"/webhooks/{_p(webhook_id)}")
 

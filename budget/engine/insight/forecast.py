@@ -27,15 +27,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from budget.domain.clock import utcnow
-from budget.domain.enums import AlertKind, Period, PolicyType, Severity
+from budget.domain.enums import Period, PolicyType
 from budget.domain.models import Policy, WindowCounters
 from budget.domain.money import nanos_to_usd
 from budget.domain.periods import CALENDAR_PERIODS, WindowSpan, calendar_window, load_timezone
-from budget.engine.alerts import raise_alert
 from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.buckets import Bucketing, plan
+from budget.engine.insight.forecast_alert import raise_forecast_alert
 from budget.engine.insight.rollups import EPOCH, epoch_hour
 from budget.storage import tables as t
 
@@ -151,7 +151,9 @@ def forecast(ctx: EngineContext, budget_id: str | None = None) -> list[Forecast]
         f for f in out if f.will_exceed and f.confident and f.policy_type is not PolicyType.IGNORE
     ]
     if alerting:
-        raised = ctx.db.run_write(lambda conn: {f.policy_id for f in alerting if _alert(conn, f)})
+        raised = ctx.db.run_write(
+            lambda conn: {f.policy_id for f in alerting if raise_forecast_alert(conn, f)}
+        )
         out = [_with_alert(f) if f.policy_id in raised else f for f in out]
     return sorted(out, key=_urgency)
 
@@ -396,28 +398,4 @@ def _as_tokens(p: Projection) -> Projection:
         None if p.projected_share is None else _round(p.projected_share, "0.0001"),
         p.will_exceed,
         p.exceeds_at,
-    )
-
-
-def _alert(conn: Connection, f: Forecast) -> bool:
-    """Raise the window's forecast_exceeds alert (once per window); True if new."""
-    dims = [p for p in (f.usd, f.tokens) if p.will_exceed]
-    first = dims[0]
-    unit = "USD" if first.unit == "usd" else "tokens"
-    when = f" around {first.exceeds_at.isoformat()}" if first.exceeds_at else ""
-    return raise_alert(
-        conn,
-        kind=AlertKind.FORECAST_EXCEEDS,
-        severity=Severity.WARNING,
-        dedup_key=f"forecast_exceeds:{f.policy_id}:{f.window}",
-        message=(
-            f"policy {f.policy_name!r} window {f.window} is projected to use {first.projected} "
-            f"of its {first.limit} {unit} limit by {f.resets_at.isoformat()} "
-            f"({first.used} used so far; at this rate the limit is reached{when})"
-        ),
-        budget_id=f.budget_id,
-        policy_id=f.policy_id,
-        window=f.window,
-        details={"forecast": f.to_dict(), "limit_kinds": [p.unit for p in dims]},
-        now=f.as_of,
     )
