@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     webhook_batch_size: int = Field(default=50, ge=1, le=10_000)
     #: Worker threads sending to different webhooks at the same time.
     webhook_workers: int = Field(default=4, ge=1, le=64)
+    #: ``/metrics`` reads the database at most this often, in seconds, per
+    #: process (0: on every scrape); docs/metrics.md.
+    metrics_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     #: The service registry (Tekton's Hermes API, e.g. http://127.0.0.1:8001/api);
     #: unset: no registration.
     registry_url: str | None = None
