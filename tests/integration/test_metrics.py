@@ -4,6 +4,7 @@ is cached for ``metrics_cache_seconds`` of an injectable clock."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from webhook_receiver import refusing_url
 
 import budget
 from budget.api.app import create_app
+from budget.api.metrics_dir import MULTIPROC_ENV, multiprocess_metrics
 from budget.engine.metrics_snapshot import SnapshotCache, take_snapshot
 
 Samples = dict[tuple[str, frozenset], float]
@@ -267,3 +269,20 @@ def test_the_snapshot_changes_only_after_its_ttl(service):
     assert records() == 1  # still the cached snapshot
     now[0] += 0.1
     assert records() == 2
+
+
+def test_the_multiprocess_directory_is_cleared_or_made_and_removed(tmp_path, monkeypatch):
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    with multiprocess_metrics(1) as none:
+        assert none is None and MULTIPROC_ENV not in os.environ
+    with multiprocess_metrics(2) as made:
+        assert made is not None and os.path.isdir(made) and os.environ[MULTIPROC_ENV] == made
+    assert not os.path.exists(made) and MULTIPROC_ENV not in os.environ
+    given = tmp_path / "prom"
+    given.mkdir()
+    (given / "histogram_123.db").write_bytes(b"stale")
+    (given / "notes.txt").write_text("kept")
+    monkeypatch.setenv(MULTIPROC_ENV, str(given))
+    with multiprocess_metrics(1) as used:
+        assert used == str(given)
+    assert sorted(p.name for p in given.iterdir()) == ["notes.txt"]  # ours cleared, left in place
