@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 
 from budget.domain.models import Policy, WindowCounters
 from budget.domain.periods import WindowSpan
@@ -68,8 +68,9 @@ def live_windows(
     for policy, span in plain:
         counters = found.get((policy.policy_id, span.key)) or seeded(conn, policy, span)
         out.append(WindowFill(budgets[policy.budget_id], policy, span, counters))
+    fullest = _fullest_subjects(conn, each)
     for policy, span in each:
-        counters, subjects = _fullest_subject(conn, policy, span)
+        counters, subjects = fullest.get((policy.policy_id, span.starts_at), (WindowCounters(), 0))
         out.append(WindowFill(budgets[policy.budget_id], policy, span, counters, subjects))
     return out
 
@@ -106,18 +107,36 @@ def _rows_by_key(
     }
 
 
-def _fullest_subject(
-    conn: Connection, policy: Policy, span: WindowSpan
-) -> tuple[WindowCounters, int]:
-    """The largest counters among the subjects' windows of this period (each
-    limit kind on its own), and how many subjects have one."""
-    query = select(
-        func.count(),
-        func.max(W.used_tokens + W.reserved_tokens),
-        func.max(W.used_nanos + W.reserved_nanos),
-        func.max(W.used_requests),
-    ).where(W.policy_id == policy.policy_id, W.superseded_at.is_(None), W.subject.is_not(None))
-    if span.starts_at is not None:
-        query = query.where(W.starts_at == span.starts_at)
-    count, tokens, nanos, requests = conn.execute(query).one()
-    return WindowCounters(int(tokens or 0), 0, int(nanos or 0), 0, int(requests or 0)), int(count)
+def _fullest_subjects(
+    conn: Connection, wanted: list[tuple[Policy, WindowSpan]]
+) -> dict[tuple[str, datetime | None], tuple[WindowCounters, int]]:
+    """Per (policy, period start): the largest counters among the subjects'
+    windows (each limit kind on its own) and how many subjects have one, for
+    these ``each`` policies' current periods, in one query."""
+    if not wanted:
+        return {}
+    starts = sorted({s.starts_at for _, s in wanted if s.starts_at is not None})
+    query = (
+        select(
+            W.policy_id,
+            W.starts_at,
+            func.count(),
+            func.max(W.used_tokens + W.reserved_tokens),
+            func.max(W.used_nanos + W.reserved_nanos),
+            func.max(W.used_requests),
+        )
+        .where(
+            W.policy_id.in_(sorted({p.policy_id for p, _ in wanted})),
+            W.superseded_at.is_(None),
+            W.subject.is_not(None),
+            or_(W.starts_at.in_(starts), W.starts_at.is_(None)),
+        )
+        .group_by(W.policy_id, W.starts_at)
+    )
+    return {
+        (r[0], r[1]): (
+            WindowCounters(int(r[3] or 0), 0, int(r[4] or 0), 0, int(r[5] or 0)),
+            int(r[2]),
+        )
+        for r in conn.execute(query)
+    }
