@@ -5,6 +5,7 @@ is cached for ``metrics_cache_seconds`` of an injectable clock."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -286,3 +287,19 @@ def test_the_multiprocess_directory_is_cleared_or_made_and_removed(tmp_path, mon
     with multiprocess_metrics(1) as used:
         assert used == str(given)
     assert sorted(p.name for p in given.iterdir()) == ["notes.txt"]  # ours cleared, left in place
+
+
+def test_a_database_that_cannot_be_read_still_serves_the_process_metrics(tmp_path, sqlite_template):
+    path = tmp_path / "gone.db"
+    shutil.copyfile(sqlite_template, path)
+    svc = budget.open(f"sqlite:///{path}", metrics_cache_seconds=0)
+    try:
+        assert value(scrape(svc), "budget_metrics_database_up") == 1
+        svc._ctx.db.engine.dispose()
+        path.unlink()  # the next connection finds an empty file: no tables
+        samples = scrape(svc)
+    finally:
+        svc.close()
+    assert value(samples, "budget_metrics_database_up") == 0
+    assert not [k for k in samples if k[0].startswith("budget_spend")]
+    assert [k for k in samples if k[0] == "budget_http_request_seconds_count"]
