@@ -66,7 +66,9 @@ def live_windows(
     found = _rows_by_key(conn, plain)
     out = []
     for policy, span in plain:
-        counters = found.get((policy.policy_id, span.key)) or seeded(conn, policy, span)
+        counters = found.get((policy.policy_id, span.key))
+        if counters is None:  # not created yet: what it will start with
+            counters = seeded(conn, policy, span)
         out.append(WindowFill(budgets[policy.budget_id], policy, span, counters))
     fullest = _fullest_subjects(conn, each)
     for policy, span in each:
