@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -303,3 +304,22 @@ def test_a_database_that_cannot_be_read_still_serves_the_process_metrics(tmp_pat
     assert value(samples, "budget_metrics_database_up") == 0
     assert not [k for k in samples if k[0].startswith("budget_spend")]
     assert [k for k in samples if k[0] == "budget_http_request_seconds_count"]
+
+
+def test_every_concurrent_refusal_is_counted_once(service):
+    team = service.create_budget("team")
+    hard = service.add_policy(team.budget_id, type="hard_limit", period="total", token_limit=1_000)
+
+    def attempt(i: int) -> bool:
+        try:
+            service.allocate(context_id=f"c{i}", provider="openai", model="gpt-4o", tokens=100)
+        except budget.BudgetExceeded:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        granted = list(pool.map(attempt, range(40)))
+    assert granted.count(True) == 10
+    samples = scrape(service)
+    labels = dict(budget="team", policy=hard.name, policy_id=hard.policy_id, limit_kind="tokens")
+    assert value(samples, "budget_denials_total", **labels) == granted.count(False) == 30
