@@ -26,6 +26,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import Metric
 
+from budget.api.deps import AdminDep
 from budget.api.metrics_db import DatabaseCollector
 from budget.api.metrics_dir import MULTIPROC_ENV
 
@@ -98,5 +99,7 @@ def install(app: FastAPI) -> None:
     exposition = _Exposition(DatabaseCollector(lambda: app.state.service))
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(_: AdminDep) -> Response:
+        """Budget names, spend and webhooks are an admin's to see: once API keys
+        exist, a scrape needs an admin key (as every other request needs a key)."""
         return Response(generate_latest(exposition), media_type=CONTENT_TYPE_LATEST)

@@ -23,10 +23,11 @@ from budget.engine.metrics_snapshot import SnapshotCache, take_snapshot
 Samples = dict[tuple[str, frozenset], float]
 
 
-def scrape(svc) -> Samples:
+def scrape(svc, key: str | None = None) -> Samples:
     """Every sample of one scrape, by name and labels."""
-    with TestClient(create_app(service=svc)) as client:
-        response = client.get("/metrics")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with TestClient(create_app(service=svc), base_url="http://127.0.0.1") as client:
+        response = client.get("/metrics", headers=headers)
     assert response.status_code == 200
     return {
         (s.name, frozenset(s.labels.items())): s.value
@@ -290,7 +291,7 @@ def test_the_multiprocess_directory_is_cleared_or_made_and_removed(tmp_path, mon
     assert sorted(p.name for p in given.iterdir()) == ["notes.txt"]  # ours cleared, left in place
 
 
-def test_a_database_that_cannot_be_read_still_serves_the_process_metrics(tmp_path, sqlite_template):
+def test_a_database_that_cannot_be_read_answers_503_to_a_scrape(tmp_path, sqlite_template):
     path = tmp_path / "gone.db"
     shutil.copyfile(sqlite_template, path)
     svc = budget.open(f"sqlite:///{path}", metrics_cache_seconds=0)
@@ -298,12 +299,13 @@ def test_a_database_that_cannot_be_read_still_serves_the_process_metrics(tmp_pat
         assert value(scrape(svc), "budget_metrics_database_up") == 1
         svc._ctx.db.engine.dispose()
         path.unlink()  # the next connection finds an empty file: no tables
-        samples = scrape(svc)
+        with TestClient(create_app(service=svc), base_url="http://127.0.0.1") as client:
+            response = client.get("/metrics")
     finally:
         svc.close()
-    assert value(samples, "budget_metrics_database_up") == 0
-    assert not [k for k in samples if k[0].startswith("budget_spend")]
-    assert [k for k in samples if k[0] == "budget_http_request_seconds_count"]
+    # whether the caller may scrape cannot be checked: refused, never served blind
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
 
 
 def test_every_concurrent_refusal_is_counted_once(service):
@@ -323,3 +325,13 @@ def test_every_concurrent_refusal_is_counted_once(service):
     samples = scrape(service)
     labels = dict(budget="team", policy=hard.name, policy_id=hard.policy_id, limit_kind="tokens")
     assert value(samples, "budget_denials_total", **labels) == granted.count(False) == 30
+
+
+def test_once_keys_exist_a_scrape_needs_an_admin_key(service):
+    _, admin = service.create_api_key("prometheus", role="admin")
+    _, client_key = service.create_api_key("app", role="client")
+    with TestClient(create_app(service=service), base_url="http://127.0.0.1") as client:
+        assert client.get("/metrics").status_code == 401
+        as_client = {"Authorization": f"Bearer {client_key}"}
+        assert client.get("/metrics", headers=as_client).status_code == 403
+    assert value(scrape(service, admin), "budget_metrics_database_up") == 1

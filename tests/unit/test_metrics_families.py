@@ -129,3 +129,15 @@ def test_price_sources_and_queues() -> None:
     assert got[("budget_webhook_deliveries_dead", (("webhook_id", "whk_1"),))] == 1
     assert got[("budget_outbox_lag_events", ())] == 5
     assert got[("budget_outbox_lag_seconds", ())] == 7
+
+
+def test_a_snapshot_that_fails_yields_only_database_up_0() -> None:
+    from budget.api.metrics_db import DatabaseCollector
+    from budget.errors import StorageError
+
+    class Down:
+        def metrics_snapshot(self):
+            raise StorageError("database unavailable: no such table: meta")
+
+    got = samples(DatabaseCollector(lambda: Down()).collect())
+    assert got == {("budget_metrics_database_up", ()): 0}
