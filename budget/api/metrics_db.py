@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from budget.engine.metrics_snapshot import MetricsSnapshot
 from budget.engine.metrics_windows import WindowFill
+from budget.domain.money import NANOS_PER_USD
 from budget.errors import BudgetError
 
 log = logging.getLogger("budget.metrics")
-NANOS_PER_USD = 1_000_000_000
 MODEL = ["provider", "model"]
 WINDOW = ["budget", "policy", "policy_id", "period"]
 
@@ -30,13 +31,20 @@ def usd(nanos: int) -> float:
 
 
 def seconds(at: datetime) -> float:
+    """A time as Unix seconds."""
     return at.timestamp()
+
+
+class Snapshots(Protocol):
+    """What the collector reads: :class:`budget.BudgetService` has it."""
+
+    def metrics_snapshot(self) -> MetricsSnapshot: ...
 
 
 class DatabaseCollector(Collector):
     """Collects the snapshot of the service ``service()`` returns at scrape time."""
 
-    def __init__(self, service: Callable[[], object]) -> None:
+    def __init__(self, service: Callable[[], Snapshots]) -> None:
         self._service = service
 
     def collect(self) -> Iterator[Metric]:
@@ -44,7 +52,7 @@ class DatabaseCollector(Collector):
             "budget_metrics_database_up", "1 if the database-sourced metrics could be read."
         )
         try:
-            snapshot: MetricsSnapshot = self._service().metrics_snapshot()  # type: ignore[attr-defined]
+            snapshot = self._service().metrics_snapshot()
         except BudgetError as exc:
             log.warning("metrics: the database could not be read: %s", exc.message)
             up.add_metric([], 0)
