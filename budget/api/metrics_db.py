@@ -15,9 +15,9 @@ from typing import Protocol
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from budget.domain.money import NANOS_PER_USD
 from budget.engine.metrics_snapshot import MetricsSnapshot
 from budget.engine.metrics_windows import WindowFill
-from budget.domain.money import NANOS_PER_USD
 from budget.errors import BudgetError
 
 log = logging.getLogger("budget.metrics")
