@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     #: Where people reach this service's dashboard (e.g. https://budget.example.com);
     #: Slack messages link to it when set.
     public_url: str | None = None
+    #: ``/metrics`` reads the database at most this often, in seconds, per
+    #: process (0: on every scrape); docs/metrics.md.
+    metrics_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     #: The service registry (Tekton's Hermes API, e.g. http://127.0.0.1:8001/api);
     #: unset: no registration.
     registry_url: str | None = None

@@ -1,8 +1,19 @@
-"""Prometheus metrics of one server process, served at /metrics."""
+"""Prometheus metrics, served at /metrics: this process's HTTP latency and
+allocation outcomes, and the database-sourced families (:mod:`budget.api.metrics_db`).
+
+With several worker processes (``budget serve --workers N``) the per-process
+metrics live in prometheus_client's multiprocess mode: each worker writes its
+values to files in ``PROMETHEUS_MULTIPROC_DIR`` (set up by
+:mod:`budget.api.metrics_dir` before the workers start) and every scrape sums
+all of them, so any worker serves the same totals. The database-sourced
+families are the same from every worker by construction.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
 
 from fastapi import FastAPI, Response
 from prometheus_client import (
@@ -11,7 +22,13 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
+from prometheus_client.core import Metric
+
+from budget.api.deps import AdminDep
+from budget.api.metrics_db import DatabaseCollector
+from budget.api.metrics_dir import MULTIPROC_ENV
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Histogram(
@@ -59,10 +76,30 @@ class TimingMiddleware:
             ).observe(time.perf_counter() - start)
 
 
+class _Exposition:
+    """Everything one scrape shows: the process metrics (summed over all worker
+    processes in multiprocess mode) and the database's."""
+
+    def __init__(self, database: DatabaseCollector) -> None:
+        self.database = database
+
+    def collect(self) -> Iterator[Metric]:
+        if os.environ.get(MULTIPROC_ENV):
+            workers = CollectorRegistry()
+            multiprocess.MultiProcessCollector(workers)
+            yield from workers.collect()
+        else:
+            yield from REGISTRY.collect()
+        yield from self.database.collect()
+
+
 def install(app: FastAPI) -> None:
-    """Time every request and serve the registry at /metrics."""
+    """Time every request and serve the metrics at /metrics."""
     app.add_middleware(TimingMiddleware)
+    exposition = _Exposition(DatabaseCollector(lambda: app.state.service))
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    def metrics(_: AdminDep) -> Response:
+        """Budget names, spend and webhooks are an admin's to see: once API keys
+        exist, a scrape needs an admin key (as every other request needs a key)."""
+        return Response(generate_latest(exposition), media_type=CONTENT_TYPE_LATEST)

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from budget.api.metrics_dir import multiprocess_metrics
 from budget.domain import redact
 from budget.errors import ValidationError
 from budget.settings import Settings
@@ -85,7 +86,8 @@ def serve(
     settings: Settings,
     log_level: str = "info",
 ) -> None:
-    """Migrate once, then run uvicorn; workers share the database."""
+    """Migrate once, then run uvicorn; workers share the database (and, with
+    more than one, their metrics: see :mod:`budget.api.metrics_dir`)."""
     import uvicorn
 
     from budget.bootstrap import open as open_budget
@@ -96,13 +98,14 @@ def serve(
     os.environ["BUDGET_SERVICE_HOST"] = host  # what the registry and /mcp are told
     os.environ["BUDGET_SERVICE_PORT"] = str(port)
     os.environ["BUDGET_SERVICE_INSECURE"] = "1" if settings.service_insecure else "0"
-    uvicorn.run(
-        "budget.api.server:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        log_config=log_config(),
-        access_log=False,
-    )
+    with multiprocess_metrics(workers):  # before any worker imports prometheus_client
+        uvicorn.run(
+            "budget.api.server:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            log_config=log_config(),
+            access_log=False,
+        )

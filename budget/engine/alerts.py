@@ -18,6 +18,7 @@ from budget.engine.windows import Target
 from budget.errors import NotFound
 from budget.events import emit as events
 from budget.storage import tables as t
+from budget.storage.denial_counts import count_denials
 from budget.storage.mapping import row_to_alert
 from budget.storage.sql import insert_ignoring_conflicts, new_id
 
@@ -184,8 +185,10 @@ def acknowledge_alert(ctx: EngineContext, alert_id: str, by: str) -> Alert:
 
 
 def record_denial(ctx: EngineContext, denied, now: datetime) -> None:
-    """One ``denied`` alert (and event) per policy window a refusal names."""
+    """One ``denied`` alert (and event) per policy window a refusal names; every
+    refusal counts in the denial counters (``/metrics``)."""
     with ctx.db.write() as conn:
+        count_denials(conn, denied.denials, now)
         for d in denied.denials:
             new = raise_alert(
                 conn,

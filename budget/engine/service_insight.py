@@ -8,9 +8,11 @@ money as decimal strings). docs/insight.md says how each one works.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
+from budget.engine import metrics_snapshot as snapshots
 from budget.engine.context import EngineContext
 from budget.engine.insight import analysis, forecast, rebuild, recommend, reports, routing
 
@@ -19,6 +21,7 @@ class InsightOperations:
     """Where the money goes and how to spend less."""
 
     _ctx: EngineContext
+    _metrics_cache: snapshots.SnapshotCache | None = None
 
     def usage_report(
         self,
@@ -126,3 +129,21 @@ class InsightOperations:
         """Recompute the rollups from the ledger, day by day, and report whether the
         stored ones agreed; repairs the days that differ unless ``check_only``."""
         return rebuild.rebuild_rollups(self._ctx, check_only=check_only)
+
+    def metrics_snapshot(self) -> snapshots.MetricsSnapshot:
+        """Spend and tokens by model, live windows' fill, denials, the webhook
+        queue, the outbox and price sources, as ``/metrics`` serves them; read
+        from the database at most every ``metrics_cache_seconds`` (docs/metrics.md)."""
+        cache = self._metrics_cache
+        if cache is None:
+            with _CACHE_LOCK:
+                cache = self._metrics_cache
+                if cache is None:
+                    cache = self._metrics_cache = snapshots.SnapshotCache(
+                        lambda: snapshots.take_snapshot(self._ctx),
+                        self._ctx.settings.metrics_cache_seconds,
+                    )
+        return cache.get()
+
+
+_CACHE_LOCK = threading.Lock()

@@ -93,7 +93,7 @@ def _subject_filter(value: Any) -> dict[str, str]:
     return out
 
 
-def _current_span(policy: Policy, now) -> WindowSpan | None:
+def current_span(policy: Policy, now) -> WindowSpan | None:
     """The window a calendar or total policy is in now (None: session or task)."""
     if policy.period in CALENDAR_PERIODS:
         return calendar_window(policy.period, load_timezone(policy.timezone), now)
@@ -103,7 +103,7 @@ def _current_span(policy: Policy, now) -> WindowSpan | None:
 
 
 def _policy_windows(conn: Connection, policy: Policy, now) -> list[WindowStatus]:
-    span = _current_span(policy, now)
+    span = current_span(policy, now)
     if span is not None:
         # a window not created yet shows what it will start with: the ledger's
         # spend inside it that the policy covers
@@ -126,7 +126,7 @@ def _each_windows(
     conn: Connection, policy: Policy, now, top: int, wanted: dict[str, str]
 ) -> list[WindowStatus]:
     """The windows of an ``each`` policy in the current period, fullest first."""
-    base = _current_span(policy, now)
+    base = current_span(policy, now)
     if base is not None and set(policy.each) <= set(wanted):
         # one subject named in full: its window, or what it would start with
         subject: Subject = tuple((name, wanted[name]) for name in policy.each)

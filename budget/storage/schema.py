@@ -6,7 +6,11 @@ one module per later capability); importing this module registers them all.
 
 from __future__ import annotations
 
-from budget.storage import tables_events, tables_insight  # noqa: F401  (register tables)
+from budget.storage import (  # noqa: F401  (register tables)
+    tables_denials,
+    tables_events,
+    tables_insight,
+)
 from budget.storage.tables import Base
 
 metadata = Base.metadata
