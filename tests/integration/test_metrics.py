@@ -51,6 +51,7 @@ def service(db_url) -> Iterator[budget.BudgetService]:
     svc = budget.open(
         db_url,
         metrics_cache_seconds=0,
+        webhook_allow_private=True,  # the receivers listen on loopback
         webhook_max_attempts=2,
         webhook_backoff_seconds=1,
         webhook_timeout_seconds=0.5,

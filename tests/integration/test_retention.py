@@ -19,6 +19,7 @@ from budget.errors import NotFound, ValidationError
 T0 = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 FAST = {
+    "webhook_allow_private": True,  # the receivers listen on loopback
     "webhook_max_attempts": 2,
     "webhook_backoff_seconds": 0.01,
     "webhook_backoff_max_seconds": 0.05,
