@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from budget.domain.models import (
-    Alert,
     Allocation,
     Budget,
     BudgetSummary,
@@ -18,7 +17,6 @@ from budget.domain.models import (
     UsageRecord,
 )
 from budget.engine import (
-    alerts,
     allocate,
     budgets,
     check,
@@ -31,25 +29,18 @@ from budget.engine import (
     summaries,
 )
 from budget.engine.context import EngineContext
+from budget.engine.listing import Listing
+from budget.engine.service_alerts import AlertOperations
 from budget.engine.service_events import EventOperations
 from budget.engine.service_insight import InsightOperations
 from budget.engine.service_operator import OperatorOperations
 from budget.engine.service_prices import PriceOperations
-from budget.engine.service_retention import RetentionOperations
 from budget.engine.spend import Spend
 from budget.errors import BudgetError
 
 
-class Listing(list):
-    """A page of results (a list) that also knows how many match in all."""
-
-    def __init__(self, items, total: int) -> None:
-        super().__init__(items)
-        self.total = total
-
-
 class BudgetService(
-    PriceOperations, InsightOperations, EventOperations, OperatorOperations, RetentionOperations
+    PriceOperations, InsightOperations, EventOperations, AlertOperations, OperatorOperations
 ):
     """Budgets, policies, allocations, the ledger, alerts and prices.
 
@@ -285,7 +276,7 @@ class BudgetService(
         """Records, tokens, cost and unpriced records over the matching ledger."""
         return queries.usage_totals(self._ctx, **filters)
 
-    # --- state, alerts and prices --------------------------------------------
+    # --- state and prices --------------------------------------------
 
     def summary(
         self, budget_id: str, top: int = 10, subject: dict[str, str] | None = None
@@ -301,31 +292,6 @@ class BudgetService(
         """A policy's last windows, newest first: what each used and how full it
         got (for an ``each`` policy, optionally only ``subject``'s)."""
         return summaries.window_history(self._ctx, policy_id, last, subject)
-
-    def list_alerts(
-        self,
-        *,
-        budget_id: str | None = None,
-        kind: str | None = None,
-        acknowledged: bool | None = None,
-        since: datetime | str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[Alert]:
-        return Listing(
-            *alerts.list_alerts(
-                self._ctx,
-                budget_id=budget_id,
-                kind=kind,
-                acknowledged=acknowledged,
-                since=since,
-                limit=limit,
-                offset=offset,
-            )
-        )
-
-    def acknowledge_alert(self, alert_id: str, by: str) -> Alert:
-        return alerts.acknowledge_alert(self._ctx, alert_id, by)
 
     def estimate_cost(
         self,

@@ -1,20 +1,20 @@
-"""OperatorOperations: ``doctor`` and the ledger export, mixed into
-BudgetService (methods call :mod:`budget.engine.doctor` and
-:mod:`budget.engine.export`)."""
+"""OperatorOperations: ``doctor``, the ledger export and ``prune``, mixed into
+BudgetService (methods call :mod:`budget.engine.doctor`,
+:mod:`budget.engine.export` and :mod:`budget.engine.retention`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from budget.domain.models import UsageRecord
-from budget.engine import doctor, export
+from budget.engine import doctor, export, retention
 from budget.engine.context import EngineContext
 
 
 class OperatorOperations:
-    """What an operator runs: a health report and a full export."""
+    """What an operator runs: a health report, a full export, a prune."""
 
     _ctx: EngineContext
 
@@ -45,3 +45,16 @@ class OperatorOperations:
             page_size=page_size,
             **filters,
         )
+
+    def prune(
+        self,
+        older_than: str | timedelta,
+        *,
+        ledger: bool = False,
+        dry_run: bool = False,
+    ) -> retention.PruneReport:
+        """Delete delivered events, finished webhook deliveries and closed
+        allocations older than ``older_than`` (``90d``, ``12h``, ``2w``) and,
+        with ``ledger``, usage records too (never inside a live window; the
+        rollups stay, so reports keep their totals). ``dry_run``: count only."""
+        return retention.prune(self._ctx, older_than, ledger=ledger, dry_run=dry_run)
