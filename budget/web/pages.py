@@ -1,0 +1,205 @@
+"""The dashboard's pages: overview, budgets, spend (and its CSV), alerts, prices.
+
+Each page reads through the engine calls the REST API makes, with the budget
+scope the API would give the same key. An htmx request (the live refresh and
+the filter forms) gets the page's fragment only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from budget.domain.clock import utcnow
+from budget.web import data_budgets, data_lists, data_reports, render
+from budget.web.auth import CallerDep, budget_scope, service
+from budget.web.routing import WebRoute
+
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
+Text = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
+ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+
+
+def _fragment(request: Request, page: str, fragment: str) -> str:
+    return fragment if request.headers.get("hx-request") == "true" else page
+
+
+def _zones(current: str) -> list[str]:
+    return list(ZONES) if current in ZONES else [current, *ZONES]
+
+
+@router.get("/")
+def overview(request: Request, caller: CallerDep, budget: Text = None, tz: Text = "UTC"):
+    svc = service(request)
+    budget_id, visible = budget_scope(svc, caller, budget)
+    data = data_reports.overview(svc, budget_id, tz or "UTC")
+    context = {"data": data, "budgets": visible, "budget_id": budget_id, "zones": _zones(tz)}
+    name = _fragment(request, "overview.html", "_overview.html")
+    return render.page(request, name, caller, context)
+
+
+@router.get("/budgets")
+def budgets(request: Request, caller: CallerDep, budget: Text = None):
+    svc = service(request)
+    budget_id, visible = budget_scope(svc, caller, budget)
+    shown = [b for b in visible if budget_id is None or b.budget_id == budget_id]
+    context = {
+        "views": data_budgets.budget_views(svc, shown),
+        "budgets": visible,
+        "budget_id": budget_id,
+    }
+    name = _fragment(request, "budgets.html", "_budgets.html")
+    return render.page(request, name, caller, context)
+
+
+def _spend_query(
+    svc, caller, budget, by, bucket, tz, days, top, metric
+) -> tuple[data_reports.SpendQuery, list]:
+    budget_id, visible = budget_scope(svc, caller, budget)
+    query = data_reports.SpendQuery(
+        by=by, bucket=bucket, zone=tz, days=days, top=top, metric=metric, budget_id=budget_id
+    )
+    return query.checked(), visible
+
+
+@router.get("/spend")
+def spend(
+    request: Request,
+    caller: CallerDep,
+    budget: Text = None,
+    by: Text = "model",
+    bucket: Text = "day",
+    tz: Text = "UTC",
+    days: Text = "7",
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+    metric: Text = "cost",
+):
+    svc = service(request)
+    query, visible = _spend_query(svc, caller, budget, by, bucket, tz, days, top, metric)
+    context = {
+        "data": data_reports.spend(svc, query),
+        "budgets": visible,
+        "budget_id": query.budget_id,
+        "zones": _zones(query.zone),
+        "dimensions": data_reports.DIMENSIONS,
+        "buckets": data_reports.BUCKETS,
+        "ranges": data_reports.RANGES,
+        "csv_query": request.url.query,
+    }
+    name = _fragment(request, "spend.html", "_spend.html")
+    return render.page(request, name, caller, context)
+
+
+@router.get("/spend.csv")
+def spend_csv(
+    request: Request,
+    caller: CallerDep,
+    budget: Text = None,
+    by: Text = "model",
+    bucket: Text = "day",
+    tz: Text = "UTC",
+    days: Text = "7",
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+    metric: Text = "cost",
+) -> Response:
+    """The table of the spend page as CSV: the API's CSV of the same report."""
+    svc = service(request)
+    query, _ = _spend_query(svc, caller, budget, by, bucket, tz, days, top, metric)
+    report = svc.usage_report(**query.report_arguments(utcnow()))
+    response = Response(
+        report.to_csv(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="usage-report.csv"'},
+    )
+    render.finish(request, response)
+    return response
+
+
+@router.get("/spend/chart")
+def spend_chart(
+    request: Request,
+    caller: CallerDep,
+    budget: Text = None,
+    by: Text = "model",
+    bucket: Text = "day",
+    tz: Text = "UTC",
+    days: Text = "7",
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+    metric: Text = "cost",
+) -> dict[str, Any]:
+    """The chart's series as JSON (the live refresh redraws from it)."""
+    svc = service(request)
+    query, _ = _spend_query(svc, caller, budget, by, bucket, tz, days, top, metric)
+    return data_reports.spend(svc, query)["chart"]
+
+
+@router.get("/alerts")
+def alerts(
+    request: Request,
+    caller: CallerDep,
+    budget: Text = None,
+    kind: Text = None,
+    state: Text = "open",
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+):
+    svc = service(request)
+    budget_id, visible = budget_scope(svc, caller, budget)
+    data = data_lists.alerts(
+        svc, budget_id=budget_id, kind=kind or None, state=state or "open", offset=offset
+    )
+    context = {
+        "data": data,
+        "budgets": visible,
+        "budget_names": {b.budget_id: b.name for b in visible},
+        "budget_id": budget_id,
+        "kinds": data_lists.ALERT_KINDS,
+        "kind": kind,
+        "state": state,
+        "can_acknowledge": caller.role == "admin",
+    }
+    name = _fragment(request, "alerts.html", "_alerts.html")
+    return render.page(request, name, caller, context)
+
+
+@router.get("/prices")
+def prices(
+    request: Request,
+    caller: CallerDep,
+    q: Text = None,
+    provider: Text = None,
+    verification: Text = None,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+):
+    svc = service(request)
+    data = data_lists.prices(
+        svc,
+        search=q or None,
+        provider=provider or None,
+        verification=verification or None,
+        offset=offset,
+    )
+    context = {
+        "data": data,
+        "q": q or "",
+        "provider": provider or "",
+        "verification": verification or "",
+        "verifications": data_lists.VERIFICATIONS,
+    }
+    name = _fragment(request, "prices.html", "_prices.html")
+    return render.page(request, name, caller, context)
