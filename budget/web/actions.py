@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from budget.api.deps import caller_for_secret
@@ -47,7 +48,7 @@ def redirect(request: Request, to: str, saved: session.Session | None = None) ->
     response = RedirectResponse(to, status_code=303)
     if saved is not None:
         session.save(request, response, saved)
-    render.finish(request, response)
+    render.finish(request, response, keep_session=saved is None)
     return response
 
 
@@ -64,7 +65,7 @@ async def login(request: Request) -> Response:
     try:
         if not key:
             raise HTTPException(401, "give an API key")
-        caller_for_secret(request, service(request), key)
+        await run_in_threadpool(caller_for_secret, request, service(request), key)
     except HTTPException as exc:
         context = {"next": target, "error": str(exc.detail)}
         return render.page(request, "login.html", None, context, status=exc.status_code)
@@ -91,7 +92,7 @@ async def acknowledge(request: Request, caller: AdminCallerDep) -> Response:
         raise Refused(400, f"{len(ids)} alerts at once is more than {MAX_ALERTS}")
     svc = service(request)
     for alert_id in ids:
-        svc.acknowledge_alert(alert_id, caller.name)
+        await run_in_threadpool(svc.acknowledge_alert, alert_id, caller.name)
     return redirect(request, safe_next(_first(fields, "next") or "/alerts"))
 
 
@@ -105,7 +106,7 @@ async def live(
     """The API's event stream (``GET /api/v1/events``) for the signed-in key, so
     a page can listen without holding the key itself."""
     svc = service(request)
-    budget_id, _ = budget_scope(svc, caller, budget)
+    budget_id, _ = await run_in_threadpool(budget_scope, svc, caller, budget)
     return await events.stream_events(
         request,
         svc,

@@ -116,9 +116,10 @@ def page(
     return response
 
 
-def finish(request: Request, response: Response) -> None:
-    """Headers of every dashboard answer; a new session's cookie is saved."""
-    if session.read(request) is None:
+def finish(request: Request, response: Response, keep_session: bool = True) -> None:
+    """Headers of every dashboard answer; a new session's cookie is saved
+    (unless the answer sets one of its own: ``keep_session=False``)."""
+    if keep_session and session.read(request) is None:
         session.save(request, response, session.current(request))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = CSP

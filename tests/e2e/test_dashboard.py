@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,16 +147,28 @@ def _seed(api: httpx.Client) -> dict[str, str]:
         ]
     ):
         _record(api, provider, model, tokens_in, tokens_out, "research" if i % 2 else "alpha")
+    now = datetime.now(UTC)
+    for hours, model in (
+        (3, "gpt-4o"),
+        (7, "gpt-4o-mini"),
+        (26, "gpt-4o"),
+        (30, "gpt-4o-mini"),
+        (200, "gpt-4o"),
+        (24 * 35, "gpt-4o"),
+    ):  # earlier periods to compare with
+        at = (now - timedelta(hours=hours)).isoformat()
+        _record(api, "openai", model, 3000, 800, "alpha", occurred_at=at)
     return ids
 
 
-def _record(api, provider, model, tokens_in, tokens_out, project="alpha") -> None:
+def _record(api, provider, model, tokens_in, tokens_out, project="alpha", **more) -> None:
     body = {
         "provider": provider,
         "model": model,
         "input_tokens": tokens_in,
         "output_tokens": tokens_out,
         "project": project,
+        **more,
     }
     assert api.post("/usage", json=body).status_code == 201
 

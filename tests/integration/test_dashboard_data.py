@@ -205,7 +205,7 @@ def test_keys_require_login_and_a_client_key_sees_its_budget_only(client, svc):
         follow_redirects=False,
     )
     assert ok.status_code == 303 and ok.headers["location"] == "/budgets"
-    cookie = ok.headers["set-cookie"].lower()
+    (cookie,) = [c.lower() for c in ok.headers.get_list("set-cookie")]
     assert "httponly" in cookie and "samesite=strict" in cookie and reader.lower() not in cookie
     page = client.get("/budgets")
     assert 'data-budget="beta"' in page.text and 'data-budget="alpha"' not in page.text
