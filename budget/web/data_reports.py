@@ -25,6 +25,7 @@ DIMENSIONS = ("model", "provider", "component", "project", "user", "tag", "budge
 BUCKETS = ("hour", "day", "week")
 RANGES = {"1": "last 24 hours", "7": "last 7 days", "30": "last 30 days", "90": "last 90 days"}
 METRICS = ("cost", "total_tokens")
+TOP_MODELS = 5
 PERIOD_LABELS = {
     "today": ("Today", "yesterday by this time"),
     "week": ("This week", "last week by this time"),
@@ -76,7 +77,7 @@ def change(current: str, previous: str) -> Decimal | None:
 
 def overview(svc: BudgetService, budget_id: str | None, zone: str) -> dict[str, Any]:
     """Spend today, this week and this month against the previous period, the
-    unpriced usage apart, and how many alerts are open."""
+    unpriced usage apart, this month's top models, and how many alerts are open."""
     tz = load_timezone(zone)
     now = utcnow()
     periods = []
@@ -103,11 +104,21 @@ def overview(svc: BudgetService, budget_id: str | None, zone: str) -> dict[str, 
                 "unpriced": report["unpriced"],
             }
         )
+    month = periods[-1]
+    models = svc.usage_report(
+        since=month["since"],
+        until=month["until"],
+        group_by=["provider", "model"],
+        timezone=zone,
+        budget_id=budget_id,
+        top=TOP_MODELS,
+    ).to_dict()
     alerts = svc.list_alerts(budget_id=budget_id, acknowledged=False, limit=1)
     return {
         "as_of": now,
         "timezone": zone,
         "periods": periods,
+        "top_models": models,
         "open_alerts": alerts.total,  # type: ignore[attr-defined]
     }
 

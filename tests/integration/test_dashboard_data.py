@@ -88,6 +88,19 @@ def test_overview_totals_equal_the_api(client):
         ).json()
         assert p["data-cost"] == report["total"]["cost"]
         assert Decimal(p["data-cost"]) > 0
+    (top,) = attrs(page.text, "data-top-models")
+    month = periods[-1]
+    models = client.get(
+        f"{V1}/reports/usage",
+        params={
+            "since": month["data-since"],
+            "until": month["data-until"],
+            "group_by": ["provider", "model"],
+            "top": 5,
+        },
+    ).json()
+    assert top["data-top-models"] == models["total"]["cost"] == month["data-cost"]
+    assert "claude-3-5-sonnet-20241022" in page.text and models["others"] is None
     (unpriced,) = {a["data-unpriced"] for a in attrs(page.text, "data-unpriced")}
     assert unpriced == "1" and "house-model" in page.text  # shown apart, never hidden
     (alerts,) = attrs(page.text, "data-open-alerts")
@@ -257,3 +270,14 @@ def test_live_stream_needs_the_session(client, svc):
     svc.create_api_key("ops", role="admin")
     refused = client.get("/live", follow_redirects=False)
     assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
+
+
+def test_live_refresh_gets_the_fragment_only(client, svc):
+    seed(client)
+    fragment = client.get("/budgets", headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<div id="live-budgets"')
+    assert "<html" not in fragment.text and 'data-dimension="cost"' in fragment.text
+    svc.create_api_key("ops", role="admin")
+    client.app.state.keys_checked_at = -1e9  # the key count is cached for 2 s
+    out = client.get("/budgets", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert out.status_code == 204 and out.headers["HX-Redirect"] == "/login?next=%2Fbudgets"

@@ -68,14 +68,18 @@
   }
 
   var pending = null;
+  var last = 0;
   function changed() {
-    // several events often arrive together (usage, allocation, alert): refresh once
+    // events come in bursts (allocation, usage, alert): refresh once for a burst,
+    // and at most once a second under a steady stream
     if (pending) { return; }
+    var wait = Math.max(150, last + 1000 - Date.now());
     pending = setTimeout(function () {
       pending = null;
+      last = Date.now();
       document.body.dispatchEvent(new CustomEvent("live"));
       refreshChart();
-    }, 150);
+    }, wait);
   }
 
   function listen() {
