@@ -281,3 +281,12 @@ def test_live_refresh_gets_the_fragment_only(client, svc):
     client.app.state.keys_checked_at = -1e9  # the key count is cached for 2 s
     out = client.get("/budgets", headers={"HX-Request": "true"}, follow_redirects=False)
     assert out.status_code == 204 and out.headers["HX-Redirect"] == "/login?next=%2Fbudgets"
+
+
+def test_an_open_server_answers_loopback_names_only(svc):
+    """Without keys, as the API: a page reached through another host name (DNS
+    rebinding) is refused."""
+    with TestClient(create_app(svc), base_url="http://rebound.example") as foreign:
+        page = foreign.get("/")
+        assert page.status_code == 403 and "not a loopback name" in page.text
+        assert foreign.get(f"{V1}/budgets").status_code == 403
