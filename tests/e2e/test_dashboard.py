@@ -4,7 +4,8 @@ The browser is the system's Chromium (Debian's ``chromium`` package, or
 ``BUDGET_TEST_CHROMIUM``) driven by Playwright; Playwright's own browser
 downloads are never used. Without it these tests skip on a developer's
 machine and fail in CI (``CI`` set), so a CI run cannot pass without them.
-Screenshots of every page land in tests/artifacts/ (git-ignored).
+Screenshots of every page land in tests/artifacts/ (git-ignored); before each one
+the test checks that every form control on the page has an accessible name.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button'))
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+
 class Page:
     """A browser page that records console errors and takes named screenshots."""
 
@@ -68,7 +76,12 @@ class Page:
         self.page.wait_for_load_state("domcontentloaded")
         return self.page
 
+    def unlabelled(self) -> list[str]:
+        """Form controls a screen reader could not name (no label, no aria-label)."""
+        return self.page.evaluate(UNLABELLED)
+
     def shot(self, name: str) -> Path:
+        assert self.unlabelled() == [], name
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"dashboard-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
