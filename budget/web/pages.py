@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from budget.domain.clock import utcnow
@@ -68,33 +68,45 @@ def budgets(request: Request, caller: CallerDep, budget: Text = None):
     return render.page(request, name, caller, context)
 
 
-def _spend_query(
-    svc, caller, budget, by, bucket, tz, days, top, metric
-) -> tuple[data_reports.SpendQuery, list]:
-    budget_id, visible = budget_scope(svc, caller, budget)
-    query = data_reports.SpendQuery(
-        by=by, bucket=bucket, zone=tz, days=days, top=top, metric=metric, budget_id=budget_id
-    )
-    return query.checked(), visible
+class SpendView:
+    """The spend page's choices from the query string, checked, with the budgets
+    the caller may choose from (a dependency of the page, its CSV and its chart)."""
+
+    def __init__(
+        self,
+        request: Request,
+        caller: CallerDep,
+        budget: Text = None,
+        by: Text = "model",
+        bucket: Text = "day",
+        tz: Text = "UTC",
+        days: Text = "7",
+        top: Annotated[int, Query(ge=1, le=50)] = 10,
+        metric: Text = "cost",
+    ) -> None:
+        self.svc = service(request)
+        self.caller = caller
+        budget_id, self.visible = budget_scope(self.svc, caller, budget)
+        self.query = data_reports.SpendQuery(
+            by=by or "model",
+            bucket=bucket or "day",
+            zone=tz or "UTC",
+            days=days or "7",
+            top=top,
+            metric=metric or "cost",
+            budget_id=budget_id,
+        ).checked()
+
+
+SpendDep = Annotated[SpendView, Depends()]
 
 
 @router.get("/spend")
-def spend(
-    request: Request,
-    caller: CallerDep,
-    budget: Text = None,
-    by: Text = "model",
-    bucket: Text = "day",
-    tz: Text = "UTC",
-    days: Text = "7",
-    top: Annotated[int, Query(ge=1, le=50)] = 10,
-    metric: Text = "cost",
-):
-    svc = service(request)
-    query, visible = _spend_query(svc, caller, budget, by, bucket, tz, days, top, metric)
+def spend(request: Request, view: SpendDep):
+    query = view.query
     context = {
-        "data": data_reports.spend(svc, query),
-        "budgets": visible,
+        "data": data_reports.spend(view.svc, query),
+        "budgets": view.visible,
         "budget_id": query.budget_id,
         "zones": _zones(query.zone),
         "dimensions": data_reports.DIMENSIONS,
@@ -103,25 +115,13 @@ def spend(
         "csv_query": request.url.query,
     }
     name = _fragment(request, "spend.html", "_spend.html")
-    return render.page(request, name, caller, context)
+    return render.page(request, name, view.caller, context)
 
 
 @router.get("/spend.csv")
-def spend_csv(
-    request: Request,
-    caller: CallerDep,
-    budget: Text = None,
-    by: Text = "model",
-    bucket: Text = "day",
-    tz: Text = "UTC",
-    days: Text = "7",
-    top: Annotated[int, Query(ge=1, le=50)] = 10,
-    metric: Text = "cost",
-) -> Response:
+def spend_csv(request: Request, view: SpendDep) -> Response:
     """The table of the spend page as CSV: the API's CSV of the same report."""
-    svc = service(request)
-    query, _ = _spend_query(svc, caller, budget, by, bucket, tz, days, top, metric)
-    report = svc.usage_report(**query.report_arguments(utcnow()))
+    report = view.svc.usage_report(**view.query.report_arguments(utcnow()))
     response = Response(
         report.to_csv(),
         media_type="text/csv",
@@ -132,21 +132,9 @@ def spend_csv(
 
 
 @router.get("/spend/chart")
-def spend_chart(
-    request: Request,
-    caller: CallerDep,
-    budget: Text = None,
-    by: Text = "model",
-    bucket: Text = "day",
-    tz: Text = "UTC",
-    days: Text = "7",
-    top: Annotated[int, Query(ge=1, le=50)] = 10,
-    metric: Text = "cost",
-) -> dict[str, Any]:
+def spend_chart(view: SpendDep) -> dict[str, Any]:
     """The chart's series as JSON (the live refresh redraws from it)."""
-    svc = service(request)
-    query, _ = _spend_query(svc, caller, budget, by, bucket, tz, days, top, metric)
-    return data_reports.spend(svc, query)["chart"]
+    return data_reports.spend(view.svc, view.query)["chart"]
 
 
 @router.get("/alerts")

@@ -95,6 +95,15 @@
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
+  // a refresh would drop what the user is doing in a form (ticked alerts):
+  // skip it then; the next event or a reload brings the figures
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var region = event.detail.elt;
+    if (region && region.querySelector && region.querySelector("input[type=checkbox]:checked")) {
+      event.preventDefault();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     initChart();
     listen();
