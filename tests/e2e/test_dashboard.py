@@ -253,8 +253,13 @@ def test_dashboard_in_a_browser(start_server, browser):
         tab.page.get_by_role("button", name="Acknowledge", exact=True).first.click()
     acked = api.get("/alerts", params={"acknowledged": "true"}).json()
     assert acked["total"] == 1 and acked["items"][0]["acknowledged_by"] == "ops"
-    for box in tab.page.get_by_role("checkbox").all():
+    boxes = tab.page.get_by_role("checkbox").all()
+    for box in boxes:
         box.check()
+    listening(tab.page)
+    _record(api, "openai", "gpt-4o-mini", 100, 10)  # an event while alerts are ticked
+    tab.page.wait_for_timeout(2000)
+    assert all(box.is_checked() for box in boxes)  # the live refresh waited
     with tab.page.expect_navigation():
         tab.page.get_by_role("button", name="Acknowledge selected").click()
     assert api.get("/alerts", params={"acknowledged": "false"}).json()["total"] == 0
