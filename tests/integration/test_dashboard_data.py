@@ -119,6 +119,8 @@ def test_budget_bars_equal_the_summary_and_forecast(client):
     assert len(cost) == 1
     assert Decimal(cost[0]["data-used"]) == Decimal(window["cost_used"])
     assert Decimal(cost[0]["data-limit"]) == Decimal(window["cost_limit"])
+    shown = [a["data-utilization"] for a in attrs(page.text, "data-utilization")]
+    assert window["utilization"] in shown  # the API's own figure, not recomputed
     tokens = [b for b in bars if b["data-dimension"] == "tokens"]
     beta = client.get(f"{V1}/budgets/{ids['beta']}/summary").json()["windows"][0]
     assert int(tokens[0]["data-used"]) == beta["tokens_used"]
