@@ -40,8 +40,12 @@ def _fragment(request: Request, page: str, fragment: str) -> str:
     return fragment if request.headers.get("hx-request") == "true" else page
 
 
-def _zones(current: str) -> list[str]:
-    return list(ZONES) if current in ZONES else [current, *ZONES]
+def _zones(svc, visible: list, current: str) -> list[str]:
+    """The timezone choices: the current one, the zones of the visible budgets'
+    policies, then a list of common zones."""
+    seen = {b.budget_id for b in visible}
+    policy_zones = sorted({p.timezone for p in svc.list_policies() if p.budget_id in seen})
+    return list(dict.fromkeys([current, *policy_zones, *ZONES]))
 
 
 @router.get("/")
@@ -49,7 +53,12 @@ def overview(request: Request, caller: CallerDep, budget: Text = None, tz: Text 
     svc = service(request)
     budget_id, visible = budget_scope(svc, caller, budget)
     data = data_reports.overview(svc, budget_id, tz or "UTC")
-    context = {"data": data, "budgets": visible, "budget_id": budget_id, "zones": _zones(tz)}
+    context = {
+        "data": data,
+        "budgets": visible,
+        "budget_id": budget_id,
+        "zones": _zones(svc, visible, tz or "UTC"),
+    }
     name = _fragment(request, "overview.html", "_overview.html")
     return render.page(request, name, caller, context)
 
@@ -108,7 +117,7 @@ def spend(request: Request, view: SpendDep):
         "data": data_reports.spend(view.svc, query),
         "budgets": view.visible,
         "budget_id": query.budget_id,
-        "zones": _zones(query.zone),
+        "zones": _zones(view.svc, view.visible, query.zone),
         "dimensions": data_reports.DIMENSIONS,
         "buckets": data_reports.BUCKETS,
         "ranges": data_reports.RANGES,
