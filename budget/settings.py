@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from budget.domain.enums import Tier
@@ -144,6 +144,14 @@ class Settings(BaseSettings):
     #: while no live key exists (revoking the last one closes it, never opens it).
     service_insecure: bool = False
     service_port: int = Field(default=8013, ge=1, le=65535)
+
+    # --- the dashboard (docs/dashboard.md) --------------------------------------
+    #: Signs the dashboard's session cookies. Unset: a random secret generated once
+    #: and kept in ``dashboard-secret`` in the user data directory (0600), shared by
+    #: the workers of one machine; set it when several machines serve one database.
+    dashboard_secret: SecretStr | None = None
+    #: How long a dashboard login lasts, in hours.
+    dashboard_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     @field_validator("webhook_allowed_networks")
     @classmethod

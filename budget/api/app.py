@@ -1,4 +1,4 @@
-"""The FastAPI application: /api/v1, /health, /ready, /metrics, /docs."""
+"""The FastAPI application: /api/v1, /health, /ready, /metrics, /docs, and the dashboard at /."""
 
 from __future__ import annotations
 
@@ -55,6 +55,9 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
     from budget.mcp import http as mcp_http  # the MCP SDK loads only for a served app
 
     mcp_http.mount(app)
+    from budget import web
+
+    web.mount(app)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

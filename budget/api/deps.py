@@ -110,7 +110,12 @@ def get_caller(request: Request, svc: ServiceDep) -> Caller:
     A server with no keys is open (it only binds loopback unless told it may
     be insecure); once a key exists, every request needs one.
     """
-    secret = _secret(request)
+    return caller_for_secret(request, svc, _secret(request))
+
+
+def caller_for_secret(request: Request, svc: BudgetService, secret: str | None) -> Caller:
+    """Who ``secret`` is (None: no key given), as the API decides it: 401 for an
+    unknown key or a missing one once keys exist, the open caller otherwise."""
     if secret is None:
         if _keys_in_use(request, svc):
             raise HTTPException(

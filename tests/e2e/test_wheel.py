@@ -75,6 +75,10 @@ def test_the_wheel_installs_in_a_clean_venv_and_serves(tmp_path):
         )
         assert estimate.status_code == 200, estimate.text
         assert estimate.json()["priced"] is True  # the shipped catalog is inside the wheel
+        page = httpx.get(f"{root}/", timeout=10)  # the dashboard's templates and files too
+        assert page.status_code == 200 and "<h1>Overview</h1>" in page.text, page.text[:500]
+        for asset in ("dashboard.css", "dashboard.js", "vendor/chart-4.6.1.umd.min.js"):
+            assert httpx.get(f"{root}/static/{asset}", timeout=10).status_code == 200, asset
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -37,7 +37,8 @@ def serve(
         typer.Option(help="Serve beyond loopback without API keys (anyone can manage budgets)."),
     ] = False,
 ) -> None:
-    """Run the REST service (OpenAPI at /docs) on embedded SQLite or PostgreSQL.
+    """Run the REST service (OpenAPI at /docs) and the dashboard (at /) on
+    embedded SQLite or PostgreSQL.
 
     Example: budget serve --port 8013 --workers 2
     """
