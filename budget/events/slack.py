@@ -98,11 +98,11 @@ def fill_text(data: dict[str, Any]) -> str:
 
 
 def dashboard_link(public_url: str | None, budget_id: str | None) -> str | None:
-    """``<public_url>/`` (the dashboard), with the budget's path when there is one."""
+    """``<public_url>/`` (the dashboard), or its budgets page showing the budget."""
     if not public_url:
         return None
     base = public_url.rstrip("/") + "/"
-    return base + (f"budgets/{quote(budget_id, safe='')}" if budget_id else "")
+    return base + (f"budgets?budget={quote(budget_id, safe='')}" if budget_id else "")
 
 
 def _plain_message(event: Event) -> dict[str, Any]:

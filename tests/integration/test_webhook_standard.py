@@ -223,7 +223,7 @@ def test_a_slack_webhook_gets_a_readable_alert(db_url):
             fields = " ".join(f["text"] for f in body["blocks"][2]["fields"])
             assert team.budget_id in fields and "daily-cap" in fields and "60.0%" in fields
             assert "*Resets*" in fields
-            link = f"<https://budget.example/budgets/{team.budget_id}|Open the dashboard>"
+            link = f"<https://budget.example/budgets?budget={team.budget_id}|Open the dashboard>"
             assert body["blocks"][-1]["text"]["text"] == link
     finally:
         svc.close()

@@ -43,7 +43,7 @@ def test_a_threshold_alert_reads_as_a_message_with_a_dashboard_link():
     for needle in ("bud_team", "daily-cap", "2026-12-01", "82.5%", "2026-12-02T00:00:00+00:00"):
         assert needle in shown
     assert "41.25 of 50 USD" in message["text"]
-    assert "<https://budget.example/budgets/bud_team|Open the dashboard>" in shown
+    assert "<https://budget.example/budgets?budget=bud_team|Open the dashboard>" in shown
     assert message["blocks"][0]["type"] == "header"
 
 
