@@ -100,7 +100,7 @@ def ack(
         before=before,
     )
     result = cli.backend.acknowledge_alerts(body)
-    cli.emit(result, lambda d: cli.say(f"acknowledged {d['acknowledged']} alerts"))
+    cli.emit(result, lambda d: cli.say(_acknowledged(d["acknowledged"])))
 
 
 def _user() -> str:
@@ -108,3 +108,7 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:
         return "cli"
+
+
+def _acknowledged(count: int) -> str:
+    return f"acknowledged {count} alert{'' if count == 1 else 's'}"
