@@ -35,6 +35,13 @@ Meta = Annotated[
     list[str] | None,
     typer.Option("--meta", metavar="KEY=VALUE", help="Metadata entry (repeat; VALUE may be JSON)."),
 ]
+Priced = Annotated[
+    bool | None, typer.Option("--priced/--unpriced", help="Only priced / unpriced usage.")
+]
+EntryKind = Annotated[str | None, typer.Option(help="Only usage, void or adjust entries.")]
+Corrects = Annotated[
+    str | None, typer.Option("--corrects", help="Only the corrections of this usage id.")
+]
 Limit = Annotated[int, typer.Option(min=1, max=1000, help="Rows per page.")]
 Offset = Annotated[int, typer.Option(min=0, help="Rows to skip.")]
 TIMES = "ISO date or date-time, now, today, yesterday, or an age: 30m, 24h, 7d, 2w"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
 from budget.api.metrics import count_allocation
@@ -134,10 +134,20 @@ def adjust_usage(usage_id: str, body: AdjustIn, svc: ServiceDep, _: AdminDep) ->
     return UsageOut.of(svc.adjust_usage(usage_id, **body.model_dump(exclude_none=True)))
 
 
-def _filters(
-    component, project, user, api_key, provider, model, context_id, allocation_id, task_type
-) -> dict:
-    return {
+def ledger_filters(
+    component: Filter = None,
+    project: Filter = None,
+    user: Filter = None,
+    api_key: Filter = None,
+    provider: Filter = None,
+    model: Filter = None,
+    context_id: Filter = None,
+    allocation_id: Filter = None,
+    task_type: Filter = None,
+) -> dict[str, Any]:
+    """The attribute filters of ``GET /usage``, ``/usage/totals`` and
+    ``/usage/export`` (those given)."""
+    values = {
         "component": component,
         "project": project,
         "user": user,
@@ -148,25 +158,21 @@ def _filters(
         "allocation_id": allocation_id,
         "task_type": task_type,
     }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+LedgerFiltersDep = Annotated[dict[str, Any], Depends(ledger_filters)]
 
 
 @router.get("/usage", response_model=Page[UsageOut])
 def list_usage(
     svc: ServiceDep,
     caller: ClientDep,
+    filters: LedgerFiltersDep,
     since: Instant | None = None,
     until: Instant | None = None,
     budget_id: Filter = None,
     priced: bool | None = None,
-    component: Filter = None,
-    project: Filter = None,
-    user: Filter = None,
-    api_key: Filter = None,
-    provider: Filter = None,
-    model: Filter = None,
-    context_id: Filter = None,
-    allocation_id: Filter = None,
-    task_type: Filter = None,
     kind: Literal["usage", "void", "adjust"] | None = None,
     corrects_id: Filter = None,
     limit: Limit = 100,
@@ -183,9 +189,7 @@ def list_usage(
         offset=offset,
         kind=kind,
         corrects_id=corrects_id,
-        **_filters(
-            component, project, user, api_key, provider, model, context_id, allocation_id, task_type
-        ),
+        **filters,
     )
     return Page(
         items=[UsageOut.of(u) for u in items], total=items.total, limit=limit, offset=offset
@@ -196,27 +200,17 @@ def list_usage(
 def usage_totals(
     svc: ServiceDep,
     caller: ClientDep,
+    filters: LedgerFiltersDep,
     since: Instant | None = None,
     until: Instant | None = None,
     budget_id: Filter = None,
-    component: Filter = None,
-    project: Filter = None,
-    user: Filter = None,
-    api_key: Filter = None,
-    provider: Filter = None,
-    model: Filter = None,
-    context_id: Filter = None,
-    allocation_id: Filter = None,
-    task_type: Filter = None,
 ) -> UsageTotalsOut:
     """Sums over the matching ledger."""
     totals = svc.usage_totals(
         since=since,
         until=until,
         budget_id=caller.budget(budget_id),
-        **_filters(
-            component, project, user, api_key, provider, model, context_id, allocation_id, task_type
-        ),
+        **filters,
     )
     return UsageTotalsOut(
         records=totals["records"],

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
+from budget.api.routes.ledger import Filter, LedgerFiltersDep
 from budget.api.schemas import Instant
 from budget.api.schemas_operator import DoctorOut
 from budget.api.strict import StrictRoute
 from budget.api.usage_export import MEDIA_TYPES, export_chunks
 
 router = APIRouter(route_class=StrictRoute)
-Filter = Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$")]
 EXPORT = {
     200: {
         "description": "Every matching ledger entry, oldest first: CSV (docs/cli.md lists "
@@ -33,44 +33,25 @@ EXPORT = {
 def export_usage(
     svc: ServiceDep,
     caller: ClientDep,
+    filters: LedgerFiltersDep,
     format: Literal["csv", "jsonl"] = "jsonl",
     since: Instant | None = None,
     until: Instant | None = None,
     budget_id: Filter = None,
     priced: bool | None = None,
-    component: Filter = None,
-    project: Filter = None,
-    user: Filter = None,
-    api_key: Filter = None,
-    provider: Filter = None,
-    model: Filter = None,
-    context_id: Filter = None,
-    allocation_id: Filter = None,
-    task_type: Filter = None,
     kind: Literal["usage", "void", "adjust"] | None = None,
     corrects_id: Filter = None,
 ) -> StreamingResponse:
     """The whole matching ledger (the filters of ``GET /usage``), oldest first,
     streamed without a page cap; the server reads it a page at a time."""
-    filters = {
-        "component": component,
-        "project": project,
-        "user": user,
-        "api_key": api_key,
-        "provider": provider,
-        "model": model,
-        "context_id": context_id,
-        "allocation_id": allocation_id,
-        "task_type": task_type,
-        "kind": kind,
-        "corrects_id": corrects_id,
-    }
     records = svc.export_usage(
         since=since,
         until=until,
         budget_id=caller.budget(budget_id),
         priced=priced,
-        **{k: v for k, v in filters.items() if v is not None},
+        kind=kind,
+        corrects_id=corrects_id,
+        **filters,
     )
     return StreamingResponse(
         export_chunks(records, format),

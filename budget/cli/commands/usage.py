@@ -11,10 +11,13 @@ from budget.cli.options import (
     ApiKeyAttr,
     BudgetFilter,
     Component,
+    Corrects,
+    EntryKind,
     Limit,
     Meta,
     Model,
     Offset,
+    Priced,
     Project,
     Provider,
     Since,
@@ -224,9 +227,7 @@ def list_(
     since: Since = None,
     until: Until = None,
     budget: BudgetFilter = None,
-    priced: Annotated[
-        bool | None, typer.Option("--priced/--unpriced", help="Only priced / unpriced usage.")
-    ] = None,
+    priced: Priced = None,
     component: Component = None,
     project: Project = None,
     user: User = None,
@@ -236,10 +237,8 @@ def list_(
     context: Context = None,
     allocation: Allocation = None,
     task_type: TaskType = None,
-    kind: Annotated[str | None, typer.Option(help="Only usage, void or adjust entries.")] = None,
-    corrects: Annotated[
-        str | None, typer.Option("--corrects", help="Only the corrections of this usage id.")
-    ] = None,
+    kind: EntryKind = None,
+    corrects: Corrects = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> None:

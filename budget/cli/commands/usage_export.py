@@ -23,7 +23,10 @@ from budget.cli.options import (
     ApiKeyAttr,
     BudgetFilter,
     Component,
+    Corrects,
+    EntryKind,
     Model,
+    Priced,
     Project,
     Provider,
     Since,
@@ -50,9 +53,7 @@ def export(
     since: Since = None,
     until: Until = None,
     budget: BudgetFilter = None,
-    priced: Annotated[
-        bool | None, typer.Option("--priced/--unpriced", help="Only priced / unpriced usage.")
-    ] = None,
+    priced: Priced = None,
     component: Component = None,
     project: Project = None,
     user: User = None,
@@ -62,10 +63,8 @@ def export(
     context: Context = None,
     allocation: Allocation = None,
     task_type: TaskType = None,
-    kind: Annotated[str | None, typer.Option(help="Only usage, void or adjust entries.")] = None,
-    corrects: Annotated[
-        str | None, typer.Option("--corrects", help="Only the corrections of this usage id.")
-    ] = None,
+    kind: EntryKind = None,
+    corrects: Corrects = None,
 ) -> None:
     """Export every matching ledger entry, oldest first, with no page cap (the
     filters of `usage list`). CSV columns: docs/cli.md; money is exact decimal text.
