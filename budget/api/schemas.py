@@ -12,7 +12,6 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -21,49 +20,15 @@ from pydantic import (
     Strict as StrictType,
 )
 
-from budget.domain import limits, when
+from budget.api.times import Instant
+from budget.domain import limits
 from budget.domain import models as m
 from budget.domain.enums import Period, PolicyType, Tier
-from budget.errors import ValidationError
 
 T = TypeVar("T")
 MAX_TOKENS = limits.MAX_TOKENS
 
 
-def _moment(value: Any) -> Any:
-    """A datetime, or text :func:`budget.domain.when.parse` reads, as a datetime
-    (a date alone, ``today`` and ``yesterday`` at midnight UTC)."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(when.EXPECTED)
-    return _parsed(value)
-
-
-def _time_text(value: Any) -> Any:
-    """Text ``when.parse`` reads, kept as given (the engine reads it in the
-    request's ``timezone``)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if not isinstance(value, str):
-        raise ValueError(when.EXPECTED)
-    _parsed(value)
-    return value
-
-
-def _parsed(text: str) -> datetime:
-    try:
-        return when.parse("time", text)
-    except ValidationError as exc:
-        raise ValueError(exc.reason) from None
-
-
-#: A moment given as ISO-8601 text, a date (midnight UTC), ``now``, ``today``,
-#: ``yesterday`` or an age (``24h``, ``7d``); numbers are refused, not read as epochs.
-Instant = Annotated[datetime, BeforeValidator(_moment)]
-#: The same, kept as text so that a date alone, ``today`` and ``yesterday`` are
-#: midnight in the request's ``timezone`` (reports and analysis), as the engine reads it.
-ZonedInstant = Annotated[str, BeforeValidator(_time_text)]
 Int = Annotated[int, StrictType(), Field(ge=-limits.INT64_MAX, le=limits.INT64_MAX)]
 Bool = Annotated[bool, StrictType()]
 Tokens = Annotated[int, StrictType(), Field(ge=0, le=MAX_TOKENS)]

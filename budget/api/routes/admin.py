@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
-from budget.api.schemas import Instant, Page
+from budget.api.schemas import Page
 from budget.api.schemas_ledger import (
     AcknowledgeIn,
     AlertOut,
@@ -19,6 +19,7 @@ from budget.api.schemas_ledger import (
     NewKeyOut,
 )
 from budget.api.strict import StrictRoute
+from budget.api.times import Instant
 from budget.domain.enums import AlertKind
 
 router = APIRouter(route_class=StrictRoute)

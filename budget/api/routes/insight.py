@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
-from budget.api.schemas import ZonedInstant
 from budget.api.schemas_insight import (
     BucketName,
     Capability,
@@ -28,6 +27,7 @@ from budget.api.schemas_insight import (
     route_arguments,
 )
 from budget.api.strict import StrictRoute
+from budget.api.times import ZonedInstant
 from budget.domain.enums import Tier
 
 router = APIRouter(tags=["insight"], route_class=StrictRoute)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
 from budget.api.metrics import count_allocation
-from budget.api.schemas import Instant, Page
+from budget.api.schemas import Page
 from budget.api.schemas_ledger import (
     AdjustIn,
     AllocationIn,
@@ -23,6 +23,7 @@ from budget.api.schemas_ledger import (
     VoidIn,
 )
 from budget.api.strict import StrictRoute
+from budget.api.times import Instant
 from budget.domain.enums import AllocationStatus
 from budget.engine.keys import sees_allocation
 from budget.errors import BudgetExceeded, Forbidden, NotFound

@@ -9,9 +9,9 @@ from fastapi.responses import StreamingResponse
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
 from budget.api.routes.ledger import Filter, LedgerFiltersDep
-from budget.api.schemas import Instant
 from budget.api.schemas_operator import DoctorOut
 from budget.api.strict import StrictRoute
+from budget.api.times import Instant
 from budget.api.usage_export import MEDIA_TYPES, export_chunks
 
 router = APIRouter(route_class=StrictRoute)

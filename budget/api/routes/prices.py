@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
-from budget.api.schemas import Instant, Page
+from budget.api.schemas import Page
 from budget.api.schemas_prices import (
     OverrideIn,
     PriceConflictOut,
@@ -21,6 +21,7 @@ from budget.api.schemas_prices import (
     UpdateReportOut,
 )
 from budget.api.strict import StrictRoute
+from budget.api.times import Instant
 
 router = APIRouter(prefix="/prices", tags=["prices"], route_class=StrictRoute)
 Name = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]

@@ -367,34 +367,30 @@ def _as_usd(p: Projection) -> Projection:
     def usd(x: Decimal | None) -> Decimal | None:
         return None if x is None else nanos_to_usd(int(x.to_integral_value(ROUND_HALF_EVEN)))
 
-    return Projection(
-        "usd",
-        usd(p.limit),
-        usd(p.used),  # type: ignore[arg-type]
-        usd(p.reserved),  # type: ignore[arg-type]
-        usd(p.average_rate),  # type: ignore[arg-type]
-        usd(p.recent_rate),
-        usd(p.rate),  # type: ignore[arg-type]
-        usd(p.projected),  # type: ignore[arg-type]
-        None if p.projected_share is None else _round(p.projected_share, "0.0001"),
-        p.will_exceed,
-        p.exceeds_at,
-    )
+    return _converted(p, "usd", usd, usd)
 
 
 def _as_tokens(p: Projection) -> Projection:
+    """Token figures as they are; rates and projections rounded to whole tokens."""
+
     def whole(x: Decimal | None) -> Decimal | None:
         return None if x is None else x.quantize(_WHOLE, ROUND_HALF_EVEN)
 
+    return _converted(p, "tokens", lambda x: x, whole)
+
+
+def _converted(p: Projection, unit: str, amount: Any, rate: Any) -> Projection:
+    """``p`` in ``unit``: ``amount`` applied to the limit and the counters,
+    ``rate`` to the rates and the projection."""
     return Projection(
-        "tokens",
-        p.limit,
-        p.used,
-        p.reserved,
-        whole(p.average_rate),  # type: ignore[arg-type]
-        whole(p.recent_rate),
-        whole(p.rate),  # type: ignore[arg-type]
-        whole(p.projected),  # type: ignore[arg-type]
+        unit,
+        amount(p.limit),
+        amount(p.used),
+        amount(p.reserved),
+        rate(p.average_rate),
+        rate(p.recent_rate),
+        rate(p.rate),
+        rate(p.projected),
         None if p.projected_share is None else _round(p.projected_share, "0.0001"),
         p.will_exceed,
         p.exceeds_at,
