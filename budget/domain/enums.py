@@ -63,3 +63,13 @@ class LimitKind(StrEnum):
     TOKENS = "tokens"
     USD = "usd"
     REQUESTS = "requests"
+
+
+class ServiceTier(StrEnum):
+    """How a provider serves (and bills) a call: ``batch`` is the asynchronous
+    batch API, ``flex`` slower and cheaper, ``priority`` faster and dearer."""
+
+    STANDARD = "standard"
+    BATCH = "batch"
+    FLEX = "flex"
+    PRIORITY = "priority"

@@ -320,6 +320,12 @@ class UsageRecord:
     kind: str = "usage"
     corrects_id: str | None = None
     reason: str | None = None
+    #: The part of ``cache_write_tokens`` written to a 1-hour cache.
+    cache_write_1h_tokens: int = 0
+    service_tier: str = "standard"
+    #: Source and verification of the price the record was costed with.
+    price_source: str | None = None
+    price_verification: str | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -355,3 +361,8 @@ class CostEstimate:
     breakdown: dict[str, Decimal] | None
     price_source: str | None
     price_id: int | None
+    #: How far to trust the price: ``verified``, ``unverified``, ``conflict``, ``override``.
+    price_verification: str | None = None
+    service_tier: str = "standard"
+    #: Why the call is unpriced (None when priced).
+    unpriced_reason: str | None = None

@@ -28,7 +28,7 @@ from budget.engine.context import VERSIONS_SQL, EngineContext, Held, StaleCache
 from budget.engine.denials import denial_of, over_limits, over_request_limit
 from budget.engine.expiry import expire_allocations
 from budget.engine.insight.routing import suggest_cheaper
-from budget.engine.pricing import cost_of, resolve_tier
+from budget.engine.pricing import cost_of, resolve_tier, valid_service_tier
 from budget.engine.windows import (
     Target,
     current_counters,
@@ -58,6 +58,8 @@ class AllocationRequest:
     output_tokens: int | None
     ttl: timedelta
     metadata: dict[str, Any]
+    #: The service tier the reservation is priced at (the call's own tier).
+    service_tier: str = "standard"
 
     @property
     def critical(self) -> bool:
@@ -85,6 +87,7 @@ def build_request(
     task_id: Any = None,
     ttl_seconds: Any = None,
     metadata: Any = None,
+    service_tier: Any = None,
 ) -> AllocationRequest:
     """Validate the arguments of ``allocate`` into a request."""
     context = v.text("context_id", context_id, required=True, max_len=300)
@@ -132,6 +135,7 @@ def build_request(
         outputs,
         timedelta(seconds=ttl),
         v.metadata("metadata", metadata),
+        valid_service_tier(service_tier),
     )
 
 
@@ -274,7 +278,7 @@ def reservation_cost(
     else:
         outputs = max(request.tokens - (request.input_tokens or 0), 0)
         usage = TokenUsage(input_tokens=request.input_tokens or 0, output_tokens=outputs)
-    cost = cost_of(price, usage, at)
+    cost = cost_of(price, usage, at, request.service_tier)
     return (0, False) if cost is None else (cost.total_nanos, True)
 
 

@@ -52,8 +52,17 @@ TOKEN_FIELDS = (
     "cached_input_tokens",
     "cache_write_tokens",
     "reasoning_tokens",
+    "cache_write_1h_tokens",  # in token_usage's order
 )
-_PARTS = ("input", "cached_input", "cache_write", "output", "reasoning", "request")
+_PARTS = (
+    "input",
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "request",
+)
 #: What a correction copies from the record it corrects.
 _COPIED = (
     "allocation_id",
@@ -71,6 +80,9 @@ _COPIED = (
     "tags",
     "priced",
     "price_id",
+    "price_source",
+    "price_verification",
+    "service_tier",
     "occurred_at",
 )
 MAX_REASON = 1000

@@ -7,9 +7,9 @@ from datetime import datetime
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.defaults import PROVIDER_TIERS
-from budget.domain.enums import Tier
+from budget.domain.enums import ServiceTier, Tier
 from budget.domain.models import CostEstimate
-from budget.domain.prices import CostBreakdown, Price, TokenUsage
+from budget.domain.prices import STANDARD_TIER, CostBreakdown, Price, TokenUsage
 from budget.engine.context import PRICES, EngineContext, bump_version
 from budget.pricing.cost import MissingRate, compute_cost
 from budget.pricing.default_catalog import load_default_prices
@@ -35,14 +35,28 @@ def resolve_tier(
     return Tier.REMOTE_HEAVYWEIGHT
 
 
-def cost_of(price: Price | None, usage: TokenUsage, at: datetime) -> CostBreakdown | None:
+def cost_of(
+    price: Price | None, usage: TokenUsage, at: datetime, service_tier: str = STANDARD_TIER
+) -> CostBreakdown | None:
     """The cost of a call, or None when the model has no usable price."""
+    return priced(price, usage, at, service_tier)[0]
+
+
+def priced(
+    price: Price | None, usage: TokenUsage, at: datetime, service_tier: str = STANDARD_TIER
+) -> tuple[CostBreakdown | None, str | None]:
+    """``(cost, None)``, or ``(None, why the call is unpriced)``."""
     if price is None:
-        return None
+        return None, "no price for this provider and model"
     try:
-        return compute_cost(price, usage, at)
-    except MissingRate:
-        return None
+        return compute_cost(price, usage, at, service_tier), None
+    except MissingRate as missing:
+        return None, str(missing)
+
+
+def valid_service_tier(value: object) -> str:
+    """A validated service tier name; None is ``standard``."""
+    return str(v.choice("service_tier", value, ServiceTier, required=False) or STANDARD_TIER)
 
 
 #: How old the cached catalog an estimate reads may be, at most.
@@ -60,19 +74,28 @@ def estimate_cost(
     cache_write_tokens: int = 0,
     reasoning_tokens: int = 0,
     at: datetime | None = None,
+    cache_write_1h_tokens: int = 0,
+    service_tier: str | None = None,
 ) -> CostEstimate:
-    """What a call would cost at the price in force (now, or at ``at``)."""
+    """What a call would cost at the price in force (now, or at ``at``), with
+    the price's source and verification, so the figure says how far to trust it."""
     provider = v.provider("provider", provider, required=True)
     model = v.model("model", model, required=True)
     usage = token_usage(
-        input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
+        input_tokens,
+        output_tokens,
+        cached_input_tokens,
+        cache_write_tokens,
+        reasoning_tokens,
+        cache_write_1h_tokens,
     )
+    tier = valid_service_tier(service_tier)
     when = v.instant("at", at) or utcnow()
     # A price another process changed shows here within a second (this
     # process's own changes at once); allocate and record always check.
     ctx.refresh_at_most_every(ESTIMATE_STALENESS_SECONDS)
     price = ctx.catalog.lookup(provider, model, when)
-    cost = cost_of(price, usage, when)
+    cost, why = priced(price, usage, when, tier)
     return CostEstimate(
         provider=provider,
         model=model,
@@ -81,6 +104,9 @@ def estimate_cost(
         breakdown=None if cost is None else cost.as_usd(),
         price_source=None if price is None else price.source,
         price_id=None if price is None else price.price_id,
+        price_verification=None if price is None else price.verification,
+        service_tier=tier,
+        unpriced_reason=why,
     )
 
 
@@ -90,15 +116,18 @@ def token_usage(
     cached_input_tokens: object = 0,
     cache_write_tokens: object = 0,
     reasoning_tokens: object = 0,
+    cache_write_1h_tokens: object = 0,
 ) -> TokenUsage:
     """Validated token counts in the one convention (cached and written
-    cache tokens are part of input; reasoning tokens are part of output)."""
+    cache tokens are part of input; reasoning tokens are part of output;
+    1-hour cache writes are part of the cache writes)."""
     usage = TokenUsage(
         input_tokens=v.tokens("input_tokens", input_tokens) or 0,
         output_tokens=v.tokens("output_tokens", output_tokens) or 0,
         cached_input_tokens=v.tokens("cached_input_tokens", cached_input_tokens) or 0,
         cache_write_tokens=v.tokens("cache_write_tokens", cache_write_tokens) or 0,
         reasoning_tokens=v.tokens("reasoning_tokens", reasoning_tokens) or 0,
+        cache_write_1h_tokens=v.tokens("cache_write_1h_tokens", cache_write_1h_tokens) or 0,
     )
     if usage.cached_input_tokens + usage.cache_write_tokens > usage.input_tokens:
         raise v.ValidationError(
@@ -113,6 +142,13 @@ def token_usage(
             "reasoning_tokens",
             usage.reasoning_tokens,
             f"exceeds output_tokens ({usage.output_tokens}), which include reasoning tokens",
+        )
+    if usage.cache_write_1h_tokens > usage.cache_write_tokens:
+        raise v.ValidationError(
+            "cache_write_1h_tokens",
+            usage.cache_write_1h_tokens,
+            f"exceeds cache_write_tokens ({usage.cache_write_tokens}), which include "
+            "the 1-hour cache writes",
         )
     return usage
 

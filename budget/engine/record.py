@@ -17,7 +17,7 @@ from budget.domain.enums import Tier
 from budget.domain.models import UsageRecord
 from budget.domain.prices import TokenUsage
 from budget.engine.context import EngineContext, StaleCache
-from budget.engine.pricing import token_usage
+from budget.engine.pricing import token_usage, valid_service_tier
 from budget.engine.queries import release
 from budget.engine.record_write import AlreadyRecorded, plan, write
 from budget.engine.windows import ensure_windows
@@ -43,6 +43,7 @@ class UsageInput:
     content_hash: str
     #: Release the allocation in the same transaction (what it does not use returns).
     release: bool = False
+    service_tier: str = "standard"
 
 
 def build_usage(
@@ -70,11 +71,19 @@ def build_usage(
     metadata: Any = None,
     occurred_at: Any = None,
     release: Any = False,
+    cache_write_1h_tokens: Any = 0,
+    service_tier: Any = None,
 ) -> UsageInput:
     """Validate the arguments of ``record_usage``."""
     usage = token_usage(
-        input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
+        input_tokens,
+        output_tokens,
+        cached_input_tokens,
+        cache_write_tokens,
+        reasoning_tokens,
+        cache_write_1h_tokens,
     )
+    serving = valid_service_tier(service_tier)
     given = {
         "provider": v.provider("provider", provider),
         "model": v.model("model", model),
@@ -106,14 +115,25 @@ def build_usage(
         raise ValidationError("release", release, "needs the allocation_id to release")
     # ``release`` is what to do with the allocation, not part of what was used:
     # it stays out of the content a repeated request id is compared by.
-    content_hash = _hash(usage, given, fields)
+    content_hash = _hash(usage, given, fields, serving)
     return UsageInput(
-        usage=usage, given=given, content_hash=content_hash, release=release, **fields
+        usage=usage,
+        given=given,
+        content_hash=content_hash,
+        release=release,
+        service_tier=serving,
+        **fields,
     )
 
 
-def _hash(usage: TokenUsage, given: dict[str, Any], fields: dict[str, Any]) -> str:
+def _hash(usage: TokenUsage, given: dict[str, Any], fields: dict[str, Any], tier: str) -> str:
     content = {**given, **fields, **usage.__dict__}
+    # Left out at their defaults, so a report repeated across the upgrade that
+    # added them still hashes as it did.
+    if not usage.cache_write_1h_tokens:
+        del content["cache_write_1h_tokens"]
+    if tier != "standard":
+        content["service_tier"] = tier
     text = json.dumps(
         content, sort_keys=True, default=lambda o: sorted(o) if isinstance(o, frozenset) else str(o)
     )

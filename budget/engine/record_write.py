@@ -87,7 +87,7 @@ def plan(ctx: EngineContext, index: int, item, now: datetime, seen: dict | None 
         if seen is not None:
             seen[key] = found
     price, spans = found
-    cost = cost_of(price, item.usage, at)
+    cost = cost_of(price, item.usage, at, item.service_tier)
     values = _row(item, attrs, context_id, cost, price, at, now)
     return Planned(index, item, held, values, spans, cost)
 
@@ -288,7 +288,15 @@ def _attributes(
 
 def _row(item, attrs, context_id, cost, price, at: datetime, now: datetime) -> dict[str, Any]:
     usage = item.usage
-    names = ("input", "cached_input", "cache_write", "output", "reasoning", "request")
+    names = (
+        "input",
+        "cached_input",
+        "cache_write",
+        "cache_write_1h",
+        "output",
+        "reasoning",
+        "request",
+    )
     parts = {f"{name}_nanos": None for name in names}
     if cost is not None:
         parts = {f"{name}_nanos": getattr(cost, f"{name}_nanos") for name in names}
@@ -304,11 +312,17 @@ def _row(item, attrs, context_id, cost, price, at: datetime, now: datetime) -> d
         output_tokens=usage.output_tokens,
         cached_input_tokens=usage.cached_input_tokens,
         cache_write_tokens=usage.cache_write_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
         reasoning_tokens=usage.reasoning_tokens,
         total_tokens=usage.total_tokens,
         priced=cost is not None,
         cost_nanos=cost.total_nanos if cost is not None else None,
         price_id=price.price_id if (cost is not None and price is not None) else None,
+        service_tier=item.service_tier,
+        price_source=price.source if (cost is not None and price is not None) else None,
+        price_verification=(
+            price.verification if (cost is not None and price is not None) else None
+        ),
         latency_ms=item.latency_ms,
         metadata=item.metadata,
         occurred_at=at,

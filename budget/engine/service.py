@@ -304,8 +304,11 @@ class BudgetService(
         cache_write_tokens: int = 0,
         reasoning_tokens: int = 0,
         at: datetime | str | None = None,
+        cache_write_1h_tokens: int = 0,
+        service_tier: str | None = None,
     ) -> CostEstimate:
-        """What a call would cost at the catalog price (unpriced: ``cost`` None)."""
+        """What a call would cost at the catalog price (unpriced: ``cost`` None,
+        ``unpriced_reason`` says why), with the price's source and verification."""
         return pricing.estimate_cost(
             self._ctx,
             provider=provider,
@@ -316,6 +319,8 @@ class BudgetService(
             cache_write_tokens=cache_write_tokens,
             reasoning_tokens=reasoning_tokens,
             at=at,
+            cache_write_1h_tokens=cache_write_1h_tokens,
+            service_tier=service_tier,
         )
 
     # --- API keys of the REST service -------------------------------------------

@@ -6,14 +6,20 @@ cache reads and cache writes included; ``reasoning_tokens`` are part of
 
 * uncached input (input - cached - cache writes) at the input rate;
 * cache reads at the cached-input rate, else the input rate;
-* cache writes at the cache-write rate, else the input rate;
+* cache writes at the cache-write rate, else the input rate; the 1-hour
+  writes among them (``cache_write_1h_tokens``) at the 1-hour rate. A price
+  without a 1-hour rate but with a 5-minute one cannot price 1-hour writes
+  (:class:`MissingRate`: the call is unpriced, never billed at the 5-minute
+  rate); a price with neither bills all writes at the input rate;
 * reasoning tokens at the reasoning rate when there is one, the rest of the
   output (or all of it, when there is no reasoning rate) at the output rate;
 * the per-request fee once.
 
-The tier of every rate is chosen by the request's total input tokens. Each
-part is ``tokens * rate / 1_000_000`` in exact Decimal arithmetic, rounded once
-to whole nano-USD; the total is the sum of the rounded parts.
+The rates are those of the call's service tier (``standard`` by default,
+with its time-of-day rules; a tier the price lacks raises
+:class:`MissingServiceTier`). The tier of every rate is chosen by the
+request's total input tokens. Each part is ``tokens * rate / 1_000_000`` in
+exact Decimal arithmetic, rounded once to whole nano-USD; the total is the sum of the rounded parts.
 """
 
 from __future__ import annotations
@@ -23,7 +29,14 @@ from decimal import Decimal, localcontext
 
 from budget.domain.limits import INT64_MAX
 from budget.domain.money import nanos_to_usd, usd_to_nanos
-from budget.domain.prices import CostBreakdown, Price, PriceRates, Rate, TokenUsage
+from budget.domain.prices import (
+    STANDARD_TIER,
+    CostBreakdown,
+    Price,
+    PriceRates,
+    Rate,
+    TokenUsage,
+)
 from budget.errors import ValidationError
 
 TOKENS_PER_UNIT = 1_000_000  # rates are USD per million tokens
@@ -45,16 +58,35 @@ class MissingRate(ValueError):
         self.tokens = tokens
 
 
-def compute_cost(price: Price, usage: TokenUsage, at: datetime) -> CostBreakdown:
+class MissingServiceTier(MissingRate):
+    """The call asks for a service tier the price has no rates for."""
+
+    def __init__(self, price: Price, service_tier: str) -> None:
+        ValueError.__init__(
+            self,
+            f"price of model={price.model!r} (provider={price.provider!r}) has no rates for "
+            f"service_tier={service_tier!r} (it has {', '.join(price.tier_names())})",
+        )
+        self.kind = "service tier"
+        self.tokens = 0
+        self.service_tier = service_tier
+
+
+def compute_cost(
+    price: Price, usage: TokenUsage, at: datetime, service_tier: str = STANDARD_TIER
+) -> CostBreakdown:
     """The cost of ``usage`` under ``price`` at time ``at``, per token kind, in nano-USD.
 
-    ``at`` picks time-of-day rates (compared in UTC; a naive ``at`` is UTC).
-    Raises :class:`~budget.errors.ValidationError` for inconsistent counts and
-    :class:`MissingRate` (a ``ValueError``) when tokens of a kind exist but no
-    rate applies to them.
+    ``at`` picks time-of-day rates (a naive ``at`` is UTC); ``service_tier``
+    the set of rates. Raises :class:`~budget.errors.ValidationError` for
+    inconsistent counts and :class:`MissingRate` (a ``ValueError``; also
+    :class:`MissingServiceTier`) when tokens of a kind exist but no rate
+    applies to them.
     """
     _check_usage(usage)
-    rates = price.rates_at(_as_utc(at))
+    rates = price.rates_at(_as_utc(at), service_tier)
+    if rates is None:
+        raise MissingServiceTier(price, service_tier)
     tier_tokens = usage.input_tokens
     input_rate = _rate(rates.input, tier_tokens)
 
@@ -67,6 +99,14 @@ def compute_cost(price: Price, usage: TokenUsage, at: datetime) -> CostBreakdown
 
     cached_rate = _rate(rates.cached_input, tier_tokens, fallback=input_rate)
     write_rate = _rate(rates.cache_write, tier_tokens, fallback=input_rate)
+    # Without any cache-write rate writes are not priced apart (input rate);
+    # with only the 5-minute one, a 1-hour write has no rate.
+    hour_rate = _rate(
+        rates.cache_write_1h,
+        tier_tokens,
+        fallback=input_rate if rates.cache_write is None else None,
+    )
+    hour_nanos = part(usage.cache_write_1h_tokens, hour_rate, "1-hour cache write")
     reasoning_rate = _rate(rates.reasoning, tier_tokens)
     output_rate = _rate(rates.output, tier_tokens)
     if reasoning_rate is None:
@@ -80,7 +120,11 @@ def compute_cost(price: Price, usage: TokenUsage, at: datetime) -> CostBreakdown
     breakdown = CostBreakdown(
         input_nanos=part(usage.uncached_input_tokens, input_rate, "input"),
         cached_input_nanos=part(usage.cached_input_tokens, cached_rate, "cached input"),
-        cache_write_nanos=part(usage.cache_write_tokens, write_rate, "cache write"),
+        cache_write_nanos=part(
+            usage.cache_write_tokens - usage.cache_write_1h_tokens, write_rate, "cache write"
+        )
+        + hour_nanos,
+        cache_write_1h_nanos=hour_nanos,
         output_nanos=part(plain_output, output_rate, "output"),
         reasoning_nanos=part(reasoning, reasoning_rate, "reasoning"),
         request_nanos=_request_nanos(rates),
@@ -96,11 +140,15 @@ def compute_cost(price: Price, usage: TokenUsage, at: datetime) -> CostBreakdown
 
 
 def estimate_cost(
-    price: Price, input_tokens: int, output_tokens: int, at: datetime
+    price: Price,
+    input_tokens: int,
+    output_tokens: int,
+    at: datetime,
+    service_tier: str = STANDARD_TIER,
 ) -> CostBreakdown:
     """The cost of a plain call (no cache, no separate reasoning) — for estimates."""
     usage = TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens)
-    return compute_cost(price, usage, at)
+    return compute_cost(price, usage, at, service_tier)
 
 
 def _rate(rate: Rate | None, tier_tokens: int, fallback: Decimal | None = None) -> Decimal | None:
@@ -135,6 +183,7 @@ def _check_usage(usage: TokenUsage) -> None:
         "cached_input_tokens",
         "cache_write_tokens",
         "reasoning_tokens",
+        "cache_write_1h_tokens",
     ):
         value = getattr(usage, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -152,4 +201,11 @@ def _check_usage(usage: TokenUsage) -> None:
             "reasoning_tokens",
             usage.reasoning_tokens,
             f"exceeds output_tokens ({usage.output_tokens}); output_tokens must include them",
+        )
+    if usage.cache_write_1h_tokens > usage.cache_write_tokens:
+        raise ValidationError(
+            "cache_write_1h_tokens",
+            usage.cache_write_1h_tokens,
+            f"exceeds cache_write_tokens ({usage.cache_write_tokens}); "
+            "cache_write_tokens must include them",
         )

@@ -2,9 +2,9 @@
 
 Decimals travel as strings (``"2.50"`` stays ``Decimal("2.50")``), datetimes
 as ISO-8601 with their timezone (a naive datetime is read as UTC), times of day
-as ``"HH:MM:SS"``, and a tiered rate as ``{"base": "3", "tiers": [[200000, "6"]]}``
-(a rate without tiers is just its decimal string). ``price_from_dict`` of
-``price_to_dict`` gives back an equal :class:`~budget.domain.prices.Price`.
+as ``"HH:MM:SS"``, days of the week as ``"mon"``..``"sun"``, and a tiered
+rate as ``{"base": "3", "tiers": [[200000, "6"]]}`` (a rate without tiers is
+just its decimal string). ``price_from_dict`` of ``price_to_dict`` gives back an equal :class:`~budget.domain.prices.Price`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,23 @@ from datetime import UTC, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from budget.domain.prices import Price, PriceRates, Rate, TierRate, TimeOfDayRates
+from budget.domain.enums import ServiceTier
+from budget.domain.prices import (
+    STANDARD_TIER,
+    WEEKDAYS,
+    Price,
+    PriceRates,
+    Rate,
+    ServiceTierRates,
+    TierRate,
+    TimeOfDayRates,
+    zone,
+)
 
 #: The rate fields of PriceRates, in the order they are written.
-RATE_FIELDS = ("input", "output", "cached_input", "cache_write", "reasoning")
+RATE_FIELDS = ("input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning")
+#: Keys of the rates dict that are not rates of the standard tier.
+_NESTED = {"per_request", "time_of_day", "service_tiers"}
 
 
 def decimal_to_str(value: Decimal) -> str:
@@ -77,7 +90,7 @@ def price_rates_to_dict(rates: PriceRates) -> dict[str, Any]:
 
 def price_rates_from_dict(d: Mapping[str, Any]) -> PriceRates:
     """The inverse of :func:`price_rates_to_dict` (unknown keys are refused)."""
-    unknown = set(d) - set(RATE_FIELDS) - {"per_request", "time_of_day"}
+    unknown = set(d) - set(RATE_FIELDS) - _NESTED
     if unknown:
         raise ValueError(f"rates: unknown keys {sorted(unknown)}")
     kwargs: dict[str, Any] = {
@@ -88,36 +101,71 @@ def price_rates_from_dict(d: Mapping[str, Any]) -> PriceRates:
     return PriceRates(**kwargs)
 
 
-def rates_to_dict(rates: PriceRates, time_of_day: Sequence[TimeOfDayRates] = ()) -> dict[str, Any]:
-    """Rates, their tiers and time-of-day variants as one JSON-safe dict.
+def rates_to_dict(
+    rates: PriceRates,
+    time_of_day: Sequence[TimeOfDayRates] = (),
+    service_tiers: Sequence[ServiceTierRates] = (),
+) -> dict[str, Any]:
+    """Rates, their tiers, time-of-day rules and service tiers as one JSON-safe dict.
 
-    Variants go under ``"time_of_day"`` as ``{"start", "end", "rates"}``; the
-    key is absent when there are none. Storage keeps this in one JSON column.
+    Rules go under ``"time_of_day"`` as ``{"start", "end", "rates"}`` plus,
+    when not the defaults, ``"days"`` (``["mon", ...]``), ``"timezone"`` and
+    ``"effective_from"``/``"effective_to"``; service tiers under
+    ``"service_tiers"`` as ``{"batch": rates, ...}``. Keys are absent when
+    empty. Storage keeps this in one JSON column.
     """
     out = price_rates_to_dict(rates)
     if time_of_day:
-        out["time_of_day"] = [
-            {
-                "start": _time_to_str(v.start),
-                "end": _time_to_str(v.end),
-                "rates": price_rates_to_dict(v.rates),
-            }
-            for v in time_of_day
-        ]
+        out["time_of_day"] = [time_of_day_to_dict(v) for v in time_of_day]
+    if service_tiers:
+        out["service_tiers"] = {t.tier: price_rates_to_dict(t.rates) for t in service_tiers}
     return out
 
 
-def rates_from_dict(d: Mapping[str, Any]) -> tuple[PriceRates, tuple[TimeOfDayRates, ...]]:
-    """The inverse of :func:`rates_to_dict`: ``(rates, time_of_day variants)``."""
-    variants = tuple(
-        TimeOfDayRates(
-            start=time.fromisoformat(v["start"]),
-            end=time.fromisoformat(v["end"]),
-            rates=price_rates_from_dict(v["rates"]),
-        )
-        for v in d.get("time_of_day") or ()
+def time_of_day_to_dict(rule: TimeOfDayRates) -> dict[str, Any]:
+    """One time-of-day rule; fields at their default (every day, UTC, always) left out."""
+    out: dict[str, Any] = {
+        "start": _time_to_str(rule.start),
+        "end": _time_to_str(rule.end),
+        "rates": price_rates_to_dict(rule.rates),
+    }
+    if rule.days:
+        out["days"] = [WEEKDAYS[day] for day in sorted(rule.days)]
+    if rule.timezone != "UTC":
+        out["timezone"] = rule.timezone
+    if rule.effective_from is not None:
+        out["effective_from"] = _datetime_to_str(rule.effective_from)
+    if rule.effective_to is not None:
+        out["effective_to"] = _datetime_to_str(rule.effective_to)
+    return out
+
+
+def time_of_day_from_dict(d: Mapping[str, Any]) -> TimeOfDayRates:
+    """The inverse of :func:`time_of_day_to_dict` (a rule stored before days
+    and timezones existed reads as every day, UTC, always)."""
+    timezone = str(d.get("timezone") or "UTC")
+    zone(timezone)  # refuses a name that is not an IANA timezone
+    return TimeOfDayRates(
+        start=time.fromisoformat(d["start"]),
+        end=time.fromisoformat(d["end"]),
+        rates=price_rates_from_dict(d["rates"]),
+        days=frozenset(_weekday(day) for day in d.get("days") or ()),
+        timezone=timezone,
+        effective_from=_datetime_from(d.get("effective_from")),
+        effective_to=_datetime_from(d.get("effective_to")),
     )
-    return price_rates_from_dict(d), variants
+
+
+def rates_from_dict(
+    d: Mapping[str, Any],
+) -> tuple[PriceRates, tuple[TimeOfDayRates, ...], tuple[ServiceTierRates, ...]]:
+    """The inverse of :func:`rates_to_dict`: ``(rates, time-of-day rules, service tiers)``."""
+    variants = tuple(time_of_day_from_dict(v) for v in d.get("time_of_day") or ())
+    tiers = tuple(
+        ServiceTierRates(tier=_tier_name(name), rates=price_rates_from_dict(value))
+        for name, value in (d.get("service_tiers") or {}).items()
+    )
+    return price_rates_from_dict(d), variants, tiers
 
 
 def price_to_dict(price: Price, *, compact: bool = False) -> dict[str, Any]:
@@ -130,7 +178,7 @@ def price_to_dict(price: Price, *, compact: bool = False) -> dict[str, Any]:
         "provider": price.provider,
         "model": price.model,
         "name": price.name,
-        "rates": rates_to_dict(price.rates, price.time_of_day),
+        "rates": rates_to_dict(price.rates, price.time_of_day, price.service_tiers),
         "effective_from": _datetime_to_str(price.effective_from),
         "effective_to": _datetime_to_str(price.effective_to),
         "match": [dict(clause) for clause in price.match],
@@ -153,7 +201,7 @@ def price_from_dict(d: Mapping[str, Any]) -> Price:
     for key in ("provider", "model", "source", "rates"):
         if key not in d:
             raise ValueError(f"price: missing field {key!r}")
-    rates, time_of_day = rates_from_dict(d["rates"])
+    rates, time_of_day, service_tiers = rates_from_dict(d["rates"])
     context_window = d.get("context_window")
     price_id = d.get("price_id")
     return Price(
@@ -162,6 +210,7 @@ def price_from_dict(d: Mapping[str, Any]) -> Price:
         rates=rates,
         source=str(d["source"]),
         time_of_day=time_of_day,
+        service_tiers=service_tiers,
         effective_from=_datetime_from(d.get("effective_from")),
         effective_to=_datetime_from(d.get("effective_to")),
         match=tuple(dict(clause) for clause in d.get("match") or ()),
@@ -187,6 +236,23 @@ _DEFAULTS: dict[str, Any] = {
     "price_id": None,
     "extra": {},
 }
+
+
+def _weekday(value: Any) -> int:
+    name = str(value).strip().lower()[:3]
+    if name not in WEEKDAYS:
+        raise ValueError(f"days={value!r}: not a day of the week (mon..sun)")
+    return WEEKDAYS.index(name)
+
+
+def _tier_name(value: Any) -> str:
+    try:
+        tier = ServiceTier(value)
+    except ValueError:
+        raise ValueError(f"service_tiers={value!r}: not a service tier") from None
+    if tier == STANDARD_TIER:
+        raise ValueError("service_tiers: 'standard' is the price's own rates, not a tier apart")
+    return str(tier)
 
 
 def _time_to_str(value: time) -> str:

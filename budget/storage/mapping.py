@@ -126,7 +126,15 @@ def row_to_allocation(row: Row) -> Allocation:
     )
 
 
-_COST_PARTS = ("input", "cached_input", "cache_write", "output", "reasoning", "request")
+_COST_PARTS = (
+    "input",
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "request",
+)
 
 
 def row_to_usage(row: Row) -> UsageRecord:
@@ -156,6 +164,10 @@ def row_to_usage(row: Row) -> UsageRecord:
         kind=getattr(row, "kind", None) or "usage",
         corrects_id=getattr(row, "corrects_id", None),
         reason=getattr(row, "reason", None),
+        cache_write_1h_tokens=getattr(row, "cache_write_1h_tokens", None) or 0,
+        service_tier=getattr(row, "service_tier", None) or "standard",
+        price_source=getattr(row, "price_source", None),
+        price_verification=getattr(row, "price_verification", None),
     )
 
 

@@ -165,7 +165,7 @@ def test_serialize_round_trips_every_field() -> None:
     assert data["rates"]["time_of_day"][0]["start"] == "16:30:00"
     assert data["effective_from"] == "2026-01-01T00:00:00+01:00"
     assert price_from_dict(json.loads(json.dumps(data))) == price
-    assert rates_from_dict(rates_to_dict(rates, (night,))) == (rates, (night,))
+    assert rates_from_dict(rates_to_dict(rates, (night,))) == (rates, (night,), ())
     assert "time_of_day" not in rates_to_dict(rates)
 
 

@@ -2,7 +2,8 @@
 
 genai-prices keeps USD per million tokens as Decimals, so nothing is converted
 but names: ``input_mtok`` -> input, ``output_mtok`` -> output,
-``cache_read_mtok`` -> cached_input, ``cache_write_mtok`` -> cache_write,
+``cache_read_mtok`` -> cached_input, ``cache_write_mtok`` -> cache_write
+(5-minute writes), ``cache_write_1h_mtok`` -> cache_write_1h,
 ``output_reasoning_mtok`` -> reasoning, ``requests_kcount`` / 1000 ->
 per_request. Other price keys (audio, images, web searches...) are not billed
 by Budget and are only counted.
@@ -10,8 +11,11 @@ by Budget and are only counted.
 Conditional prices keep genai-prices' meaning ("the last active entry
 wins"): the unconstrained entry is the base; each start-date entry starts a
 new row of the same model (effective from that day 00:00 UTC, ending the
-previous row); each time-of-day entry becomes a time-of-day variant of every
-row before it, placed first so that the later entry wins.
+previous row); each time-of-day entry becomes a time-of-day rule of the row
+in effect where it is listed (the latest start date before it, from which the
+rule is effective), placed first so that the later entry wins. A rule never
+reaches back to rows before it: a price that started later cannot have
+existed earlier. genai-prices gives time-of-day spans in UTC, every day.
 
 The same conversion builds the catalog shipped with Budget
 (``scripts/build_default_catalog.py``). The package is imported only when the
@@ -46,6 +50,7 @@ RATE_KEYS = {
     "output_mtok": "output",
     "cache_read_mtok": "cached_input",
     "cache_write_mtok": "cache_write",
+    "cache_write_1h_mtok": "cache_write_1h",
     "output_reasoning_mtok": "reasoning",
 }
 PER_REQUEST_KEY = "requests_kcount"  # USD per thousand requests
@@ -159,13 +164,14 @@ def model_rows(model: Any, stats: Stats) -> list[dict[str, Any]]:
         elif isinstance(constraint, gp.TimeOfDateConstraint):
             if not rows:
                 raise ValueError(f"{model.id}: time-of-day price without a base price")
+            current = rows[-1]
             variant = TimeOfDayRates(
                 start=utc_time(constraint.start_time),
                 end=utc_time(constraint.end_time),
                 rates=rates,
+                effective_from=current["effective_from"],
             )
-            for row in rows:  # genai-prices: a later entry beats every earlier one
-                row["time_of_day"].insert(0, variant)
+            current["time_of_day"].insert(0, variant)  # a later entry beats an earlier one
         else:
             raise TypeError(f"{model.id}: unknown constraint {constraint!r}")
     return rows
