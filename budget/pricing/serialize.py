@@ -4,7 +4,8 @@ Decimals travel as strings (``"2.50"`` stays ``Decimal("2.50")``), datetimes
 as ISO-8601 with their timezone (a naive datetime is read as UTC), times of day
 as ``"HH:MM:SS"``, days of the week as ``"mon"``..``"sun"``, and a tiered
 rate as ``{"base": "3", "tiers": [[200000, "6"]]}`` (a rate without tiers is
-just its decimal string). ``price_from_dict`` of ``price_to_dict`` gives back an equal :class:`~budget.domain.prices.Price`.
+just its decimal string). ``price_from_dict`` of ``price_to_dict`` gives back
+an equal :class:`~budget.domain.prices.Price`.
 """
 
 from __future__ import annotations
