@@ -1,4 +1,4 @@
-"""Request and response models of allocations, usage, alerts, estimates and
+"""Request and response models of allocations, usage, alerts and
 API keys (the budget and policy models and the shared types are in ``schemas``)."""
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from budget.api.schemas import (
 from budget.domain import models as m
 from budget.domain.enums import AlertKind, AllocationStatus, Severity
 
+#: A service tier a call is served and billed at.
+ServiceTierName = Literal["standard", "batch", "flex", "priority"]
+
 # --- allocations -----------------------------------------------------------------
 
 
@@ -41,6 +44,9 @@ class RequestFields(ScopeFields):
     task_id: Id | None = None
     ttl_seconds: Annotated[int, StrictType(), Field(ge=1, le=31 * 86400)] | None = None
     metadata: Metadata = Field(default_factory=dict)
+    service_tier: ServiceTierName | None = Field(
+        None, description="The service tier the reservation is priced at (default standard)."
+    )
 
 
 class AllocationIn(RequestFields):
@@ -174,6 +180,12 @@ class UsageIn(ScopeFields):
     cached_input_tokens: Tokens = 0
     cache_write_tokens: Tokens = 0
     reasoning_tokens: Tokens = 0
+    cache_write_1h_tokens: Tokens = Field(
+        0, description="How many of cache_write_tokens were 1-hour cache writes."
+    )
+    service_tier: ServiceTierName | None = Field(
+        None, description="standard (default), batch, flex or priority."
+    )
     allocation_id: Annotated[str, StringConstraints(max_length=40)] | None = None
     request_id: Id | None = None
     context_id: Id | None = None
@@ -211,6 +223,10 @@ class UsageOut(BaseModel):
     cost: str | None
     cost_breakdown: dict[str, str] | None
     price_id: int | None
+    cache_write_1h_tokens: int = 0
+    service_tier: str = "standard"
+    price_source: str | None = None
+    price_verification: str | None = None
     latency_ms: int | None
     metadata: dict[str, Any]
     occurred_at: datetime
@@ -243,6 +259,10 @@ class UsageOut(BaseModel):
             if u.cost_breakdown is None
             else {k: money(val) or "0" for k, val in u.cost_breakdown.items()},
             price_id=u.price_id,
+            cache_write_1h_tokens=u.cache_write_1h_tokens,
+            service_tier=u.service_tier,
+            price_source=u.price_source,
+            price_verification=u.price_verification,
             latency_ms=u.latency_ms,
             metadata=u.metadata,
             occurred_at=u.occurred_at,
@@ -276,6 +296,7 @@ class AdjustIn(Strict):
     cached_input_tokens: Tokens | None = None
     cache_write_tokens: Tokens | None = None
     reasoning_tokens: Tokens | None = None
+    cache_write_1h_tokens: Tokens | None = None
 
 
 class UsageTotalsOut(BaseModel):
@@ -322,41 +343,6 @@ class AlertOut(BaseModel):
 
 class AcknowledgeIn(Strict):
     by: Text
-
-
-class EstimateIn(Strict):
-    provider: Text
-    model: Text
-    input_tokens: Tokens = 0
-    output_tokens: Tokens = 0
-    cached_input_tokens: Tokens = 0
-    cache_write_tokens: Tokens = 0
-    reasoning_tokens: Tokens = 0
-    at: Instant | None = None
-
-
-class EstimateOut(BaseModel):
-    provider: str
-    model: str
-    priced: bool
-    cost: str | None
-    breakdown: dict[str, str] | None
-    price_source: str | None
-    price_id: int | None
-
-    @classmethod
-    def of(cls, e: m.CostEstimate) -> EstimateOut:
-        return cls(
-            provider=e.provider,
-            model=e.model,
-            priced=e.priced,
-            cost=money(e.cost),
-            breakdown=None
-            if e.breakdown is None
-            else {k: money(v) or "0" for k, v in e.breakdown.items()},
-            price_source=e.price_source,
-            price_id=e.price_id,
-        )
 
 
 # --- keys ----------------------------------------------------------------------------

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from budget.api.schemas import Strict, Text
+from budget.api.schemas import Instant, Strict, Text, Tokens, money
+from budget.api.schemas_ledger import ServiceTierName
+from budget.domain import models as m
 from budget.domain.prices import Price
 from budget.pricing.serialize import price_to_dict
 
@@ -32,7 +34,15 @@ class PriceOut(BaseModel):
     name: str | None = None
     rates: dict[str, RateOut]
     per_request: str | None = None
-    time_of_day: list[dict[str, Any]] = Field(default_factory=list)
+    time_of_day: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Rules replacing the rates at times of day: start, end (wall clock "
+        "in timezone), days (mon..sun; absent: every day), effective_from/to, rates.",
+    )
+    service_tiers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Rates of the batch, flex and priority tiers (standard is `rates`).",
+    )
     effective_from: datetime | None = None
     effective_to: datetime | None = None
     context_window: int | None = None
@@ -46,6 +56,8 @@ class PriceOut(BaseModel):
         data = price_to_dict(price)
         rates = dict(data.get("rates", {}))
         per_request = rates.pop("per_request", None)
+        time_of_day = rates.pop("time_of_day", [])
+        service_tiers = rates.pop("service_tiers", {})
         return cls(
             price_id=price.price_id,
             provider=price.provider,
@@ -53,7 +65,8 @@ class PriceOut(BaseModel):
             name=price.name,
             rates={kind: _rate(rate) for kind, rate in rates.items()},
             per_request=None if per_request is None else str(per_request),
-            time_of_day=data.get("time_of_day", []),
+            time_of_day=time_of_day,
+            service_tiers=service_tiers,
             effective_from=price.effective_from,
             effective_to=price.effective_to,
             context_window=price.context_window,
@@ -173,4 +186,53 @@ class OverrideIn(Strict):
     cache_write: Rate | None = None
     reasoning: Rate | None = None
     per_request: Rate | None = None
+    cache_write_1h: Rate | None = None
+    service_tiers: dict[ServiceTierName, dict[str, Rate]] | None = Field(
+        None, description='Other tiers\' rates, e.g. {"batch": {"input": "1.5", "output": "7.5"}}.'
+    )
     note: Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")] | None = None
+
+
+class EstimateIn(Strict):
+    provider: Text
+    model: Text
+    input_tokens: Tokens = 0
+    output_tokens: Tokens = 0
+    cached_input_tokens: Tokens = 0
+    cache_write_tokens: Tokens = 0
+    reasoning_tokens: Tokens = 0
+    cache_write_1h_tokens: Tokens = 0
+    service_tier: ServiceTierName | None = None
+    at: Instant | None = None
+
+
+class EstimateOut(BaseModel):
+    provider: str
+    model: str
+    priced: bool
+    cost: str | None
+    breakdown: dict[str, str] | None
+    price_source: str | None
+    price_id: int | None
+    price_verification: str | None = Field(
+        None, description="verified, unverified, conflict or override: how far to trust it."
+    )
+    service_tier: str = "standard"
+    unpriced_reason: str | None = None
+
+    @classmethod
+    def of(cls, e: m.CostEstimate) -> EstimateOut:
+        return cls(
+            provider=e.provider,
+            model=e.model,
+            priced=e.priced,
+            cost=money(e.cost),
+            breakdown=None
+            if e.breakdown is None
+            else {k: money(v) or "0" for k, v in e.breakdown.items()},
+            price_source=e.price_source,
+            price_id=e.price_id,
+            price_verification=e.price_verification,
+            service_tier=e.service_tier,
+            unpriced_reason=e.unpriced_reason,
+        )

@@ -118,3 +118,12 @@ def priority(text: str | None) -> int | str | None:
         return None
     stripped = text.strip()
     return int(stripped) if stripped.isdigit() else stripped.lower()
+
+
+ServiceTierOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--service-tier",
+        help="The provider's service tier: standard (default), batch, flex or priority.",
+    ),
+]

@@ -29,6 +29,7 @@ from budget.engine.context import PRICES, EngineContext, bump_version
 from budget.errors import NotFound, ValidationError
 from budget.events import emit as events
 from budget.pricing.normalize import model_key, normalize_provider
+from budget.pricing.overrides import price_model_override
 from budget.pricing.sources.base import SourceSpec
 from budget.pricing.sources.collect import collect
 from budget.pricing.sources.http import HttpFetcher
@@ -45,7 +46,7 @@ from budget.pricing.sources.report import (
 )
 from budget.pricing.sources.runner import Fetched, build_report, conflict_alert, fetch_all
 from budget.pricing.sources.scheduler import RefreshScheduler
-from budget.pricing.verify import Tolerance, override_rates
+from budget.pricing.verify import Tolerance
 from budget.storage import price_history as repo
 from budget.storage.price_history import MANUAL, OVERRIDE
 
@@ -267,7 +268,7 @@ def set_override(
 ) -> Price:
     """A manual price for a model; it wins over every source and no refresh touches it."""
     provider_id, model_id = _model_args(provider, model)
-    price_rates = override_rates(rates, ctx.settings.price_ceiling_per_million)
+    price_rates, service_tiers = price_model_override(rates, ctx.settings.price_ceiling_per_million)
     note = v.text("note", note, max_len=500)
 
     with ctx.db.write() as conn:
@@ -284,6 +285,7 @@ def set_override(
             provider=provider_id,
             model=base.model if base else model_id,
             rates=price_rates,
+            service_tiers=service_tiers,
             source=MANUAL,
             verification=OVERRIDE,
             is_override=True,

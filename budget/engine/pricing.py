@@ -47,7 +47,7 @@ def priced(
 ) -> tuple[CostBreakdown | None, str | None]:
     """``(cost, None)``, or ``(None, why the call is unpriced)``."""
     if price is None:
-        return None, "no price for this provider and model"
+        return None, "no known price for this provider and model"
     try:
         return compute_cost(price, usage, at, service_tier), None
     except MissingRate as missing:

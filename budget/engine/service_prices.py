@@ -97,8 +97,14 @@ class PriceOperations:
         reasoning: Amount = None,
         per_request: Amount = None,
         note: str | None = None,
+        cache_write_1h: Amount = None,
+        service_tiers: dict[str, dict[str, Amount]] | None = None,
     ) -> Price:
         """Set a manual price (USD per million tokens; ``per_request`` in USD).
+
+        ``cache_write_1h`` is the 1-hour cache-write rate (``cache_write`` the
+        5-minute one); ``service_tiers`` gives the rates of other service
+        tiers, e.g. ``{"batch": {"input": "1.5", "output": "7.5"}}``.
 
         It wins over every source's price from now on and no refresh changes
         it; setting it again replaces it (the old one stays in the history).
@@ -115,6 +121,8 @@ class PriceOperations:
             reasoning=reasoning,
             per_request=per_request,
             note=note,
+            cache_write_1h=cache_write_1h,
+            service_tiers=service_tiers,
         )
 
     def clear_price_override(self, provider: str, model: str) -> Price:

@@ -24,13 +24,16 @@ def _get(obj: Any, *path: str) -> Any:
 
 
 def _counts(usage) -> dict[str, int]:
-    return {
+    counts = {
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "cached_input_tokens": usage.cached_input_tokens,
         "cache_write_tokens": usage.cache_write_tokens,
         "reasoning_tokens": usage.reasoning_tokens,
     }
+    if usage.cache_write_1h_tokens:
+        counts["cache_write_1h_tokens"] = usage.cache_write_1h_tokens
+    return counts
 
 
 def chat_usage(usage: Any) -> dict[str, int] | None:
@@ -71,6 +74,7 @@ def anthropic_usage(usage: Any) -> dict[str, int] | None:
             _get(usage, "output_tokens"),
             _get(usage, "cache_read_input_tokens"),
             _get(usage, "cache_creation_input_tokens"),
+            _get(usage, "cache_creation"),
         )
     )
 
@@ -150,6 +154,10 @@ class _Merged:
     @property
     def cache_creation_input_tokens(self) -> int | None:
         return _get(self.start, "cache_creation_input_tokens")
+
+    @property
+    def cache_creation(self) -> Any:
+        return _get(self.start, "cache_creation")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from budget.api.schemas import SummaryOut
-from budget.api.schemas_ledger import AlertOut, AllocationOut, CheckOut, EstimateOut, UsageOut
+from budget.api.schemas_ledger import AlertOut, AllocationOut, CheckOut, UsageOut
+from budget.api.schemas_prices import EstimateOut
 from budget.domain import limits
 from budget.engine.service import BudgetService
 from budget.errors import BudgetError, NotFound
@@ -29,6 +30,14 @@ Model = Annotated[str | None, Field(description="Model id, e.g. gpt-4o.", max_le
 Count = Annotated[int, Field(ge=0, le=limits.MAX_TOKENS)]
 OptCount = Annotated[int | None, Field(ge=0, le=limits.MAX_TOKENS)]
 Text = Annotated[str | None, Field(max_length=200)]
+ServiceTier = Annotated[
+    Literal["standard", "batch", "flex", "priority"] | None,
+    Field(description="The provider's service tier the call uses (default standard)."),
+]
+Hour = Annotated[
+    int,
+    Field(ge=0, le=limits.MAX_TOKENS, description="Of cache_write_tokens, 1-hour cache writes."),
+]
 BudgetRef = Annotated[str, Field(description="Budget id (bud_…) or name.", max_length=200)]
 Priority = Annotated[
     int | Literal["low", "normal", "high", "critical"],
@@ -120,6 +129,7 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
         project: Text = None,
         user: Text = None,
         ttl_seconds: Annotated[int | None, Field(ge=1, le=2678400)] = None,
+        service_tier: ServiceTier = None,
     ) -> Json:
         """Reserve tokens (and their USD cost) BEFORE calling a model. Give input_tokens
         and max_output_tokens (or tokens). Keep the returned allocation_id and pass it
@@ -182,6 +192,8 @@ def _register_spending(server: MCPServer, get: GetService) -> None:
             bool,
             Field(description="With allocation_id: release it in the same step."),
         ] = False,
+        cache_write_1h_tokens: Hour = 0,
+        service_tier: ServiceTier = None,
     ) -> Json:
         """Record what a model call used, AFTER the call. input_tokens count every input
         token (cached ones included). With allocation_id, provider and model come from
@@ -267,9 +279,12 @@ def _register_state(server: MCPServer, get: GetService) -> None:
         cached_input_tokens: Count = 0,
         cache_write_tokens: Count = 0,
         reasoning_tokens: Count = 0,
+        cache_write_1h_tokens: Hour = 0,
+        service_tier: ServiceTier = None,
     ) -> Json:
         """What a call would cost in USD at the catalog's current price, with the
-        breakdown per token kind (cost is null for an unpriced model)."""
+        breakdown per token kind, the price's source and verification (how far to
+        trust it), and unpriced_reason when cost is null."""
         svc = get()
         return dump(EstimateOut.of(call(svc.estimate_cost, **_locals(locals()))))
 

@@ -10,6 +10,8 @@ report this way already; Anthropic reports cache reads and writes *apart from*
 
 from __future__ import annotations
 
+from typing import Any
+
 from budget.domain.prices import TokenUsage
 from budget.errors import ValidationError
 
@@ -19,6 +21,7 @@ def from_anthropic(
     output_tokens: int | None,
     cache_read_input_tokens: int | None = 0,
     cache_creation_input_tokens: int | None = 0,
+    cache_creation: Any = None,
 ) -> TokenUsage:
     """Anthropic's ``usage`` block as a TokenUsage.
 
@@ -27,16 +30,37 @@ def from_anthropic(
     includes them, so the result's input is the sum of all three. Thinking
     tokens are already inside Anthropic's ``output_tokens`` and are not reported
     apart, so ``reasoning_tokens`` stays 0. ``None`` counts as 0.
+
+    ``cache_creation`` (a dict or object, when the API sends it) splits the
+    writes by duration: its ``ephemeral_1h_input_tokens`` become
+    ``cache_write_1h_tokens``; without it every write is a 5-minute write.
     """
     uncached = _count("input_tokens", input_tokens)
     cached = _count("cache_read_input_tokens", cache_read_input_tokens)
     written = _count("cache_creation_input_tokens", cache_creation_input_tokens)
+    hour = _count("cache_creation.ephemeral_1h_input_tokens", _field(cache_creation))
+    if hour > written:
+        raise ValidationError(
+            "cache_creation.ephemeral_1h_input_tokens",
+            hour,
+            f"exceeds cache_creation_input_tokens ({written}), which includes them",
+        )
     return TokenUsage(
         input_tokens=uncached + cached + written,
         output_tokens=_count("output_tokens", output_tokens),
         cached_input_tokens=cached,
         cache_write_tokens=written,
+        cache_write_1h_tokens=hour,
     )
+
+
+def _field(cache_creation: Any) -> int | None:
+    """``ephemeral_1h_input_tokens`` of Anthropic's ``cache_creation`` (dict or object)."""
+    if cache_creation is None:
+        return None
+    if isinstance(cache_creation, dict):
+        return cache_creation.get("ephemeral_1h_input_tokens")
+    return getattr(cache_creation, "ephemeral_1h_input_tokens", None)
 
 
 def from_openai(

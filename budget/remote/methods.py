@@ -245,8 +245,11 @@ class RemoteMethods(ABC):
         cache_write_tokens: int = 0,
         reasoning_tokens: int = 0,
         at: datetime | str | None = None,
+        cache_write_1h_tokens: int = 0,
+        service_tier: str | None = None,
     ) -> CostEstimate:
-        """What a call would cost at the server's catalog price."""
+        """What a call would cost at the server's catalog price, with the price's
+        source and verification."""
         return self._run(
             calls.estimate_cost(
                 {
@@ -257,6 +260,8 @@ class RemoteMethods(ABC):
                     "cached_input_tokens": cached_input_tokens,
                     "cache_write_tokens": cache_write_tokens,
                     "reasoning_tokens": reasoning_tokens,
+                    "cache_write_1h_tokens": cache_write_1h_tokens,
+                    "service_tier": service_tier,
                     "at": at,
                 }
             )

@@ -183,6 +183,10 @@ def usage(d: dict[str, Any]) -> UsageRecord:
         kind=d.get("kind", "usage"),
         corrects_id=d.get("corrects_id"),
         reason=d.get("reason"),
+        cache_write_1h_tokens=d.get("cache_write_1h_tokens", 0),
+        service_tier=d.get("service_tier", "standard"),
+        price_source=d.get("price_source"),
+        price_verification=d.get("price_verification"),
     )
 
 
@@ -284,4 +288,7 @@ def estimate(d: dict[str, Any]) -> CostEstimate:
         breakdown=_money_map(d["breakdown"]),
         price_source=d["price_source"],
         price_id=d["price_id"],
+        price_verification=d.get("price_verification"),
+        service_tier=d.get("service_tier", "standard"),
+        unpriced_reason=d.get("unpriced_reason"),
     )

@@ -12,12 +12,11 @@ from budget.api.schemas import Page
 from budget.api.schemas_ledger import (
     AcknowledgeIn,
     AlertOut,
-    EstimateIn,
-    EstimateOut,
     KeyIn,
     KeyOut,
     NewKeyOut,
 )
+from budget.api.schemas_prices import EstimateIn, EstimateOut
 from budget.api.strict import StrictRoute
 from budget.api.times import Instant
 from budget.domain.enums import AlertKind

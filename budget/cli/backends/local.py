@@ -32,8 +32,6 @@ from budget.api.schemas_ledger import (
     AllocationOut,
     CheckIn,
     CheckOut,
-    EstimateIn,
-    EstimateOut,
     KeyIn,
     KeyOut,
     NewKeyOut,
@@ -44,6 +42,8 @@ from budget.api.schemas_ledger import (
     VoidIn,
 )
 from budget.api.schemas_prices import (
+    EstimateIn,
+    EstimateOut,
     OverrideIn,
     PriceConflictOut,
     PriceOut,

@@ -16,6 +16,7 @@ from budget.cli.options import (
     Offset,
     Project,
     Provider,
+    ServiceTierOpt,
     Tags,
     TaskType,
     TierOpt,
@@ -87,6 +88,7 @@ def _request(o: dict[str, Any]) -> dict[str, Any]:
             task_id=o["task"],
             ttl_seconds=o["ttl"],
             metadata=metadata(o["meta"]),
+            service_tier=o["service_tier"],
         ),
         **scope(
             o["component"],
@@ -132,6 +134,7 @@ def allocate(
     task: Task = None,
     ttl: Ttl = None,
     meta: Meta = None,
+    service_tier: ServiceTierOpt = None,
 ) -> None:
     """Reserve tokens (and their USD) on every matching window before a call.
 
@@ -168,6 +171,7 @@ def check(
     task: Task = None,
     ttl: Ttl = None,
     meta: Meta = None,
+    service_tier: ServiceTierOpt = None,
 ) -> None:
     """Would this allocation be granted now? A dry run: reserves and writes nothing.
 

@@ -8,7 +8,7 @@ import typer
 
 from budget.cli import render as r
 from budget.cli.backends import LocalBackend
-from budget.cli.options import time_option
+from budget.cli.options import ServiceTierOpt, time_option
 from budget.cli.root import app as root
 from budget.cli.runtime import EXIT_SERVER, Cli, command
 from budget.domain import redact
@@ -118,6 +118,16 @@ def cost(
     reasoning: Annotated[
         int, typer.Option("--reasoning", min=0, help="Reasoning tokens.", rich_help_panel=TOKENS)
     ] = 0,
+    cache_write_1h: Annotated[
+        int,
+        typer.Option(
+            "--cache-write-1h",
+            min=0,
+            help="Of the cache writes, 1-hour ones.",
+            rich_help_panel=TOKENS,
+        ),
+    ] = 0,
+    service_tier: ServiceTierOpt = None,
     at: PriceAt = None,
 ) -> None:
     """Estimate what a call would cost at the catalog price.
@@ -132,16 +142,23 @@ def cost(
         "cached_input_tokens": cached,
         "cache_write_tokens": cache_write,
         "reasoning_tokens": reasoning,
+        "cache_write_1h_tokens": cache_write_1h,
     }
     if at is not None:
         body["at"] = at
+    if service_tier is not None:
+        body["service_tier"] = service_tier
 
     def render(e: dict[str, Any]) -> None:
         name = f"{e['provider']}/{e['model']}"
         if not e["priced"]:
-            cli.say(f"{name}: no known price (usage would be recorded as unpriced)")
+            why = e.get("unpriced_reason") or "no known price"
+            cli.say(f"{name}: unpriced ({why}); usage would be recorded as unpriced")
             return
-        cli.say(f"{name}: {r.usd(e['cost'])} (price from {e['price_source']})")
+        cli.say(
+            f"{name}: {r.usd(e['cost'])} ({e['service_tier']} tier; price from "
+            f"{e['price_source']}, {e['price_verification']})"
+        )
         parts = [(k, r.usd(v)) for k, v in (e["breakdown"] or {}).items()]
         cli.print(r.table([dict(kind=k, cost=v) for k, v in parts], COST_COLUMNS))
 

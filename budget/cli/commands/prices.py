@@ -8,8 +8,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from budget.cli import render as r
-from budget.cli.options import Limit, Offset, compact
-from budget.cli.runtime import EXIT_SERVER, Cli, command
+from budget.cli.commands.price_show import price_view
+from budget.cli.options import Limit, Offset, compact, time_option
+from budget.cli.runtime import EXIT_INPUT, EXIT_SERVER, Cli, command
 
 #: A source that delivered nothing in an update (``not_modified`` is a success).
 FAILED = frozenset({"error", "unavailable"})
@@ -19,9 +20,10 @@ app = typer.Typer(
 )
 
 ProviderArg = Annotated[str, typer.Option("--provider", help="Provider, e.g. openai.")]
+PriceAt = time_option("The price in force at this time; default now", "--at")
 ModelArg = Annotated[str, typer.Argument(help="Model id, e.g. gpt-4o.", show_default=False)]
 Rate = Annotated[str | None, typer.Option(help="USD per million tokens.")]
-KINDS = ("input", "output", "cached_input", "cache_write", "reasoning")
+KINDS = ("input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning")
 
 
 def _rate(price: dict[str, Any], kind: str) -> str:
@@ -80,13 +82,35 @@ def list_(
 
 
 @command(app, "show", reads=True)
-def show(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
-    """The price a call to MODEL would be costed with now.
+def show(
+    cli: Cli,
+    model: ModelArg,
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", help="Provider, e.g. openai (needed when several price it)."),
+    ] = None,
+    at: PriceAt = None,
+) -> None:
+    """The whole price a call to MODEL would be costed with: rates per token kind,
+    tiers by input size, time-of-day rules, service tiers, per-request fee,
+    dates, source and verification.
 
-    Example: budget prices show gpt-4o --provider openai
+    Example: budget prices show claude-sonnet-4-5 --provider anthropic
     """
-    price = cli.backend.current_price({"provider": provider, "model": model})
-    cli.emit(price, lambda p: cli.print(r.details(_flat(p), title=f"{p['provider']}/{p['model']}")))
+    if provider is None:
+        provider = _only_provider(cli, model)
+    price = cli.backend.current_price(compact(provider=provider, model=model, at=at))
+    cli.emit(price, lambda p: cli.print(price_view(p)))
+
+
+def _only_provider(cli: Cli, model: str) -> str:
+    """The one provider whose catalog prices ``model`` (by its exact id)."""
+    page = cli.backend.list_prices({"model": model, "limit": 20})
+    providers = sorted({p["provider"] for p in page["items"]})
+    if len(providers) == 1:
+        return providers[0]
+    found = f"it is priced by {', '.join(providers)}" if providers else "no provider prices it"
+    raise cli.fail(f"model={model!r}: give --provider; {found}", EXIT_INPUT, "Provider needed")
 
 
 @command(app, "history", reads=True)
@@ -209,7 +233,15 @@ def override(
     output: Rate = None,
     cached_input: Rate = None,
     cache_write: Rate = None,
+    cache_write_1h: Rate = None,
     reasoning: Rate = None,
+    tier_rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tier-rate",
+            help="A service tier's rate as TIER.KIND=USD, e.g. batch.input=1.5 (repeatable).",
+        ),
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Why (kept with the price).")] = None,
 ) -> None:
     """Set a manual price that always wins and that no source overwrites.
@@ -223,7 +255,9 @@ def override(
         output=output,
         cached_input=cached_input,
         cache_write=cache_write,
+        cache_write_1h=cache_write_1h,
         reasoning=reasoning,
+        service_tiers=_tier_rates(cli, tier_rate or []) or None,
         note=note,
     )
     price = cli.backend.set_price_override(body)
@@ -240,9 +274,28 @@ def clear_override(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
     cli.emit(price, lambda p: cli.print(r.details(_flat(p), title="price now in force")))
 
 
+def _tier_rates(cli: Cli, given: list[str]) -> dict[str, dict[str, str]]:
+    """``batch.input=1.5`` options as ``{"batch": {"input": "1.5"}}``."""
+    tiers: dict[str, dict[str, str]] = {}
+    for item in given:
+        key, sep, amount = item.partition("=")
+        tier, dot, kind = key.partition(".")
+        if not (sep and dot and tier and kind and amount):
+            raise cli.fail(
+                f"--tier-rate={item!r}: write TIER.KIND=USD, e.g. batch.input=1.5",
+                EXIT_INPUT,
+                "Invalid input",
+            )
+        tiers.setdefault(tier.strip(), {})[kind.strip()] = amount.strip()
+    return tiers
+
+
 def _flat(price: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in price.items() if k not in ("rates", "time_of_day")}
+    skip = ("rates", "time_of_day", "service_tiers")
+    out = {k: v for k, v in price.items() if k not in skip}
     for kind in KINDS:
         if kind in price["rates"]:
             out[f"{kind} (USD/M)"] = _rate(price, kind)
+    for tier in price.get("service_tiers") or {}:
+        out[f"{tier} tier"] = "yes (see `budget prices show`)"
     return out

@@ -20,6 +20,7 @@ from budget.cli.options import (
     Priced,
     Project,
     Provider,
+    ServiceTierOpt,
     Since,
     Tags,
     TaskType,
@@ -46,6 +47,7 @@ Input = _tokens("All input tokens.", "--input")
 Output = _tokens("Output tokens (reasoning included).", "--output")
 Cached = _tokens("Input tokens read from the cache.", "--cached")
 CacheWrite = _tokens("Input tokens written to the cache.", "--cache-write")
+CacheWrite1h = _tokens("Of the cache writes, those to a 1-hour cache.", "--cache-write-1h")
 Reasoning = _tokens("Reasoning tokens (part of output).", "--reasoning")
 Context = Annotated[str | None, typer.Option("--context", help="Only this context id.")]
 At = time_option("When it happened; default now", "--at")
@@ -60,6 +62,7 @@ COLUMNS: list[r.Column] = [
     ("input", lambda u: f"{u['input_tokens']:,}"),
     ("output", lambda u: f"{u['output_tokens']:,}"),
     ("cost", lambda u: r.usd(u["cost"]) if u["priced"] else "unpriced"),
+    ("tier", lambda u: u.get("service_tier") or "standard"),
     ("request", lambda u: u["request_id"]),
     ("context", lambda u: u["context_id"]),
     ("kind", lambda u: _kind(u)),
@@ -109,7 +112,9 @@ def record(
     output: Output = 0,
     cached: Cached = 0,
     cache_write: CacheWrite = 0,
+    cache_write_1h: CacheWrite1h = 0,
     reasoning: Reasoning = 0,
+    service_tier: ServiceTierOpt = None,
     allocation: Annotated[
         str | None, typer.Option("--allocation", help="The allocation it drew from.")
     ] = None,
@@ -146,7 +151,9 @@ def record(
             output_tokens=output,
             cached_input_tokens=cached,
             cache_write_tokens=cache_write,
+            cache_write_1h_tokens=cache_write_1h or None,
             reasoning_tokens=reasoning,
+            service_tier=service_tier,
             allocation_id=allocation,
             request_id=request_id,
             context_id=context,

@@ -234,7 +234,8 @@ def merge_rates(stored: PriceRates, agreed: PriceRates, tol: Tolerance) -> Price
         stored.per_request is not None and tol.agree(stored.per_request, per_request)
     ):
         per_request = stored.per_request
-    return PriceRates(**kinds, per_request=per_request)
+    # replace, not a new PriceRates: kinds not verified here (1-hour cache writes) stay
+    return dataclasses.replace(stored, **kinds, per_request=per_request)
 
 
 def same_rate(old: Rate | None, new: Rate, tol: Tolerance) -> bool:
