@@ -54,6 +54,10 @@ CSV_COLUMNS = (
     "price_id",
     "latency_ms",
     "reason",
+    "cache_write_1h_tokens",
+    "service_tier",
+    "price_source",
+    "price_verification",
     "metadata",
 )
 #: Records per chunk of text handed to the stream.

@@ -37,6 +37,7 @@ INT_COLUMNS = frozenset(
         "output_tokens",
         "cached_input_tokens",
         "cache_write_tokens",
+        "cache_write_1h_tokens",
         "reasoning_tokens",
         "latency_ms",
     )
