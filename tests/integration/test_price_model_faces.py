@@ -11,15 +11,21 @@ agrees) and https://docs.anthropic.com/en/docs/build-with-claude/batch-processin
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+import budget
 from budget.api.app import create_app
 from budget.cli.app import app as cli_app
 from budget.errors import ValidationError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _serve import serving
 
 V1 = "/api/v1"
 D = Decimal
@@ -122,3 +128,14 @@ def test_cli_cost_record_and_prices_show(svc, db_url) -> None:
     assert whole["service_tiers"]["batch"] == {"input": "7.50", "output": "37.50"}
     assert whole["verification"] == "override"
     assert "batch" in _cli(db_url, "prices", "show", "claude-opus-4-1", "--provider", "anthropic")
+
+
+def test_connect_gives_what_open_gives(svc) -> None:
+    svc.set_price_override(**OPUS, input="15", output="75", service_tiers=BATCH)
+    with serving(svc) as url, budget.connect(url) as remote:
+        estimate = remote.estimate_cost(**OPUS, **CALL, service_tier="batch")
+        assert estimate == svc.estimate_cost(**OPUS, **CALL, service_tier="batch")
+        assert estimate.cost == D("0.15") and estimate.price_verification == "override"
+        record = remote.record_usage(**OPUS, **CALL, service_tier="batch", request_id="r1")
+        assert record.service_tier == "batch" and record.price_source == "manual"
+        assert record == svc.get_usage(record.usage_id)
