@@ -8,17 +8,16 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
-from test_price_catalog import (  # noqa: F401  (fixtures)
-    BASE,
-    FakeWeb,
-    Service,
-    prices,
-    restore_prices,
-    web,
-)
+import test_price_catalog as catalog_tests
+from test_price_catalog import BASE, FakeWeb, Service
 
 from budget.pricing.corrections import parse
 from budget.pricing.sources import plan as plan_module
+
+# The price service over fixture sources, shared with test_price_catalog.
+prices = catalog_tests.prices
+web = catalog_tests.web
+restore_prices = catalog_tests.restore_prices
 
 
 def test_the_seeded_catalog_carries_the_shipped_corrections(prices: Service) -> None:

@@ -1,13 +1,16 @@
 """What a refresh keeps of a verdict: per-field statuses on the stored row
-(``extra["field_verification"]``) and per-field evidence on change records."""
+(``extra["field_verification"]``) and per-field evidence on change records;
+and which of a verdict's rates are off their family's magnitude."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from budget.domain.prices import PriceRates
 from budget.pricing.corrections import CORRECTED, Correction
-from budget.pricing.verify import ModelVerdict
+from budget.pricing.family import FamilyBands
+from budget.pricing.verify import VERIFIED, ModelVerdict
 
 #: The key of a stored price's ``extra`` holding ``{field path: status}``.
 FIELD_VERIFICATION = "field_verification"
@@ -48,3 +51,24 @@ def evidence_of(verdict: ModelVerdict, paths: Iterable[str]) -> dict[str, dict[s
 def as_text(value: object) -> str | None:
     """A field's value as text (None stays None)."""
     return None if value is None else str(value)
+
+
+def off_family(
+    families: FamilyBands,
+    provider: str,
+    model: str,
+    verdict: ModelVerdict,
+    stored: PriceRates | None,
+) -> dict[str, str]:
+    """The rates only one lineage gives (new, or changing the stored rate)
+    that are off the family's magnitude, with why; two agreeing lineages
+    are believed."""
+    found = {}
+    for kind, problem in families.problems(provider, model, verdict.rates).items():
+        kv = verdict.kinds.get(kind)
+        if kv is None or kv.status == VERIFIED:
+            continue
+        old = None if stored is None else getattr(stored, kind)
+        if old is None or kv.rate is None or old.base != kv.rate.base:
+            found[kind] = problem
+    return found

@@ -47,6 +47,7 @@ from budget.pricing.sources.evidence import (
     as_text,
     evidence_of,
     field_checks,
+    off_family,
 )
 from budget.pricing.sources.merge import describe_rate, diff, merge_rates, status_after
 from budget.pricing.sources.report import ADDED, CHANGED, CONFLICT, DISPUTED, PriceChange
@@ -133,7 +134,8 @@ def plan(groups: dict[GroupKey, Group], current: dict[GroupKey, Stored], ctx: Co
     )
     for key, verdict in verdicts.items():
         group, stored = groups[key], current.get(key)
-        flags = _magnitude(group, stored, verdict, families)
+        old = None if stored is None else stored.price.rates
+        flags = off_family(families, group.provider, group.model, verdict, old)
         out.totals[CONFLICT if flags else verdict.status] += 1
         if flags:
             _flag(group, stored, verdict, flags, out)
@@ -170,23 +172,6 @@ def _evidence(group: Group, stored: Price | None, ctx: Context) -> list[Evidence
             )
             evidence.append(witness)
     return evidence
-
-
-def _magnitude(
-    group: Group, stored: Stored | None, verdict: ModelVerdict, families: FamilyBands
-) -> dict[str, str]:
-    """Rates only one lineage gives (new, or changing the stored one) that are
-    off the family's magnitude."""
-    problems = families.problems(group.provider, group.model, verdict.rates)
-    found = {}
-    for kind, problem in problems.items():
-        kv = verdict.kinds.get(kind)
-        if kv is None or kv.status == VERIFIED:
-            continue
-        old = None if stored is None else getattr(stored.price.rates, kind)
-        if old is None or kv.rate is None or old.base != kv.rate.base:
-            found[kind] = problem
-    return found
 
 
 def _flag(
