@@ -68,8 +68,9 @@ class FamilyBands:
             stem, median = band
             ratio = rate.base / median
             if ratio > FACTOR or ratio < 1 / FACTOR:
+                times = f"{ratio:.0f}x" if ratio > 1 else f"1/{1 / ratio:.0f} of"
                 found[kind] = (
-                    f"{MAGNITUDE}: {kind} {rate.base} is {ratio:.3g}x the median "
+                    f"{MAGNITUDE}: {kind} {rate.base} is {times} the median "
                     f"{median} of the {provider}/{stem}* family"
                 )
         return found

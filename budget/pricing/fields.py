@@ -75,6 +75,8 @@ def _walk(node: Any, path: str, out: dict[str, Scalar]) -> None:
 
 def same_value(a: Scalar, b: Scalar, tolerance: Agrees) -> bool:
     """True when two stated values are the same (numbers within the tolerance)."""
+    if a == b:
+        return True
     x, y = _number(a), _number(b)
     if x is not None and y is not None:
         return tolerance.agree(x, y)
@@ -140,6 +142,8 @@ def verify_fields(
 
 
 def _verdict(path: str, claims: list[FieldClaim], tolerance: Agrees) -> FieldVerdict:
+    if len(claims) == 1:
+        return FieldVerdict(path, UNVERIFIED, claims[0].value, (claims[0],))
     clusters: list[list[FieldClaim]] = []
     for claim in claims:
         home = next((c for c in clusters if same_value(c[0].value, claim.value, tolerance)), None)

@@ -11,8 +11,9 @@ that names one model twice keeps the record whose own id matches it best.
 
 The outcome never depends on the order of the sources or of their records:
 between two records of one source that match a model equally well, the one
-with the smaller (model, raw id) wins, and a new model several ids resolve to
-is named by the smallest of them.
+whose raw id is plainest (the model id itself, else the shortest, else the
+smallest) wins, and a new model several ids resolve to is named by the
+smallest of them.
 """
 
 from __future__ import annotations
@@ -129,10 +130,13 @@ def _sane(record: SourceRecord, result: SourceResult, ceiling: Decimal) -> Sourc
     return dataclasses.replace(record, rates=rates)
 
 
-def _preference(record: SourceRecord, target: str) -> tuple[int, str, str]:
+def _preference(record: SourceRecord, target: str) -> tuple[int, bool, int, str, str]:
     """Sort key of a source's records for one model: the closest first, then
-    the smaller ids, so the choice never depends on the records' order."""
-    return (-_closeness(record, target), record.model, record.raw_id)
+    the plainest raw id (the model id itself, else the shortest, so a
+    region-qualified variant loses to the plain one), then the smaller ids;
+    the choice never depends on the records' order."""
+    plain = record.raw_id.lower() == record.model
+    return (-_closeness(record, target), not plain, len(record.raw_id), record.model, record.raw_id)
 
 
 def _closeness(record: SourceRecord, target: str) -> int:
