@@ -1,16 +1,16 @@
 """A floor and a ceiling per token kind, relative to a model's family.
 
 A model's *family* is the other models of the same provider whose ids share
-its name stem: the first two parts of the id (``gpt-4o`` for
-``gpt-4o-mini-2024-07-18``, ``claude-3`` for ``claude-3-5-haiku``), or the
-first part alone (``gpt``) when the two-part family has fewer than
-:data:`MIN_MEMBERS` other models. A rate more than :data:`FACTOR` times the
-family's median for that kind, or less than the median divided by it, is off
-the family's magnitude: the mark of a unit error (per token, per thousand)
-rather than of a real price. Real families span less: in the shipped catalog
-a ``nano`` model costs about 1/60 of its stem's median, a ``pro`` model a few
-times it; a 1000x error of a model near its family's median lands far
-outside. A rate of 0 is a free tier, never off.
+its name stem: the first three parts of the id (``gpt-4o-mini`` for
+``gpt-4o-mini-2024-07-18``), else the first two (``gpt-4o``), else the first
+(``gpt``), the narrowest that has at least :data:`MIN_MEMBERS` other models.
+A rate more than :data:`FACTOR` times the family's median for that kind, or
+less than the median divided by it, is off the family's magnitude: the mark
+of a unit error (per token, per thousand) rather than of a real price. Real
+families span less: in the shipped catalog a ``nano`` model costs about 1/60
+of a two-part stem's median, a ``pro`` model a few times it; a 1000x error of
+a model near its family's median lands far outside. A rate of 0 is a free
+tier, never off.
 """
 
 from __future__ import annotations
@@ -31,13 +31,9 @@ _PARTS = re.compile(r"[-_.:/@]+")
 
 
 def stems(model: str) -> tuple[str, ...]:
-    """The model's name stems, narrowest first: two parts, then one."""
+    """The model's name stems, narrowest first: three parts, two, then one."""
     parts = [p for p in _PARTS.split(model_key(model)) if p]
-    if not parts:
-        return ()
-    if len(parts) == 1:
-        return (parts[0],)
-    return ("-".join(parts[:2]), parts[0])
+    return tuple("-".join(parts[:n]) for n in (3, 2, 1) if n <= len(parts))
 
 
 class FamilyBands:

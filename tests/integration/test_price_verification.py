@@ -4,6 +4,7 @@ in force, an override beats it, and change records keep their evidence."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
@@ -110,3 +111,28 @@ def test_a_change_record_keeps_its_evidence(prices: Service, pinned_clock, web: 
     assert evidence["claims"]["genai-prices"] == "2.5"  # the replaced row, as a witness
     row = prices.get_price("openai", "gpt-4o")
     assert row.extra["field_verification"]["input"] == "verified"
+
+
+def test_a_single_source_unit_error_is_flagged_and_never_prices_a_call(
+    prices: Service, web: FakeWeb
+) -> None:
+    # A made-up model with per-thousand prices read as per-token: 150 and 600
+    # USD per million, under the ceiling but 1000x its gpt-4o-mini family.
+    doc = json.loads(web.bodies[f"{BASE}/litellm.json"])
+    doc["gpt-4o-mini-unit-error"] = {
+        "litellm_provider": "openai",
+        "mode": "chat",
+        "input_cost_per_token": 1.5e-04,
+        "output_cost_per_token": 6e-04,
+    }
+    web.bodies[f"{BASE}/litellm.json"] = json.dumps(doc).encode()
+    report = prices.update_prices()
+    (change,) = [c for c in report.changes if c.model == "gpt-4o-mini-unit-error"]
+    assert change.action == "conflict" and change.cause.startswith("magnitude: input 150")
+    assert "gpt-4o-mini* family" in change.cause
+    estimate = prices.estimate_cost(
+        provider="openai", model="gpt-4o-mini-unit-error", input_tokens=1000
+    )
+    assert not estimate.priced
+    alerts = [a for a in prices.list_alerts(kind="price_conflict") if "unit-error" in a.message]
+    assert len(alerts) == 1 and "model left unpriced" in alerts[0].message

@@ -249,8 +249,9 @@ def _family() -> list[Price]:
 
 
 def test_family_stems_and_bands() -> None:
-    assert stems("gpt-4o-mini-2024-07-18") == ("gpt-4o", "gpt")
-    assert stems("claude-3-5-haiku") == ("claude-3", "claude")
+    assert stems("gpt-4o-mini-2024-07-18") == ("gpt-4o-mini", "gpt-4o", "gpt")
+    assert stems("claude-3-5-haiku") == ("claude-3-5", "claude-3", "claude")
+    assert stems("o3") == ("o3",)
     bands = FamilyBands(_family())
     assert bands.problems("acme", "m-3-new", flat("3", "12")) == {}
     unit_error = bands.problems("acme", "m-3-new", flat("3000", "12"))
