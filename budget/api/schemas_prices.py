@@ -127,6 +127,7 @@ class PriceChangeOut(BaseModel):
     cause: str | None = None
     old_price_id: int | None = None
     new_price_id: int | None = None
+    evidence: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class UpdateReportOut(BaseModel):

@@ -50,7 +50,7 @@ from budget.pricing.verify import Tolerance
 from budget.storage import price_history as repo
 from budget.storage.price_history import MANUAL, OVERRIDE
 
-STATUSES = ("verified", "unverified", CONFLICT, OVERRIDE)
+STATUSES = ("verified", "unverified", "corrected", CONFLICT, OVERRIDE)
 
 
 class PriceRuntime:

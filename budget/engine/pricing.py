@@ -11,8 +11,8 @@ from budget.domain.enums import ServiceTier, Tier
 from budget.domain.models import CostEstimate
 from budget.domain.prices import STANDARD_TIER, CostBreakdown, Price, TokenUsage
 from budget.engine.context import PRICES, EngineContext, bump_version
+from budget.pricing.corrections import corrected_default_prices
 from budget.pricing.cost import MissingRate, compute_cost
-from budget.pricing.default_catalog import load_default_prices
 from budget.settings import Settings
 from budget.storage.prices import count_prices, insert_prices
 
@@ -154,11 +154,12 @@ def token_usage(
 
 
 def seed_default_prices(ctx: EngineContext) -> int:
-    """Fill an empty price table from the catalog shipped with the package."""
+    """Fill an empty price table from the catalog shipped with the package,
+    with the shipped corrections applied."""
     with ctx.db.write() as conn:
         if count_prices(conn):
             return 0
-        written = insert_prices(conn, load_default_prices(), utcnow())
+        written = insert_prices(conn, corrected_default_prices(), utcnow())
         bump_version(conn, PRICES)
     ctx.invalidate()
     return written

@@ -10,8 +10,16 @@ that agree within the tolerance (relative *or* absolute) form a cluster:
   least): **verified** by the majority; the others are *outliers*;
 * several clusters and no such majority: **conflict**.
 
-A model is in conflict if any kind is; verified if its input and output rates
-(those it has) are; unverified otherwise. Disagreements are labelled with
+Beyond the base rates, every field a price states is verified the same way
+(:mod:`budget.pricing.fields`): tier thresholds and rates, time-of-day
+variants, per-request fees, effective dates and any field the price model
+gains later. A field only one lineage states is ``unverified`` for that field
+whatever the base rates say; two lineages stating it differently, with no
+majority, put it (and the model) in conflict. The per-field verdicts are on
+:attr:`ModelVerdict.fields`.
+
+A model is in conflict if any kind or field is; verified if its input and
+output rates (those it has) are; unverified otherwise. Disagreements are labelled with
 their likely cause where the numbers tell it: a ~1e6x or ~1000x ratio is a unit
 error, ~2x a batch or discounted tier, a cache-read rate equal to another
 source's cache-write rate (or the reverse) a cache read/write mix-up.
@@ -24,12 +32,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from budget.domain.money import parse_usd
-from budget.domain.prices import PriceRates, Rate
+from budget.domain.prices import PriceRates, Rate, TimeOfDayRates
 from budget.errors import ValidationError
+from budget.pricing.fields import FieldVerdict, Scalar, price_fields, verify_fields
 
 KINDS = ("input", "output", "cached_input", "cache_write", "reasoning")
 REQUIRED = ("input", "output")
@@ -62,6 +72,14 @@ class Evidence:
     trust: Decimal
     rates: PriceRates
     witness: bool = False
+    time_of_day: tuple[TimeOfDayRates, ...] = ()
+    effective_from: datetime | None = None
+    effective_to: datetime | None = None
+
+    @property
+    def fields(self) -> dict[str, Scalar]:
+        """Every field this evidence states, flattened (see :mod:`budget.pricing.fields`)."""
+        return price_fields(self.rates, self.time_of_day, self.effective_from, self.effective_to)
 
 
 @dataclass(frozen=True)
@@ -103,15 +121,44 @@ class ModelVerdict:
     rates: PriceRates
     primary: Evidence
     evidence: tuple[Evidence, ...] = field(default=())
+    fields: dict[str, FieldVerdict] = field(default_factory=dict)
 
     @property
     def causes(self) -> tuple[str, ...]:
-        """Every distinct likely cause of a disagreement, in kind order."""
-        return tuple(dict.fromkeys(c for kv in self.kinds.values() for c in kv.causes))
+        """Every distinct likely cause of a disagreement, in kind then field order."""
+        kinds = (c for kv in self.kinds.values() for c in kv.causes)
+        others = (field_cause(path) for path in self.disputed_fields if path not in KINDS)
+        return tuple(dict.fromkeys((*kinds, *others)))
 
     @property
     def conflicting_kinds(self) -> tuple[str, ...]:
         return tuple(k for k, kv in self.kinds.items() if kv.status == CONFLICT)
+
+    @property
+    def conflicting_fields(self) -> tuple[str, ...]:
+        """Every field in conflict (base-rate kinds included), by path."""
+        return tuple(p for p, fv in self.fields.items() if fv.status == CONFLICT)
+
+    @property
+    def disputed_fields(self) -> tuple[str, ...]:
+        """Every field some lineage stated differently (held by a majority or not)."""
+        return tuple(p for p, fv in self.fields.items() if fv.outliers)
+
+    def field_statuses(self) -> dict[str, str]:
+        """``{path: status}`` of every field stated."""
+        return {path: fv.status for path, fv in self.fields.items()}
+
+
+def field_cause(path: str) -> str:
+    """A label for a disagreement on a field other than a base rate."""
+    if ".tiers[" in path:
+        what = "threshold" if path.endswith(".start") else "rate"
+        return f"tier {what} differs ({path})"
+    if path.startswith("time_of_day"):
+        return f"time-of-day variant differs ({path})"
+    if path in ("effective_from", "effective_to"):
+        return f"effective dates differ ({path})"
+    return f"{path} differs"
 
 
 def sanity_problems(rates: PriceRates, ceiling: Decimal) -> dict[str, str]:
@@ -148,7 +195,8 @@ def best_per_lineage(evidence: Iterable[Evidence]) -> list[Evidence]:
     """One piece of evidence per lineage: the most trusted (a fresh report beats
     a witness), in order of decreasing trust."""
     best: dict[str, Evidence] = {}
-    for item in evidence:
+    # In source-name order, so a tie goes to the same source whatever the input order.
+    for item in sorted(evidence, key=lambda e: (e.source, e.witness)):
         held = best.get(item.lineage)
         if held is None or _rank(item) > _rank(held):
             best[item.lineage] = item
@@ -161,6 +209,7 @@ def verify(evidence: Sequence[Evidence], tolerance: Tolerance) -> ModelVerdict:
         raise ValueError("verify() needs at least one piece of evidence")
     chosen = best_per_lineage(evidence)
     by_source = {e.source: e for e in chosen}
+    fields = verify_fields(((e.source, e.lineage, e.fields) for e in chosen), tolerance)
     kinds: dict[str, KindVerdict] = {}
     for kind in KINDS:
         claims = [
@@ -171,11 +220,12 @@ def verify(evidence: Sequence[Evidence], tolerance: Tolerance) -> ModelVerdict:
         if claims:
             kinds[kind] = _verify_kind(kind, claims, tolerance, by_source)
     return ModelVerdict(
-        status=_model_status(kinds),
+        status=_model_status(kinds, fields),
         kinds=kinds,
         rates=_agreed_rates(kinds, chosen[0]),
         primary=_primary(kinds, by_source, chosen[0]),
         evidence=tuple(chosen),
+        fields=fields,
     )
 
 
@@ -243,8 +293,10 @@ def _near(value: Decimal, target: Decimal, within: Decimal = Decimal("0.05")) ->
     return abs(value / target - 1) <= within
 
 
-def _model_status(kinds: dict[str, KindVerdict]) -> str:
+def _model_status(kinds: dict[str, KindVerdict], fields: dict[str, FieldVerdict]) -> str:
     if any(kv.status == CONFLICT for kv in kinds.values()):
+        return CONFLICT
+    if any(fv.status == CONFLICT for fv in fields.values()):
         return CONFLICT
     required = [kinds[k] for k in REQUIRED if k in kinds]
     if required and all(kv.status == VERIFIED for kv in required):

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 from budget.domain.prices import Price
 from budget.pricing.catalog import normalize_provider
 from budget.pricing.normalize import model_key
-from budget.pricing.serialize import price_from_dict
+from budget.pricing.serialize import price_from_dict, price_to_dict
 from budget.pricing.sources.base import SourceSpec
 from budget.pricing.sources.plan import Insert, Plan, Stored, describe_rate
 from budget.pricing.sources.report import (
@@ -96,6 +96,14 @@ def set_statuses(conn: Connection, statuses: dict[int, str]) -> None:
         conn.execute(update(t.prices).where(t.prices.c.id == price_id).values(verification=status))
 
 
+def rewrite_rows(conn: Connection, rows: dict[int, Price]) -> None:
+    """Store kept rows' new JSON copy (their ``extra``); rates and dates stay."""
+    for price_id, price in rows.items():
+        conn.execute(
+            update(t.prices).where(t.prices.c.id == price_id).values(rates=price_to_dict(price))
+        )
+
+
 def insert_rows(conn: Connection, inserts: list[Insert], now: datetime) -> list[int]:
     """Insert rows; those without a position go after every other row. Returns
     the new ids, in order."""
@@ -117,6 +125,7 @@ def apply_plan(conn: Connection, plan: Plan, now: datetime) -> list[PriceChange]
     end_date(conn, plan.end_dated, now)
     ids = insert_rows(conn, plan.inserts, now)
     set_statuses(conn, plan.statuses)
+    rewrite_rows(conn, plan.rewrites)
     changes = list(plan.changes)
     for item, price_id in zip(plan.inserts, ids, strict=True):
         if item.change is not None:
@@ -240,7 +249,7 @@ def _change_row(update_id: str, change: PriceChange, at: datetime) -> dict[str, 
         "old_price_id": change.old_price_id,
         "new_price_id": change.new_price_id,
         "sources": list(change.sources),
-        "details": {"kinds": change.kinds, "cause": change.cause},
+        "details": {"kinds": change.kinds, "cause": change.cause, "evidence": change.evidence},
         "created_at": at,
     }
 
@@ -257,6 +266,7 @@ def row_to_change(row: Row) -> PriceChange:
         cause=details.get("cause"),
         old_price_id=row.old_price_id,
         new_price_id=row.new_price_id,
+        evidence=details.get("evidence") or {},
     )
 
 

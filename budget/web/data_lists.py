@@ -22,7 +22,7 @@ from budget.errors import ValidationError
 
 ALERT_KINDS = tuple(k.value for k in AlertKind)
 ALERT_STATES = {"open": False, "acknowledged": True, "all": None}
-VERIFICATIONS = ("verified", "unverified", "conflict", "override")
+VERIFICATIONS = ("verified", "unverified", "corrected", "conflict", "override")
 PAGE = 50
 
 

@@ -8,6 +8,12 @@ output rate breaks the sanity rules is left out, and a flagged cache rate is
 dropped (both counted against their source); records of providers priced by a
 built-in catch-all rule (``ollama``, ``local``) are left out too. A source
 that names one model twice keeps the record whose own id matches it best.
+
+The outcome never depends on the order of the sources or of their records:
+between two records of one source that match a model equally well, the one
+whose raw id is plainest (the model id itself, else the shortest, else the
+smallest) wins, and a new model several ids resolve to is named by the
+smallest of them.
 """
 
 from __future__ import annotations
@@ -72,15 +78,23 @@ def collect(
 ) -> dict[GroupKey, Group]:
     """One :class:`Group` per model named by any result."""
     resolver = Resolver(catalog, now)
-    groups: dict[GroupKey, Group] = {}
+    found: dict[GroupKey, dict[str, list[tuple[SourceSpec, SourceRecord, str]]]] = {}
     for spec, result in results:
         for record in result.records:
-            _add(groups, resolver, spec, result, record, now, ceiling)
+            _add(found, resolver, spec, result, record, now, ceiling)
+    groups: dict[GroupKey, Group] = {}
+    for key, per_source in found.items():
+        model = min(target for items in per_source.values() for _, _, target in items)
+        group = Group(key[0], model)
+        for name, items in sorted(per_source.items()):
+            spec, record, _ = min(items, key=lambda item: _preference(item[1], model))
+            group.claims[name] = (spec, record)
+        groups[key] = group
     return groups
 
 
 def _add(
-    groups: dict[GroupKey, Group],
+    found: dict[GroupKey, dict[str, list[tuple[SourceSpec, SourceRecord, str]]]],
     resolver: Resolver,
     spec: SourceSpec,
     result: SourceResult,
@@ -97,10 +111,8 @@ def _add(
     if target is None:
         result.skip("priced by a built-in rule", record.raw_id)
         return
-    group = groups.setdefault((record.provider, model_key(target)), Group(record.provider, target))
-    held = group.claims.get(spec.name)
-    if held is None or _closeness(record, target) > _closeness(held[1], target):
-        group.claims[spec.name] = (spec, record)
+    per_source = found.setdefault((record.provider, model_key(target)), {})
+    per_source.setdefault(spec.name, []).append((spec, record, target))
 
 
 def _sane(record: SourceRecord, result: SourceResult, ceiling: Decimal) -> SourceRecord | None:
@@ -116,6 +128,15 @@ def _sane(record: SourceRecord, result: SourceResult, ceiling: Decimal) -> Sourc
         result.skip(f"rate dropped by sanity check: {problem}", record.raw_id)
     rates = dataclasses.replace(record.rates, **dict.fromkeys(problems))
     return dataclasses.replace(record, rates=rates)
+
+
+def _preference(record: SourceRecord, target: str) -> tuple[int, bool, int, str, str]:
+    """Sort key of a source's records for one model: the closest first, then
+    the plainest raw id (the model id itself, else the shortest, so a
+    region-qualified variant loses to the plain one), then the smaller ids;
+    the choice never depends on the records' order."""
+    plain = record.raw_id.lower() == record.model
+    return (-_closeness(record, target), not plain, len(record.raw_id), record.model, record.raw_id)
 
 
 def _closeness(record: SourceRecord, target: str) -> int:

@@ -1,20 +1,32 @@
 """Deciding what a refresh writes: verdicts against the stored prices.
 
 Per model, the sources' claims (plus, as a *witness*, the stored price when
-its own source did not report this run) are verified, then:
+its own source did not report this run) are verified over every field
+(:mod:`budget.pricing.verify`), then:
 
-* conflict: the stored price is kept (and marked ``conflict``); nothing new is
-  written; the caller raises an alert;
+* a rate only one lineage gives that is off its family's magnitude
+  (:mod:`budget.pricing.family`): flagged as a conflict with cause
+  ``magnitude``; a new model is not added, a stored price is kept;
+* conflict: the stored price is kept (and marked ``conflict``) and the caller
+  raises an alert, except for the kinds two or more lineages agree on
+  against it: those replace the stored row (end-dated, a new row opened,
+  still marked ``conflict`` for the rest);
 * no stored price: the model is added (unless adding is switched off);
 * the agreed rates equal the stored ones within the tolerance: no price is
-  written; a better status (``verified``, or the end of a conflict) is noted
-  on the stored row, and sources outvoted by the majority are recorded as a
-  ``disputed`` change with the likely cause;
+  written; a better status (``verified``, or the end of a conflict) and the
+  per-field verdicts are noted on the stored row, and sources outvoted by the
+  majority are recorded as a ``disputed`` change with the likely cause;
 * otherwise the stored row is end-dated now and a new row opens now, keeping
   the stored row's match rules, position, time-of-day variants and any rate
-  the sources did not give.
+  the sources did not give. Two lineages agreeing against the stored row
+  outvote it (the stored row is one witness at most).
 
-Overrides are never seen here: the caller passes only non-override rows.
+A correction in force (:mod:`budget.pricing.corrections`) is laid over what
+the sources agreed, so a refresh never undoes it. Every row written carries
+``extra["field_verification"]`` (``{field path: status}``); every change
+record carries its evidence: per field, each source's value and the lineages
+agreeing. Overrides are never seen here: the caller passes only non-override
+rows.
 """
 
 from __future__ import annotations
@@ -25,22 +37,35 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from budget.domain.prices import Price, PriceRates, Rate
+from budget.domain.prices import Price, PriceRates
+from budget.pricing.corrections import CORRECTED, Correction, in_force, load_corrections
+from budget.pricing.family import FamilyBands
 from budget.pricing.sources.base import SourceSpec
 from budget.pricing.sources.collect import Group, GroupKey
-from budget.pricing.sources.report import ADDED, CHANGED, CONFLICT, DISPUTED, PriceChange
-from budget.pricing.verify import (
-    KINDS,
-    UNVERIFIED,
-    VERIFIED,
-    Evidence,
-    ModelVerdict,
-    Tolerance,
-    verify,
+from budget.pricing.sources.evidence import (
+    FIELD_VERIFICATION,
+    as_text,
+    evidence_of,
+    field_checks,
+    off_family,
 )
+from budget.pricing.sources.merge import describe_rate, diff, merge_rates, status_after
+from budget.pricing.sources.report import ADDED, CHANGED, CONFLICT, DISPUTED, PriceChange
+from budget.pricing.verify import KINDS, VERIFIED, Evidence, ModelVerdict, Tolerance, verify
+
+__all__ = [
+    "Context",
+    "Insert",
+    "Plan",
+    "Stored",
+    "describe_rate",
+    "merge_rates",
+    "plan",
+    "status_after",
+]
 
 #: Sources whose rows are never a witness (people and built-in rules).
-NOT_WITNESSES = frozenset({"manual", "budget-builtin"})
+NOT_WITNESSES = frozenset({"manual", "budget-builtin", "correction"})
 DEFAULT_TRUST = Decimal("0.5")
 
 
@@ -68,13 +93,14 @@ class Plan:
     inserts: list[Insert] = field(default_factory=list)
     end_dated: list[int] = field(default_factory=list)
     statuses: dict[int, str] = field(default_factory=dict)
+    rewrites: dict[int, Price] = field(default_factory=dict)  # kept rows, new ``extra``
     changes: list[PriceChange] = field(default_factory=list)
     per_source: dict[str, Counter[str]] = field(default_factory=dict)
     totals: Counter[str] = field(default_factory=Counter)
 
     @property
     def writes(self) -> bool:
-        return bool(self.inserts or self.end_dated or self.statuses)
+        return bool(self.inserts or self.end_dated or self.statuses or self.rewrites)
 
 
 @dataclass(frozen=True)
@@ -87,23 +113,52 @@ class Context:
     reported_lineages: frozenset[str]
     versions: dict[str, str | None]
     add_new: bool = True
+    #: The corrections to keep in force; None: the ones shipped with the package.
+    corrections: tuple[Correction, ...] | None = None
 
 
 def plan(groups: dict[GroupKey, Group], current: dict[GroupKey, Stored], ctx: Context) -> Plan:
     """The writes and counts of one run over every group."""
     out = Plan()
-    for key in sorted(groups):
-        group = groups[key]
-        stored = current.get(key)
-        verdict = verify(_evidence(group, stored and stored.price, ctx), ctx.tolerance)
-        out.totals[verdict.status] += 1
-        _plan_group(group, stored, verdict, ctx, out)
+    shipped = load_corrections() if ctx.corrections is None else ctx.corrections
+    corrections = in_force(shipped, ctx.now)
+    verdicts = {
+        key: verify(_evidence(groups[key], _price(current.get(key)), ctx), ctx.tolerance)
+        for key in sorted(groups)
+    }
+    # The family bands see this run's rates as well as the stored ones, so a
+    # second run over the same data decides as the first did.
+    families = FamilyBands(
+        [entry.price for entry in current.values()]
+        + [Price(groups[k].provider, groups[k].model, v.rates, "") for k, v in verdicts.items()]
+    )
+    for key, verdict in verdicts.items():
+        group, stored = groups[key], current.get(key)
+        old = None if stored is None else stored.price.rates
+        flags = off_family(families, group.provider, group.model, verdict, old)
+        out.totals[CONFLICT if flags else verdict.status] += 1
+        if flags:
+            _flag(group, stored, verdict, flags, out)
+        else:
+            _plan_group(group, stored, verdict, ctx, out, corrections.get(key))
     return out
+
+
+def _price(entry: Stored | None) -> Price | None:
+    return None if entry is None else entry.price
 
 
 def _evidence(group: Group, stored: Price | None, ctx: Context) -> list[Evidence]:
     evidence = [
-        Evidence(spec.name, spec.lineage, spec.trust, record.rates)
+        Evidence(
+            spec.name,
+            spec.lineage,
+            spec.trust,
+            record.rates,
+            time_of_day=record.time_of_day,
+            effective_from=record.effective_from,
+            effective_to=record.effective_to,
+        )
         for spec, record in group.claims.values()
     ]
     if stored is not None and stored.source not in NOT_WITNESSES:
@@ -111,35 +166,94 @@ def _evidence(group: Group, stored: Price | None, ctx: Context) -> list[Evidence
         lineage = spec.lineage if spec else stored.source
         if lineage not in ctx.reported_lineages:
             trust = spec.trust if spec else DEFAULT_TRUST
-            evidence.append(Evidence(stored.source, lineage, trust, stored.rates, witness=True))
+            # A stored row's dates are when it was written, not a source's claim.
+            witness = Evidence(
+                stored.source, lineage, trust, stored.rates, True, stored.time_of_day
+            )
+            evidence.append(witness)
     return evidence
 
 
+def _flag(
+    group: Group, stored: Stored | None, verdict: ModelVerdict, flags: dict[str, str], out: Plan
+) -> None:
+    """A single-source rate off its family's magnitude: never priced silently."""
+    price = None if stored is None else stored.price
+    if price is not None and price.price_id is not None and price.verification != CONFLICT:
+        out.statuses[price.price_id] = CONFLICT
+    kinds = {k: {c.source: str(c.value) for c in verdict.kinds[k].claims} for k in flags}
+    out.changes.append(
+        PriceChange(
+            provider=group.provider,
+            model=group.model,
+            action=CONFLICT,
+            verification=CONFLICT,
+            sources=tuple(e.source for e in verdict.evidence),
+            kinds=kinds,
+            cause="; ".join(flags.values()),
+            old_price_id=None if price is None else price.price_id,
+            evidence=evidence_of(verdict, flags),
+        )
+    )
+    _count(out, group, verdict, "conflicts")
+
+
 def _plan_group(
-    group: Group, stored: Stored | None, verdict: ModelVerdict, ctx: Context, out: Plan
+    group: Group,
+    stored: Stored | None,
+    verdict: ModelVerdict,
+    ctx: Context,
+    out: Plan,
+    correction: Correction | None,
 ) -> None:
     if verdict.status == CONFLICT:
-        _conflict(group, stored and stored.price, verdict, out)
+        _conflict(group, stored, verdict, ctx, out, correction)
     elif stored is None:
         if ctx.add_new:
-            _add(group, verdict, ctx, out)
+            _add(group, verdict, ctx, out, correction)
         else:
             _count(out, group, verdict, "not_added")
     else:
-        merged = merge_rates(stored.price.rates, verdict.rates, ctx.tolerance)
+        agreed = _corrected(verdict.rates, correction)
+        merged = merge_rates(stored.price.rates, agreed, ctx.tolerance)
         if merged == stored.price.rates:
-            _unchanged(group, stored.price, verdict, out)
+            _unchanged(group, stored.price, verdict, out, correction)
         else:
-            _change(group, stored, merged, verdict, ctx, out)
+            _change(group, stored, merged, verdict, ctx, out, correction)
 
 
-def _conflict(group: Group, stored: Price | None, verdict: ModelVerdict, out: Plan) -> None:
-    if stored is not None and stored.price_id is not None and stored.verification != CONFLICT:
-        out.statuses[stored.price_id] = CONFLICT
+def _corrected(rates: PriceRates, correction: Correction | None) -> PriceRates:
+    """The agreed rates with a correction's rates laid over them."""
+    if correction is None:
+        return rates
+    probe = Price(provider="", model="", rates=rates, source="")
+    return correction.apply(probe).rates
+
+
+def _conflict(
+    group: Group,
+    stored: Stored | None,
+    verdict: ModelVerdict,
+    ctx: Context,
+    out: Plan,
+    correction: Correction | None,
+) -> None:
+    price = None if stored is None else stored.price
+    overturned = False
+    if stored is not None:
+        # Kinds two or more lineages agree on still replace the stored rate.
+        backed = {k: kv.rate for k, kv in verdict.kinds.items() if kv.status == VERIFIED}
+        agreed = _corrected(PriceRates(**backed), correction)
+        merged = merge_rates(stored.price.rates, agreed, ctx.tolerance)
+        if merged != stored.price.rates:
+            _change(group, stored, merged, verdict, ctx, out, correction)
+            overturned = True
+    kept = price is not None and price.price_id is not None and not overturned
+    if kept and price.verification != CONFLICT:
+        out.statuses[price.price_id] = CONFLICT
+    paths = verdict.conflicting_fields
     kinds = {
-        kind: {c.source: str(c.value) for c in kv.claims}
-        for kind, kv in verdict.kinds.items()
-        if kind in verdict.conflicting_kinds
+        path: {c.source: as_text(c.value) for c in verdict.fields[path].claims} for path in paths
     }
     out.changes.append(
         PriceChange(
@@ -150,13 +264,17 @@ def _conflict(group: Group, stored: Price | None, verdict: ModelVerdict, out: Pl
             sources=tuple(e.source for e in verdict.evidence),
             kinds=kinds,
             cause="; ".join(verdict.causes) or None,
-            old_price_id=None if stored is None else stored.price_id,
+            old_price_id=None if price is None else price.price_id,
+            evidence=evidence_of(verdict, paths),
         )
     )
-    _count(out, group, verdict, "conflicts")
+    if not overturned:
+        _count(out, group, verdict, "conflicts")
 
 
-def _add(group: Group, verdict: ModelVerdict, ctx: Context, out: Plan) -> None:
+def _add(
+    group: Group, verdict: ModelVerdict, ctx: Context, out: Plan, correction: Correction | None
+) -> None:
     _, record = group.claims[verdict.primary.source]
     price = Price(
         provider=group.provider,
@@ -169,18 +287,29 @@ def _add(group: Group, verdict: ModelVerdict, ctx: Context, out: Plan) -> None:
         source=verdict.primary.source,
         source_version=ctx.versions.get(verdict.primary.source),
         verification=verdict.status,
-        extra={"sources": list(_agreeing(verdict))},
+        extra={"sources": list(_agreeing(verdict)), FIELD_VERIFICATION: field_checks(verdict)},
     )
-    kinds = {k: _diff(None, getattr(verdict.rates, k)) for k in KINDS if getattr(verdict.rates, k)}
+    if correction is not None:
+        price = correction.apply(price)
+    kinds = {k: diff(None, getattr(price.rates, k)) for k in KINDS if getattr(price.rates, k)}
     out.changes.append(_change_record(group, ADDED, verdict, kinds, None))
     out.inserts.append(Insert(price, None, len(out.changes) - 1))
     _count(out, group, verdict, "added")
 
 
-def _unchanged(group: Group, stored: Price, verdict: ModelVerdict, out: Plan) -> None:
-    status = status_after(stored.verification, verdict.status)
+def _unchanged(
+    group: Group, stored: Price, verdict: ModelVerdict, out: Plan, correction: Correction | None
+) -> None:
+    status = (
+        CORRECTED if correction is not None else status_after(stored.verification, verdict.status)
+    )
     if status != stored.verification and stored.price_id is not None:
         out.statuses[stored.price_id] = status
+    checks = field_checks(verdict, correction)
+    if stored.price_id is not None and stored.extra.get(FIELD_VERIFICATION) != checks:
+        out.rewrites[stored.price_id] = dataclasses.replace(
+            stored, extra={**stored.extra, FIELD_VERIFICATION: checks}
+        )
     disputed = {k: kv for k, kv in verdict.kinds.items() if kv.outliers}
     if disputed:  # the majority held; say who disagreed and why
         kinds = {k: {c.source: str(c.value) for c in kv.claims} for k, kv in disputed.items()}
@@ -196,10 +325,12 @@ def _change(
     verdict: ModelVerdict,
     ctx: Context,
     out: Plan,
+    correction: Correction | None,
 ) -> None:
     stored = entry.price
     assert stored.price_id is not None
     out.end_dated.append(stored.price_id)
+    extra = {k: v for k, v in stored.extra.items() if k not in ("correction", "upstream_source")}
     price = dataclasses.replace(
         stored,
         rates=merged,
@@ -210,79 +341,28 @@ def _change(
         effective_to=None,
         price_id=None,
         is_override=False,
-        extra={**stored.extra, "sources": list(_agreeing(verdict))},
+        extra={
+            **extra,
+            "sources": list(_agreeing(verdict)),
+            FIELD_VERIFICATION: field_checks(verdict, correction),
+        },
     )
+    if correction is not None:
+        price = correction.apply(price)
     kinds = {
-        k: _diff(getattr(stored.rates, k), getattr(merged, k))
+        k: diff(getattr(stored.rates, k), getattr(price.rates, k))
         for k in KINDS
-        if getattr(stored.rates, k) != getattr(merged, k)
+        if getattr(stored.rates, k) != getattr(price.rates, k)
     }
-    out.changes.append(_change_record(group, CHANGED, verdict, kinds, stored.price_id))
+    record = _change_record(group, CHANGED, verdict, kinds, stored.price_id)
+    out.changes.append(dataclasses.replace(record, evidence=evidence_of(verdict, kinds)))
     out.inserts.append(Insert(price, entry.position, len(out.changes) - 1))
     _count(out, group, verdict, "changed")
-
-
-def merge_rates(stored: PriceRates, agreed: PriceRates, tol: Tolerance) -> PriceRates:
-    """The stored rates with each kind the sources agreed on put in, unless
-    it is the same rate within the tolerance (then the stored one stays)."""
-    kinds: dict[str, Rate | None] = {}
-    for kind in KINDS:
-        old, new = getattr(stored, kind), getattr(agreed, kind)
-        kinds[kind] = old if new is None or same_rate(old, new, tol) else new
-    per_request = agreed.per_request
-    if per_request is None or (
-        stored.per_request is not None and tol.agree(stored.per_request, per_request)
-    ):
-        per_request = stored.per_request
-    # replace, not a new PriceRates: kinds not verified here (1-hour cache writes) stay
-    return dataclasses.replace(stored, **kinds, per_request=per_request)
-
-
-def same_rate(old: Rate | None, new: Rate, tol: Tolerance) -> bool:
-    """True when ``new`` says nothing ``old`` does not (tiers compared when ``new`` has them)."""
-    if old is None or not tol.agree(old.base, new.base):
-        return False
-    if not new.tiers:
-        return True
-    if len(old.tiers) != len(new.tiers):
-        return False
-    pairs = zip(sorted(old.tiers, key=_start), sorted(new.tiers, key=_start), strict=True)
-    return all(a.start == b.start and tol.agree(a.rate, b.rate) for a, b in pairs)
-
-
-def status_after(stored: str, found: str) -> str:
-    """A stored row's status after a run found ``found`` and the rates unchanged:
-    verified wins; a conflict ends; otherwise the stored status stays."""
-    if found == VERIFIED:
-        return VERIFIED
-    if stored == CONFLICT:
-        return found
-    return stored if stored in (VERIFIED, UNVERIFIED) else found
-
-
-def _start(tier) -> int:
-    return tier.start
 
 
 def _agreeing(verdict: ModelVerdict) -> tuple[str, ...]:
     names = [c.source for kv in verdict.kinds.values() for c in kv.agreeing]
     return tuple(dict.fromkeys(names))
-
-
-def _diff(old: Rate | None, new: Rate | None) -> dict[str, str | None]:
-    """``{"old", "new", "change_pct"}`` of one kind; tiers shown as ``; >start: rate``."""
-    pct = None
-    if old is not None and new is not None and old.base != 0:
-        pct = str(((new.base - old.base) / old.base * 100).quantize(Decimal("0.01")))
-    return {"old": describe_rate(old), "new": describe_rate(new), "change_pct": pct}
-
-
-def describe_rate(rate: Rate | None) -> str | None:
-    """A rate as text: ``"3"``, or ``"3; >200000: 6"`` with tiers."""
-    if rate is None:
-        return None
-    tiers = "".join(f"; >{t.start}: {t.rate}" for t in sorted(rate.tiers, key=_start))
-    return f"{rate.base}{tiers}"
 
 
 def _change_record(

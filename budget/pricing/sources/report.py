@@ -23,7 +23,10 @@ class PriceChange:
     """One model touched by a run (or by an override): what, by how much, from where.
 
     ``kinds`` maps a token kind to ``{"old", "new", "change_pct"}`` (decimal
-    strings; for a conflict, ``{"<source>": "<rate>", ...}`` per kind).
+    strings; for a conflict, ``{"<source>": "<value>", ...}`` per field path,
+    e.g. ``input`` or ``input.tiers[0].rate``). ``evidence`` maps a field path
+    to what each source said: ``{"status", "value", "lineages", "claims",
+    "claim_lineages"}`` (see :mod:`budget.pricing.sources.evidence`).
     """
 
     provider: str
@@ -35,6 +38,7 @@ class PriceChange:
     cause: str | None = None
     old_price_id: int | None = None
     new_price_id: int | None = None
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "sources": list(self.sources)}
