@@ -222,7 +222,9 @@ class ConsideredOut(BaseModel):
 class RouteOut(_FromDict):
     """Which model to use now, or a denial saying when the budget returns."""
 
-    decision: Literal["preferred", "cheaper", "local", "preferred_over_soft_limit", "denied"]
+    decision: Literal[
+        "preferred", "cheaper", "larger_context", "local", "preferred_over_soft_limit", "denied"
+    ]
     allowed: bool
     provider: str | None
     model: str | None
