@@ -246,3 +246,19 @@ def _flat(price: dict[str, Any]) -> dict[str, Any]:
         if kind in price["rates"]:
             out[f"{kind} (USD/M)"] = _rate(price, kind)
     return out
+
+
+@command(app, "facts", reads=True)
+def facts(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
+    """What the sources state about MODEL: kind, context window, output cap,
+    modalities, capabilities and lifecycle (current, deprecated, retired, unknown).
+
+    Example: budget prices facts gpt-4o --provider openai
+    """
+    found = cli.backend.model_facts({"provider": provider, "model": model})
+
+    def render(f: dict[str, Any]) -> None:
+        title = f"{f['provider']}/{f['model']}"
+        cli.print(r.details({k: v for k, v in f.items() if v not in (None, [], {})}, title=title))
+
+    cli.emit(found, render)
