@@ -224,5 +224,5 @@ def test_screen_says_why_each_model_was_left_out():
     assert refused == {
         "context window cannot hold 151,000 tokens": 4,
         "deprecated": 1,
-        "a embedding model, not chat": 1,
+        "not a chat model (embed)": 1,
     }

@@ -92,7 +92,8 @@ def test_over_a_soft_limit_the_cheapest_model_that_fits(stub):
     asked = stub["asked"][0]
     assert (asked.input_tokens, asked.output_tokens, asked.explicit) == (1000, 500, True)
     assert d.reason.startswith(
-        "the preferred model passes a soft limit; gpt-4.1-nano is the cheapest model that fits"
+        "the preferred model passes a soft limit; openai/gpt-4.1-nano is the cheapest "
+        "openai model that fits"
     )
     # costed on this request: 1,000 in + 500 out at $0.10 / $0.40 per million
     assert d.recommendation.cost_per_request == D("0.0003")

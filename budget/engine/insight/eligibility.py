@@ -72,12 +72,10 @@ def mode_of(facts: ModelFacts | None) -> str:
 
 
 def lifecycle_refusal(facts: ModelFacts | None, include: frozenset[str], today: date) -> str | None:
-    """Why the model's lifecycle or kind keeps it out, or None."""
+    """Why the model's lifecycle or kind keeps it out, or None (coarse, so that
+    refusals can be counted by reason)."""
     state = "unknown" if facts is None else facts.lifecycle(today)
     if state != CURRENT and state not in include:
-        if facts is not None and facts.retires_on is not None:
-            verb = "retired on" if state == "retired" else "retires on"
-            return f"{state} ({verb} {facts.retires_on.isoformat()})"
         return "lifecycle unknown" if state == "unknown" else state
     if facts is not None and facts.base and "base" not in include:
         return "base model"

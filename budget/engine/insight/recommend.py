@@ -63,6 +63,9 @@ SPECIAL_FAMILIES = (
     "dall-e",
     "ft:",
 )
+#: Models served as chat that do one narrow task (OCR, safety classification,
+#: robot control); never suggested for a general chat model.
+TASK_FAMILIES = ("ocr", "guard", "robotics")
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,10 @@ def screen(
     for price in _candidates(ctx, current, now, constraints.same_provider):
         facts = _facts(price)
         mode = rules.mode_of(facts)
-        if _special(price.model) != special or mode != kind:
-            refused[f"a {mode} model, not {kind}"] += 1
+        families = _special(price.model)
+        if families != special or mode != kind:
+            what = "/".join(sorted(families)) if families != special else mode
+            refused[f"not a {kind} model ({what or 'general'})"] += 1
             continue
         found = _qualify(ctx, price, facts, constraints, now, current.provider)
         if isinstance(found, str):
@@ -301,7 +306,8 @@ def _has_rates(price: Price) -> bool:
 
 def _special(model: str) -> frozenset[str]:
     # Fine-tuned ids are the facts rules' to refuse (``include`` may let them in).
-    return frozenset(s for s in SPECIAL_FAMILIES if s in model.lower() and s != "ft:")
+    name = model.lower()
+    return frozenset(s for s in (*SPECIAL_FAMILIES, *TASK_FAMILIES) if s in name and s != "ft:")
 
 
 def parse_tier(value: Any) -> Tier | None:

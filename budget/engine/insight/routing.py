@@ -10,7 +10,9 @@
    same kind of model, a context window known to hold the request, the
    capabilities asked for), cheaper on this request than the preferred model
    (any price when the preferred model cannot hold the request), tried
-   cheapest first, the first the budget grants within its soft limits;
+   cheapest first — the preferred model's provider's first (a caller has its
+   keys), then the other providers' (none with ``same_provider``), at most
+   five of each — the first the budget grants within its soft limits;
 3. else the free local model of ``Settings.route_local_model``, if configured
    and granted;
 4. else the preferred model over its soft limit, when only soft limits stand
@@ -248,8 +250,7 @@ def route_request(
             rec, result = picked
             return decide(
                 "cheaper" if too_small is None else "larger_context",
-                f"{why_not}; {rec.model} is the cheapest model that fits: "
-                + "; ".join(rec.reasons),
+                f"{why_not}; {_cheapest(rec, home)}: " + "; ".join(rec.reasons),
                 provider=rec.provider,
                 model=rec.model,
                 estimated_cost=result.estimated_cost,
@@ -324,18 +325,28 @@ def _cheapest_fit(
             refused["not cheaper"] += 1
         else:
             costed.append((cost.total_nanos, cand.price.model, cand))
-    costed.sort(key=lambda item: item[:2])
+    home = price.provider
+    costed.sort(key=lambda item: (item[2].price.provider != home, *item[:2]))
     current = preferred.total_nanos if preferred is not None else 0
-    for nanos, _, cand in costed[:MAX_CANDIDATES]:
+    tries = {True: 0, False: 0}
+    for nanos, _, cand in costed:
+        same = cand.price.provider == home
+        if tries[same] >= MAX_CANDIDATES:
+            refused[f"not tried (only the {MAX_CANDIDATES} cheapest of a side are)"] += 1
+            continue
+        tries[same] += 1
         result = _dry_run(ctx, cand.price.provider, cand.price.model, request)
         considered.append(_considered(cand.price.provider, cand.price.model, result))
         if result.allowed and not result.over_soft_limit:
             return (recommendation(cand, price, mix, nanos, current), result), ""
         refused["refused by the budget"] += 1
-    untried = len(costed) - MAX_CANDIDATES
-    if untried > 0:
-        refused[f"not tried (only the {MAX_CANDIDATES} cheapest are)"] += untried
     return None, _none_fits(refused)
+
+
+def _cheapest(rec: Recommendation, home: str) -> str:
+    if rec.provider == home:
+        return f"{rec.provider}/{rec.model} is the cheapest {home} model that fits"
+    return f"{rec.provider}/{rec.model} is the cheapest model that fits (no {home} model does)"
 
 
 def _none_fits(refused: Counter[str]) -> str:
