@@ -9,6 +9,8 @@ a capability is required.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from budget.domain.facts import ModelFacts
 from budget.errors import ValidationError
 from budget.pricing import facts as shipped_facts
@@ -38,8 +40,10 @@ def parse_capabilities(values: object) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=16384)
 def facts_of(provider: str, model: str) -> ModelFacts | None:
-    """The shipped facts of a model (None when no source and not its id says anything)."""
+    """The shipped facts of a model (None when no source and not its id says anything);
+    remembered, as recommend and route ask about every model of the catalog."""
     return shipped_facts.lookup(provider, model)
 
 
