@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     #: (e.g. "ollama/llama3.1"); unset, routing has no local fallback (docs/insight.md).
     route_local_model: str | None = None
     #: Capabilities per model ("provider/model" or "model": ["tools", "vision", ...]),
-    #: over what LiteLLM's model file says (recommendation constraints).
+    #: over the shipped model facts (recommendation and routing constraints).
     model_capabilities: dict[str, list[str]] = Field(default_factory=dict)
     #: How many expired allocations one sweep returns at most.
     sweep_batch: int = 500

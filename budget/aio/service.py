@@ -64,6 +64,7 @@ THREADED = (
     "usage_report",
     "forecast",
     "recommend_models",
+    "model_facts",
     "route_request",
     "doctor",
 )

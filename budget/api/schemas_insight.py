@@ -45,6 +45,8 @@ Capability = Literal[
     "video_input",
     "computer_use",
 ]
+#: What recommend and route leave out unless included (engine/insight/eligibility.py).
+Include = Literal["deprecated", "retired", "unknown", "base", "fine_tuned"]
 Zone = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
 
 
@@ -160,8 +162,31 @@ class TokenMixOut(BaseModel):
     cached_input_tokens: int
     cache_write_tokens: int
     reasoning_tokens: int
-    basis: Literal["model", "all", "default"]
+    basis: Literal["model", "all", "default", "request"]
     description: str
+
+
+class ModelFactsOut(_FromDict):
+    """What the sources state about one model (None: not stated), and who said it."""
+
+    provider: str
+    model: str
+    mode: str | None
+    context_window: int | None
+    max_input_tokens: int | None
+    max_output_tokens: int | None
+    input_modalities: list[str]
+    output_modalities: list[str]
+    capabilities: list[str]
+    lifecycle: Literal["current", "deprecated", "retired", "unknown"]
+    deprecated: bool
+    retires_on: str | None
+    successor: str | None
+    base: bool
+    fine_tuned: bool
+    sources: dict[str, str]
+    requested: dict[str, str]
+    priced_as: dict[str, str] | None
 
 
 class RecommendationOut(_FromDict):
@@ -210,6 +235,7 @@ class RouteIn(Strict):
     capabilities: Annotated[list[Capability], Field(max_length=11)] | None = None
     min_context_window: Annotated[int, StrictType(), Field(ge=1, le=10**9)] | None = None
     max_tier: Tier | None = None
+    include: Annotated[list[Include], Field(max_length=5)] | None = None
 
 
 class ConsideredOut(BaseModel):
@@ -222,7 +248,9 @@ class ConsideredOut(BaseModel):
 class RouteOut(_FromDict):
     """Which model to use now, or a denial saying when the budget returns."""
 
-    decision: Literal["preferred", "cheaper", "local", "preferred_over_soft_limit", "denied"]
+    decision: Literal[
+        "preferred", "cheaper", "larger_context", "local", "preferred_over_soft_limit", "denied"
+    ]
     allowed: bool
     provider: str | None
     model: str | None

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from budget.engine import metrics_snapshot as snapshots
+from budget.engine import model_facts as facts
 from budget.engine.context import EngineContext
 from budget.engine.insight import analysis, forecast, rebuild, recommend, reports, routing
 
@@ -83,9 +84,12 @@ class InsightOperations:
         max_tier: str | None = None,
         budget_id: str | None = None,
         limit: int = 5,
+        include: list[str] | None = None,
     ) -> list[recommend.Recommendation]:
         """Cheaper models that qualify for ``model``, nearest first, each with the
-        saving on your own recent token mix and the reasons it qualifies."""
+        saving on your own recent token mix and the reasons it qualifies. Only
+        current models of the same kind that hold the average request, unless
+        ``include`` names deprecated, retired, unknown, base or fine_tuned."""
         return recommend.recommend_models(
             self._ctx,
             model=model,
@@ -97,6 +101,7 @@ class InsightOperations:
             max_tier=max_tier,
             budget_id=budget_id,
             limit=limit,
+            include=include,
         )
 
     def route_request(
@@ -114,7 +119,7 @@ class InsightOperations:
         model, else a denial saying when the budget returns. Attributes: the
         caller's scope (component, project, user, api_key, tier, tags, …,
         priority) and constraints (same_provider, capabilities,
-        min_context_window, max_tier). Reserves nothing."""
+        min_context_window, max_tier, include). Reserves nothing."""
         return routing.route_request(
             self._ctx,
             preferred_model=preferred_model,
@@ -124,6 +129,13 @@ class InsightOperations:
             max_output_tokens=max_output_tokens,
             **attributes,
         )
+
+    def model_facts(self, provider: str, model: str) -> dict[str, Any]:
+        """What the sources state about a model, JSON-ready: mode, context window,
+        input and output caps, modalities, capabilities, lifecycle as of today
+        (current, deprecated with its shutdown date, retired, unknown), whether
+        it is a base or fine-tuned model, and which source said each thing."""
+        return facts.model_facts(self._ctx, provider, model)
 
     def rebuild_rollups(self, *, check_only: bool = False) -> rebuild.RebuildReport:
         """Recompute the rollups from the ledger, day by day, and report whether the

@@ -16,6 +16,7 @@ TOOL_NAMES = (
     "list_alerts",
     "estimate_cost",
     "recommend_model",
+    "model_facts",
     "route_request",
     "usage_analytics",
     "void_usage",

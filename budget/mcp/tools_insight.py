@@ -1,6 +1,7 @@
-"""The MCP tools that advise: a cheaper model, a route within budget, usage analytics.
+"""The MCP tools that advise: a cheaper model, a model's facts, a route within budget,
+usage analytics.
 
-They call ``BudgetService.recommend_models``, ``route_request`` and
+They call ``BudgetService.recommend_models``, ``model_facts``, ``route_request`` and
 ``usage_report`` (:mod:`budget.engine.service_insight`) and return each
 result's ``to_dict()``.
 """
@@ -34,6 +35,15 @@ Tier = Annotated[
     ),
 ]
 
+Include = Annotated[
+    list[str] | None,
+    Field(
+        description="Also consider what is left out by default: deprecated, retired, "
+        "unknown (lifecycle), base, fine_tuned.",
+        max_length=5,
+    ),
+]
+
 
 def as_json(result: Any) -> Json:
     """A result's ``to_dict()``; a list of results as ``{"items": [...]}``."""
@@ -43,7 +53,7 @@ def as_json(result: Any) -> Json:
 
 
 def register_insight(server: MCPServer, get: GetService) -> None:
-    """Add recommend_model, route_request and usage_analytics to ``server``."""
+    """Add recommend_model, model_facts, route_request and usage_analytics to ``server``."""
 
     @tool(server, READ)
     def recommend_model(
@@ -59,6 +69,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         max_tier: Tier = None,
         budget: Annotated[str | None, Field(description="Budget id or name to fit within.")] = None,
         limit: Annotated[int, Field(ge=1, le=50)] = 5,
+        include: Include = None,
     ) -> Json:
         """Cheaper models that can do the same job, cheapest first, with what each
         would save per call at the catalog's prices."""
@@ -75,8 +86,19 @@ def register_insight(server: MCPServer, get: GetService) -> None:
             max_tier=max_tier,
             budget_id=budget_id,
             limit=limit,
+            include=include,
         )
         return as_json(result)
+
+    @tool(server, READ)
+    def model_facts(
+        model: Annotated[str, Field(description="The model id, e.g. gpt-4o.", max_length=200)],
+        provider: Annotated[str, Field(description="The provider, e.g. openai.", max_length=100)],
+    ) -> Json:
+        """What the sources state about a model: kind (chat, embedding …), context
+        window, output cap, modalities, capabilities and lifecycle (current,
+        deprecated with its shutdown date, retired, unknown)."""
+        return call(get().model_facts, provider=provider, model=model)
 
     @tool(server, READ)
     def route_request(
@@ -88,10 +110,12 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         component: Annotated[str | None, Field(max_length=200)] = None,
         project: Annotated[str | None, Field(max_length=200)] = None,
         user: Annotated[str | None, Field(max_length=200)] = None,
+        include: Include = None,
     ) -> Json:
         """Which model to use for this request given the remaining budget: the
-        preferred model if it fits every limit, else the best cheaper one that does,
-        with the reason. Reserves nothing (then call allocate_tokens)."""
+        preferred model if it holds the request and fits every limit, else the
+        cheapest current model that does, with the reason. Reserves nothing (then
+        call allocate_tokens)."""
         svc = get()
         attributes = identity.bind({"component": component, "project": project, "user": user})
         result = call(
@@ -101,6 +125,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
             task_type=task_type,
             input_tokens=input_tokens,
             max_output_tokens=max_output_tokens,
+            include=include,
             **{k: v for k, v in attributes.items() if v is not None},
         )
         return as_json(result)

@@ -64,6 +64,8 @@ async def exercise(client: Client, budget_id: str) -> None:
     assert estimate["priced"] is True and estimate["cost"]
     recommended = data(await call("recommend_model", {"model": "gpt-4o", "provider": "openai"}))
     assert "items" in recommended
+    facts = data(await call("model_facts", common))
+    assert facts["mode"] == "chat" and facts["context_window"] == 128_000
     routed = data(
         await call(
             "route_request",

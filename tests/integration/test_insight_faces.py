@@ -157,6 +157,10 @@ def test_routing_at_each_budget_state(svc, db_url, pinned_clock):
     svc.add_policy(
         team.budget_id, type="hard_limit", period="daily", cost_limit="0.0001", provider="openai"
     )
+    elsewhere = svc.route_request(**call)
+    assert elsewhere.decision == "cheaper" and elsewhere.provider != "openai"
+    assert "(no openai model does)" in elsewhere.reason
+    call["same_provider"] = True
     denied = svc.route_request(**call)
     assert denied.decision == "denied" and denied.retry_at == datetime(2026, 11, 30, tzinfo=UTC)
     assert all(c.outcome == "denied" for c in denied.considered)

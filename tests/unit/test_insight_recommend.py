@@ -8,8 +8,10 @@ import pytest
 
 from budget.domain.enums import Tier
 from budget.domain.prices import Price, PriceRates, Rate, TokenUsage
+from budget.engine.insight import recommend
 from budget.engine.insight.recommend import Constraints, TokenMix, rank
 from budget.errors import ValidationError
+from budget.pricing import facts
 from budget.pricing.catalog import PriceCatalog
 from budget.settings import Settings
 
@@ -43,6 +45,39 @@ CATALOG = [
     price("acme", "dearer", 20, 80),
 ]
 MIX = TokenMix(10, TokenUsage(30_000, 10_000), "model", "10 requests")
+
+
+#: What the (fictional) sources list: every acme/other model is a current chat
+#: model, except those that say otherwise.
+ENTRIES = [
+    {"source": "litellm", "provider": p, "model": m, "mode": "chat"}
+    for p, m in [
+        ("acme", "big"),
+        ("acme", "medium"),
+        ("acme", "small"),
+        ("acme", "almost"),
+        ("acme", "old"),
+        ("acme", "dearer"),
+        ("acme", "cur"),
+        ("acme", "a"),
+        ("acme", "b"),
+        ("other", "medium"),
+    ]
+] + [{"source": "litellm", "provider": "acme", "model": "embed-1", "mode": "embedding"}]
+
+
+@pytest.fixture(autouse=True)
+def known_facts(monkeypatch):
+    """Recommendations read these facts instead of the shipped ones."""
+    table = {"entries": list(ENTRIES)}
+
+    def install(*extra):
+        table["entries"] = [*ENTRIES, *extra]
+        index = facts.build_index(table["entries"])
+        monkeypatch.setattr(recommend, "facts_of", lambda p, m: facts.lookup(p, m, index))
+
+    install()
+    return install
 
 
 def ctx(**settings) -> SimpleNamespace:
@@ -133,3 +168,61 @@ def test_a_model_without_rates_cannot_be_compared():
     with pytest.raises(ValidationError) as err:
         rank(ctx(), bare, MIX, Constraints(), NOW)
     assert err.value.field == "model"
+
+
+def test_retired_deprecated_base_fine_tuned_and_unlisted_models_are_left_out(known_facts):
+    known_facts(
+        {"source": "litellm", "provider": "acme", "model": "gone", "retires_on": "2026-11-01"},
+        {"source": "litellm", "provider": "acme", "model": "going", "retires_on": "2027-03-01"},
+        {"source": "litellm", "provider": "acme", "model": "raw-base", "mode": "chat"},
+        {"source": "litellm", "provider": "acme", "model": "ft:medium", "mode": "chat"},
+    )
+    extra = [
+        price("acme", m, 3, 12) for m in ("gone", "going", "raw-base", "ft:medium", "unlisted")
+    ]
+    context = SimpleNamespace(catalog=PriceCatalog(CATALOG + extra), settings=Settings())
+    assert names(rank(context, CURRENT, MIX, Constraints(), NOW)) == [
+        "acme/medium",
+        "acme/small",
+        "other/medium",
+    ]
+    everything = Constraints(
+        include=frozenset({"retired", "deprecated", "base", "fine_tuned", "unknown"})
+    )
+    found = names(rank(context, CURRENT, MIX, everything, NOW))
+    for model in ("gone", "going", "raw-base", "ft:medium", "unlisted", "old"):
+        assert f"acme/{model}" in found
+    assert "acme/embed-1" not in found  # another kind of model, whatever is included
+
+
+def test_a_model_that_cannot_hold_the_average_request_is_left_out():
+    big_requests = TokenMix(1, TokenUsage(300_000, 10_000), "model", "1 request")
+    recs = rank(ctx(), CURRENT, big_requests, Constraints(), NOW)
+    # acme/medium and acme/small have 128 k / 32 k windows; other/medium 200 k.
+    assert names(recs) == []
+    fits = TokenMix(10, TokenUsage(1_000_000, 10_000), "model", "10 requests")
+    assert names(rank(ctx(), CURRENT, fits, Constraints(), NOW)) == [
+        "acme/medium",
+        "other/medium",
+    ]
+
+
+def test_an_explicit_request_needs_a_known_window():
+    context = SimpleNamespace(
+        catalog=PriceCatalog([CURRENT, price("acme", "medium", 5, 20, window=None)]),
+        settings=Settings(),
+    )
+    asked = Constraints(input_tokens=1_000, output_tokens=100, explicit=True)
+    assert rank(context, CURRENT, MIX, asked, NOW) == []
+    assert names(rank(context, CURRENT, MIX, Constraints(), NOW)) == ["acme/medium"]
+
+
+def test_screen_says_why_each_model_was_left_out():
+    asked = Constraints(input_tokens=150_000, output_tokens=1_000, explicit=True)
+    found, refused = recommend.screen(ctx(), CURRENT, asked, NOW)
+    assert [(c.price.provider, c.price.model) for c in found] == [("other", "medium")]
+    assert refused == {
+        "context window cannot hold 151,000 tokens": 4,
+        "deprecated": 1,
+        "not a chat model (embed)": 1,
+    }

@@ -1,4 +1,5 @@
-"""/reports, /forecast, /analysis, /recommendations, /route and /rollups/rebuild.
+"""/reports, /forecast, /analysis, /recommendations, /models/facts, /route and
+/rollups/rebuild.
 
 Reports answer JSON, or CSV with ``format=csv`` or ``Accept: text/csv``.
 """
@@ -17,6 +18,8 @@ from budget.api.schemas_insight import (
     FindingOut,
     ForecastOut,
     GroupName,
+    Include,
+    ModelFactsOut,
     RebuildIn,
     RebuildOut,
     RecommendationOut,
@@ -32,6 +35,7 @@ from budget.domain.enums import Tier
 
 router = APIRouter(tags=["insight"], route_class=StrictRoute)
 Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+Name = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 TagText = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Format = Annotated[
     Literal["json", "csv"] | None, Query(description="csv, or json (default; or Accept)")
@@ -179,9 +183,12 @@ def recommendations(
     max_tier: Tier | None = None,
     budget_id: Filter = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
+    include: Annotated[list[Include] | None, Query(max_length=5)] = None,
 ) -> list[RecommendationOut]:
     """Cheaper models that qualify for ``model`` (``capability`` repeated), best first,
-    with the saving on your own recent token mix and why each qualifies."""
+    with the saving on your own recent token mix and why each qualifies. Only current
+    models of the same kind unless ``include`` (repeated) names deprecated, retired,
+    unknown, base or fine_tuned."""
     found = svc.recommend_models(
         model=model,
         provider=provider,
@@ -192,8 +199,17 @@ def recommendations(
         max_tier=None if max_tier is None else max_tier.value,
         budget_id=budget_id,
         limit=limit,
+        include=include,
     )
     return [RecommendationOut.of(r) for r in found]
+
+
+@router.get("/models/facts", response_model=ModelFactsOut)
+def model_facts(svc: ServiceDep, _: ClientDep, provider: Name, model: Name) -> ModelFactsOut:
+    """What the sources state about a model: mode, context window, output cap,
+    modalities, capabilities, lifecycle (current, deprecated, retired, unknown) and
+    which source said each. The model is a query parameter (ids may contain ``/``)."""
+    return ModelFactsOut.model_validate(svc.model_facts(provider, model))
 
 
 @router.post("/route", response_model=RouteOut)

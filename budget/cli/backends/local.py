@@ -343,8 +343,15 @@ class LocalBackend(LocalOperator, LocalRetention, LocalWebhooks, Backend):
         found = self.svc.recommend_models(
             **_query(query, *names, "max_tier", "budget_id", "limit"),
             capabilities=query.get("capability"),
+            include=query.get("include"),
         )
         return [_dump(RecommendationOut.of(x)) for x in found]
+
+    def model_facts(self, query):
+        from budget.api.schemas_insight import ModelFactsOut
+
+        facts = self.svc.model_facts(query["provider"], query["model"])
+        return _dump(ModelFactsOut.model_validate(facts))
 
     def route(self, body):
         from budget.api.schemas_insight import RouteIn, RouteOut, route_arguments

@@ -261,6 +261,9 @@ class RemoteBackend(RemoteOperator, Backend):
     def recommend(self, query):
         return self._call("GET", "/recommendations", params=query)
 
+    def model_facts(self, query):
+        return self._call("GET", "/models/facts", params=query)
+
     def route(self, body):
         return self._call("POST", "/route", json=body)
 

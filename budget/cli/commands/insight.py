@@ -56,6 +56,13 @@ SameProvider = Annotated[
     bool, typer.Option("--same-provider", help="Only models of the same provider.")
 ]
 MaxTier = Annotated[Tier | None, typer.Option(help="Highest tier a model may have.")]
+Include = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        help="Also consider: deprecated, retired, unknown, base, fine_tuned (repeat).",
+    ),
+]
 
 
 def _default_since(zone: str) -> str:
@@ -179,6 +186,7 @@ def recommend(
     max_tier: MaxTier = None,
     budget: BudgetFilter = None,
     limit: Annotated[int, typer.Option(min=1, max=50, help="How many.")] = 5,
+    include: Include = None,
 ) -> None:
     """Cheaper models that qualify, with the saving on your own recent token mix.
 
@@ -194,6 +202,7 @@ def recommend(
         max_tier=max_tier,
         budget_id=cli.backend.resolve_budget(budget) if budget else None,
         limit=limit,
+        include=list(include) if include else None,
     )
     cli.emit(cli.backend.recommend(query), lambda items: show.recommendations(cli, items))
 
@@ -215,6 +224,7 @@ def route(
     same_provider: SameProvider = False,
     capability: Capability = None,
     max_tier: MaxTier = None,
+    include: Include = None,
     tier: TierOpt = None,
     component: Component = None,
     project: Project = None,
@@ -238,6 +248,7 @@ def route(
         same_provider=True if same_provider else None,
         capabilities=list(capability) if capability else None,
         max_tier=max_tier,
+        include=list(include) if include else None,
         **scope(component, project, user, api_key, None, None, tier, task_type, tag),
     )
     decision = cli.backend.route(body)

@@ -299,3 +299,19 @@ def _flat(price: dict[str, Any]) -> dict[str, Any]:
     for tier in price.get("service_tiers") or {}:
         out[f"{tier} tier"] = "yes (see `budget prices show`)"
     return out
+
+
+@command(app, "facts", reads=True)
+def facts(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
+    """What the sources state about MODEL: kind, context window, output cap,
+    modalities, capabilities and lifecycle (current, deprecated, retired, unknown).
+
+    Example: budget prices facts gpt-4o --provider openai
+    """
+    found = cli.backend.model_facts({"provider": provider, "model": model})
+
+    def render(f: dict[str, Any]) -> None:
+        title = f"{f['provider']}/{f['model']}"
+        cli.print(r.details({k: v for k, v in f.items() if v not in (None, [], {})}, title=title))
+
+    cli.emit(found, render)

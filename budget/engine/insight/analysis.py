@@ -1,7 +1,11 @@
 """Usage analysis: the trend (rising, flat, falling) and the spikes of each group's spend.
 
 Each group (a model, a component …) gets a series of its spend per bucket
-(hours for ranges up to three days, else days), zeros included:
+(hours for ranges up to three days, else days), from the group's first bucket
+with usage to the end of the range, zeros included: the buckets before a
+group's first usage are not spend of zero (a model first used mid-range is not
+"rising" from nothing), so they are left out and ``series_start`` says where
+the series begins:
 
 * trend: the least-squares slope over the buckets, as the change it implies
   across the range relative to the mean (``slope * (n - 1) / mean``); rising
@@ -90,6 +94,7 @@ def analyze_usage(
     )
     bucketing = Bucketing.of(kind, timezone)
     labels = [bucketing.label(x) for x in [start, *bucketing.starts_within(start, end)]]
+    position = {label: i for i, label in enumerate(labels)}
     series: dict[str | None, dict[int, Counters]] = {}
     for row in report.rows:
         label = bucketing.label(row.bucket_start)  # type: ignore[arg-type]
@@ -100,11 +105,12 @@ def analyze_usage(
         for usage in points.values():
             total.merge(usage)
         metric = "cost" if total.cost_nanos else "tokens"
-        values = [_value(points.get(label), metric) for label in labels]
+        used = labels[min(position[label] for label in points) :]
+        values = [_value(points.get(label), metric) for label in used]
         if len(values) < MIN_POINTS:
             continue
-        bounds = [_clip(bucketing.bounds(label), start, end) for label in labels]
-        found = [trend(by, group, metric, values, kind)]
+        bounds = [_clip(bucketing.bounds(label), start, end) for label in used]
+        found = [trend(by, group, metric, values, kind, bounds[0][0])]
         found += spikes(by, group, metric, values, bounds)
         weight = total.cost_nanos or total.total_tokens
         findings.append((weight, found))
@@ -122,7 +128,14 @@ def _value(usage: Counters | None, metric: str) -> Decimal:
     return nanos_to_usd(usage.cost_nanos) if metric == "cost" else Decimal(usage.total_tokens)
 
 
-def trend(by: str, group: str | None, metric: str, values: list[Decimal], kind: str) -> Finding:
+def trend(
+    by: str,
+    group: str | None,
+    metric: str,
+    values: list[Decimal],
+    kind: str,
+    series_start: datetime | None = None,
+) -> Finding:
     """The least-squares trend of a series (see the module's docstring)."""
     n = len(values)
     mean = sum(values) / n
@@ -154,6 +167,7 @@ def trend(by: str, group: str | None, metric: str, values: list[Decimal], kind: 
         {
             "buckets": n,
             "bucket": kind,
+            "series_start": series_start,
             "total": _num(sum(values)),
             "mean_per_bucket": _num(mean),
             "first_half_mean": _num(first),

@@ -1,35 +1,23 @@
-"""What a model can do (tools, vision …), for recommendation constraints.
+"""What a model can do (tools, vision …), for recommendation and routing constraints.
 
-The facts come from LiteLLM's model file inside an installed ``litellm``
-wheel (read offline, litellm is never imported; ``supports_*`` flags), with
-``Settings.model_capabilities`` (``{"provider/model" or "model": [names]}``)
-taking precedence. A model the sources say nothing about has *unknown*
-capabilities: it does not qualify when a capability is required.
+The facts are the shipped model facts (:mod:`budget.pricing.facts`, from
+LiteLLM's ``supports_*`` flags), with ``Settings.model_capabilities``
+(``{"provider/model" or "model": [names]}``) taking precedence. A model the
+sources say nothing about has *unknown* capabilities: it does not qualify when
+a capability is required.
 """
 
 from __future__ import annotations
 
-import json
-from functools import cache
+from functools import lru_cache
 
+from budget.domain.facts import ModelFacts
 from budget.errors import ValidationError
-from budget.pricing.normalize import model_key, normalize_model, normalize_provider
+from budget.pricing import facts as shipped_facts
+from budget.pricing.facts_sources import CAPABILITIES
 from budget.settings import Settings
 
-#: Capability name -> LiteLLM flag.
-CAPABILITIES = {
-    "tools": "supports_function_calling",
-    "vision": "supports_vision",
-    "reasoning": "supports_reasoning",
-    "json_schema": "supports_response_schema",
-    "prompt_caching": "supports_prompt_caching",
-    "pdf": "supports_pdf_input",
-    "web_search": "supports_web_search",
-    "audio_input": "supports_audio_input",
-    "audio_output": "supports_audio_output",
-    "video_input": "supports_video_input",
-    "computer_use": "supports_computer_use",
-}
+__all__ = ["CAPABILITIES", "capabilities_of", "facts_of", "parse_capabilities"]
 
 
 def parse_capabilities(values: object) -> frozenset[str]:
@@ -52,32 +40,20 @@ def parse_capabilities(values: object) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=16384)
+def facts_of(provider: str, model: str) -> ModelFacts | None:
+    """The shipped facts of a model (None when no source and not its id says anything);
+    remembered, as recommend and route ask about every model of the catalog."""
+    return shipped_facts.lookup(provider, model)
+
+
 def capabilities_of(settings: Settings, provider: str, model: str) -> frozenset[str] | None:
-    """The model's capabilities, or None when nothing is known about it."""
+    """The model's capabilities, or None when nothing is known about them."""
     configured = settings.model_capabilities
     for key in (f"{provider}/{model}", model):
         if key in configured:
             return frozenset(c.strip().lower() for c in configured[key])
-    return _index().get((normalize_provider(provider), model_key(model)))
-
-
-@cache
-def _index() -> dict[tuple[str, str], frozenset[str]]:
-    """(provider, model key) -> capabilities, from the installed LiteLLM file (or empty)."""
-    from budget.pricing.sources.base import SourceUnavailable
-    from budget.pricing.sources.litellm import read_installed_file
-
-    try:
-        body, _ = read_installed_file()
-        document = json.loads(body)
-    except (SourceUnavailable, OSError, ValueError):
-        return {}
-    out: dict[tuple[str, str], frozenset[str]] = {}
-    for raw_id, row in document.items():
-        if not isinstance(row, dict) or not isinstance(row.get("litellm_provider"), str):
-            continue
-        provider = normalize_provider(row["litellm_provider"])
-        found = frozenset(name for name, flag in CAPABILITIES.items() if row.get(flag) is True)
-        key = (provider, model_key(normalize_model(provider, raw_id)))
-        out[key] = out.get(key, frozenset()) | found
-    return out
+    facts = facts_of(provider, model)
+    if facts is None or not (facts.listed or "capabilities" in facts.sources):
+        return None
+    return facts.capabilities

@@ -1,18 +1,19 @@
 """Model recommendations: the cheaper models that qualify, priced on your own token mix.
 
-The *token mix* is what the ledger says calls to the model looked like over
-the last 30 days (requests; input, cached-read, cache-write, output and
-reasoning tokens), read from the rollups; without such usage, the mix of all
-usage in the same filters; without any, a default of 3,000 input and 1,000
-output tokens per request. A candidate's cost is that of the average request
+Candidates are priced on the *token mix* (:mod:`~budget.engine.insight.mix`):
+what calls to the model looked like over the last 30 days, else all calls, else
+a default request. A candidate's cost is that of the average request
 at the candidate's price, times the number of requests, so tiered and
 per-request rates apply as they would.
 
 Candidates are the models of the price catalog in force now that qualify:
-token rates known, not deprecated, the same kind of model (chat models for a
-chat model; embedding for embedding …), the constraints met (same provider,
-a minimum context window, capabilities, a maximum tier) and at least 10 %
-cheaper on the mix. They are ranked with the current provider's models first,
+token rates known, the same kind of model (chat models for a chat model;
+embedding for embedding …), sensible by their model facts (current, not a base
+or fine-tuned model, holding the average request: see
+:mod:`~budget.engine.insight.eligibility`, whose ``include`` lets the others
+in), the constraints met (same provider, a minimum context window,
+capabilities, a maximum tier) and at least 10 % cheaper on the mix. They are
+ranked with the current provider's models first,
 then nearest first: the most expensive of the cheaper models first, price
 standing in for capability, so the first is the smallest step down that saves.
 Routing and soft-limit suggestions use this same ranking.
@@ -20,37 +21,35 @@ Routing and soft-limit suggestions use this same ranking.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
-
-from sqlalchemy import Connection
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.enums import Tier
+from budget.domain.facts import ModelFacts
 from budget.domain.money import nanos_to_usd
 from budget.domain.prices import Price, TokenUsage
 from budget.engine import pricing
 from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
-from budget.engine.insight import aggregate as agg
-from budget.engine.insight.buckets import Bucketing, plan
-from budget.engine.insight.capabilities import capabilities_of, parse_capabilities
-from budget.engine.insight.rollups import EPOCH, epoch_hour
+from budget.engine.insight import eligibility as rules
+from budget.engine.insight.capabilities import capabilities_of, facts_of, parse_capabilities
+from budget.engine.insight.eligibility import Constraints, parse_include
+from budget.engine.insight.mix import TokenMix, token_mix
 from budget.engine.policies import list_policies
 from budget.errors import NotFound, ValidationError
 from budget.pricing.catalog import normalize_provider
 from budget.pricing.normalize import aliases
 
-MIX_DAYS = 30
 MAX_LIMIT = 50
 #: A candidate must save at least this share of the cost on the mix.
 MIN_SAVING_SHARE = Decimal("0.1")
-DEFAULT_MIX = TokenUsage(input_tokens=3000, output_tokens=1000)
-TIER_ORDER = (Tier.LOCAL_LIGHTWEIGHT, Tier.LOCAL_MIDWEIGHT, Tier.REMOTE_HEAVYWEIGHT)
-#: Model families that do a different job; never suggested for a chat model.
+#: Model families that do a different job (and fine-tuned ids), never
+#: suggested for a chat model.
 SPECIAL_FAMILIES = (
     "realtime",
     "audio",
@@ -64,52 +63,20 @@ SPECIAL_FAMILIES = (
     "dall-e",
     "ft:",
 )
+#: Models served as chat that do one narrow task (OCR, safety classification,
+#: robot control); never suggested for a general chat model.
+TASK_FAMILIES = ("ocr", "guard", "robotics")
 
 
 @dataclass(frozen=True)
-class TokenMix:
-    """Requests and token totals a comparison is priced on, and where they came from."""
+class Candidate:
+    """A model that qualifies (at any price), with what qualifies it."""
 
-    requests: int
-    usage: TokenUsage  # totals over the requests
-    basis: str  # "model", "all" or "default"
-    description: str
-
-    def per_request(self) -> TokenUsage:
-        """The average request (whole tokens, the convention's bounds kept)."""
-        n = max(self.requests, 1)
-
-        def avg(x: int) -> int:
-            return int((Decimal(x) / n).to_integral_value(ROUND_HALF_EVEN))
-
-        u = self.usage
-        inp, out = avg(u.input_tokens), avg(u.output_tokens)
-        cached = min(avg(u.cached_input_tokens), inp)
-        written = min(avg(u.cache_write_tokens), inp - cached)
-        return TokenUsage(inp, out, cached, written, min(avg(u.reasoning_tokens), out))
-
-    def to_dict(self) -> dict[str, Any]:
-        u = self.usage
-        return {
-            "requests": self.requests,
-            "input_tokens": u.input_tokens,
-            "output_tokens": u.output_tokens,
-            "cached_input_tokens": u.cached_input_tokens,
-            "cache_write_tokens": u.cache_write_tokens,
-            "reasoning_tokens": u.reasoning_tokens,
-            "basis": self.basis,
-            "description": self.description,
-        }
-
-
-@dataclass(frozen=True)
-class Constraints:
-    """What a candidate must satisfy besides being cheaper."""
-
-    same_provider: bool = False
-    min_context_window: int | None = None
-    capabilities: frozenset[str] = frozenset()
-    max_tier: Tier | None = None
+    price: Price
+    tier: Tier
+    capabilities: frozenset[str] | None
+    facts: ModelFacts | None
+    reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -180,36 +147,6 @@ def _provider_of(ctx: EngineContext, model: str, now: datetime) -> str:
     return matches[0].provider
 
 
-def token_mix(
-    conn: Connection,
-    price: Price,
-    now: datetime,
-    task_type: str | None = None,
-    budget_policies: tuple | None = None,
-) -> TokenMix:
-    """The recent token mix of calls to the model (else of all calls, else a default)."""
-    until = EPOCH + timedelta(hours=epoch_hour(now) + 1)
-    since = until - timedelta(days=MIX_DAYS)
-    base = {"task_type": task_type} if task_type else {}
-    model = {**base, "provider": price.provider, "model": price.model}
-    whole = Bucketing.of(None, "UTC")
-    for filters, basis in ((model, "model"), (base, "all")):
-        query = agg.Query(since, until, whole, (), filters, frozenset(), budget_policies)
-        totals = agg.run(conn, query, plan(since, until, whole)).totals
-        if totals.records:
-            usage = TokenUsage(
-                totals.input_tokens,
-                totals.output_tokens,
-                totals.cached_input_tokens,
-                totals.cache_write_tokens,
-                totals.reasoning_tokens,
-            )
-            what = f"{price.provider}/{price.model}" if basis == "model" else "all models"
-            text = f"your {totals.records:,} requests to {what} over the last {MIX_DAYS} days"
-            return TokenMix(totals.records, usage, basis, text)
-    return TokenMix(1, DEFAULT_MIX, "default", "a default request of 3,000 input + 1,000 output")
-
-
 def rank(
     ctx: EngineContext,
     current: Price,
@@ -222,21 +159,42 @@ def rank(
     current_nanos = _cost(current, per_request, now)
     if current_nanos is None:
         raise ValidationError("model", current.model, "its price cannot cost the token mix")
-    special = _special(current.model)
+    if not constraints.explicit:
+        sized = (per_request.input_tokens, per_request.output_tokens)
+        constraints = replace(constraints, input_tokens=sized[0], output_tokens=sized[1])
     out = []
-    for price in _candidates(ctx, current, now, constraints.same_provider):
-        if _special(price.model) != special:
-            continue
-        nanos = _cost(price, per_request, now)
+    for cand in screen(ctx, current, constraints, now)[0]:
+        nanos = _cost(cand.price, per_request, now)
         if nanos is None or nanos > current_nanos * (1 - MIN_SAVING_SHARE):
             continue
-        found = _qualify(ctx, price, current, constraints)
-        if found is None:
-            continue
-        tier, caps, reasons = found
-        out.append(_recommendation(price, current, mix, nanos, current_nanos, tier, caps, reasons))
+        out.append(recommendation(cand, current, mix, nanos, current_nanos))
     out.sort(key=lambda r: (r.provider != current.provider, -r.estimated_cost, r.model))
     return out
+
+
+def screen(
+    ctx: EngineContext, current: Price, constraints: Constraints, now: datetime
+) -> tuple[list[Candidate], Counter[str]]:
+    """Every other model in force that qualifies (at any price), and how many
+    were refused for each reason."""
+    kind = rules.mode_of(_facts(current))
+    special = _special(current.model)
+    refused: Counter[str] = Counter()
+    out = []
+    for price in _candidates(ctx, current, now, constraints.same_provider):
+        facts = _facts(price)
+        mode = rules.mode_of(facts)
+        families = _special(price.model)
+        if families != special or mode != kind:
+            what = "/".join(sorted(families)) if families != special else mode
+            refused[f"not a {kind} model ({what or 'general'})"] += 1
+            continue
+        found = _qualify(ctx, price, facts, constraints, now, current.provider)
+        if isinstance(found, str):
+            refused[found] += 1
+        else:
+            out.append(found)
+    return out, refused
 
 
 def _candidates(
@@ -254,75 +212,86 @@ def _candidates(
         if key == own:
             continue
         price = prices[0] if len(prices) == 1 else ctx.catalog.lookup(key[0], key[1], now)
-        if price is None or not _has_rates(price) or price.extra.get("deprecated"):
+        if price is None or not _has_rates(price):
             continue
         out.append(price)
     return out
 
 
-def _qualify(ctx: EngineContext, price: Price, current: Price, c: Constraints):
-    """(tier, capabilities, reasons) when the candidate meets every constraint, else None."""
-    same = normalize_provider(price.provider) == normalize_provider(current.provider)
-    if c.same_provider and not same:
-        return None
-    reasons = ["same provider" if same else f"provider {price.provider}"]
-    if c.min_context_window is not None:
-        if (price.context_window or 0) < c.min_context_window:
-            return None
-        reasons.append(
-            f"context window {price.context_window:,} >= {c.min_context_window:,} tokens"
-        )
-    elif price.context_window:
-        reasons.append(f"context window {price.context_window:,} tokens")
+def _qualify(
+    ctx: EngineContext,
+    price: Price,
+    facts: ModelFacts | None,
+    c: Constraints,
+    now: datetime,
+    home: str,
+) -> Candidate | str:
+    """The candidate when it meets every rule and constraint, else why not."""
+    today = now.date()
+    if price.extra.get("deprecated") and "deprecated" not in c.include:
+        return "deprecated"
+    refusal = rules.lifecycle_refusal(facts, c.include, today) or rules.size_refusal(facts, c)
+    if refusal:
+        return refusal
     caps = capabilities_of(ctx.settings, price.provider, price.model)
-    if c.capabilities:
-        if caps is None or not c.capabilities <= caps:
-            return None
-        reasons.append("supports " + ", ".join(sorted(c.capabilities)))
+    if c.capabilities and (caps is None or not c.capabilities <= caps):
+        return "lacks " + ", ".join(sorted(c.capabilities - (caps or frozenset())))
     tier = pricing.resolve_tier(ctx.settings, None, price.provider, price.model)
+    refusal = rules.tier_refusal(tier, c)
+    if refusal:
+        return refusal
+    same = normalize_provider(price.provider) == normalize_provider(home)
+    reasons = ["same provider" if same else f"provider {price.provider}"]
+    reasons += rules.fit_reasons(facts, c, today)
+    if c.capabilities:
+        reasons.append("supports " + ", ".join(sorted(c.capabilities)))
     if c.max_tier is not None:
-        if TIER_ORDER.index(tier) > TIER_ORDER.index(c.max_tier):
-            return None
         reasons.append(f"tier {tier.value} within {c.max_tier.value}")
     reasons.append(f"price {price.verification} (source {price.source})")
-    return tier, caps, reasons
+    return Candidate(price, tier, caps, facts, tuple(reasons))
 
 
-def _recommendation(
-    price: Price,
-    current: Price,
-    mix: TokenMix,
-    nanos: int,
-    current_nanos: int,
-    tier: Tier,
-    caps: frozenset[str] | None,
-    reasons: list[str],
+def recommendation(
+    cand: Candidate, current: Price, mix: TokenMix, nanos: int, current_nanos: int
 ) -> Recommendation:
+    """A candidate costed on the mix against the current model."""
+    price = cand.price
     estimated, was = nanos * mix.requests, current_nanos * mix.requests
     share = (Decimal(was - estimated) / was).quantize(Decimal("0.0001")) if was else Decimal(0)
     cheaper = (
         f"{share * 100:.1f}% cheaper on {mix.description}: "
         f"${nanos_to_usd(estimated)} instead of ${nanos_to_usd(was)}"
     )
+    window = cand.facts.window if cand.facts is not None else None
     return Recommendation(
         provider=price.provider,
         model=price.model,
         name=price.name,
-        tier=tier,
-        context_window=price.context_window,
-        capabilities=None if caps is None else tuple(sorted(caps)),
+        tier=cand.tier,
+        context_window=window if window is not None else price.context_window,
+        capabilities=None if cand.capabilities is None else tuple(sorted(cand.capabilities)),
         estimated_cost=nanos_to_usd(estimated),
         current_cost=nanos_to_usd(was),
         saving=nanos_to_usd(was - estimated),
         saving_share=share,
         cost_per_request=nanos_to_usd(nanos),
-        reasons=(cheaper, *reasons),
+        reasons=(cheaper, *cand.reasons),
         mix=mix,
         price_source=price.source,
         verification=price.verification,
         current_model=current.model,
         current_provider=current.provider,
     )
+
+
+def _facts(price: Price) -> ModelFacts | None:
+    """The model's facts; the price's context window where they state none."""
+    facts = facts_of(price.provider, price.model)
+    if price.context_window is None or (facts is not None and facts.window is not None):
+        return facts
+    if facts is None:
+        return ModelFacts(price.provider, price.model, context_window=price.context_window)
+    return replace(facts, context_window=price.context_window)
 
 
 def _cost(price: Price, usage: TokenUsage, at: datetime) -> int | None:
@@ -336,7 +305,9 @@ def _has_rates(price: Price) -> bool:
 
 
 def _special(model: str) -> frozenset[str]:
-    return frozenset(s for s in SPECIAL_FAMILIES if s in model.lower())
+    # Fine-tuned ids are the facts rules' to refuse (``include`` may let them in).
+    name = model.lower()
+    return frozenset(s for s in (*SPECIAL_FAMILIES, *TASK_FAMILIES) if s in name and s != "ft:")
 
 
 def parse_tier(value: Any) -> Tier | None:
@@ -362,8 +333,11 @@ def recommend_models(
     max_tier: Any = None,
     budget_id: str | None = None,
     limit: Any = 5,
+    include: Any = None,
 ) -> list[Recommendation]:
-    """The cheaper models that qualify for ``model``, best first, at most ``limit``."""
+    """The cheaper models that qualify for ``model``, best first, at most ``limit``;
+    ``include`` lets in what the facts rules keep out (see
+    :data:`~budget.engine.insight.eligibility.INCLUDE`)."""
     name = (v.text("model", model, required=True, max_len=200) or "").lower()
     vendor = v.text("provider", provider, max_len=100)
     task = v.text("task_type", task_type, max_len=100)
@@ -376,6 +350,7 @@ def recommend_models(
         min_context_window=v.positive_tokens("min_context_window", min_context_window),
         capabilities=parse_capabilities(capabilities),
         max_tier=parse_tier(max_tier),
+        include=parse_include(include),
     )
     policies = None
     if budget_id is not None:

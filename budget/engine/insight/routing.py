@@ -1,28 +1,36 @@
 """Budget-aware routing: which model to use for a request now.
 
-1. the preferred model, if every matching policy would grant it without
-   passing a soft limit (a dry run of allocate: nothing is reserved);
-2. else the best qualifying cheaper model that fits: the candidates of
-   :func:`~budget.engine.insight.recommend.rank` (nearest first, context
-   window at least the request's tokens), the first one the budget grants
-   within its soft limits;
+1. the preferred model, if its context window holds the request (input +
+   maximum output; an unknown window is given the benefit of the doubt) and
+   every matching policy would grant it without passing a soft limit (a dry
+   run of allocate: nothing is reserved);
+2. else the cheapest model that fits: the candidates that qualify by their
+   model facts and the constraints (:func:`~budget.engine.insight.recommend.screen`:
+   current, not a base or fine-tuned model unless ``include`` says so, the
+   same kind of model, a context window known to hold the request, the
+   capabilities asked for), cheaper on this request than the preferred model
+   (any price when the preferred model cannot hold the request), tried
+   cheapest first — the preferred model's provider's first (a caller has its
+   keys), then the other providers' (none with ``same_provider``), at most
+   five of each — the first the budget grants within its soft limits;
 3. else the free local model of ``Settings.route_local_model``, if configured
    and granted;
 4. else the preferred model over its soft limit, when only soft limits stand
-   in the way (a soft limit grants);
-5. else a denial that says when the budget returns (the latest reset among
-   the windows that refuse the preferred model).
+   in the way (a soft limit grants) and it holds the request;
+5. else a denial that says why no model fits (how many candidates each rule
+   and the budget refused) and when the budget returns (the latest reset
+   among the windows that refuse the preferred model).
 
 Allocation's soft-limit suggestion (``recommended_model`` of allocate and
-check) is :func:`suggest_cheaper`: the same ranking, restricted to the same
+check) is :func:`suggest_cheaper`: the ranking of
+:func:`~budget.engine.insight.recommend.rank`, restricted to the same
 provider and a context window at least the current model's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
@@ -30,16 +38,22 @@ from sqlalchemy import Connection
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.models import RequestAttributes
+from budget.domain.prices import TokenUsage
+from budget.engine import pricing
 from budget.engine.context import EngineContext
-from budget.engine.insight.capabilities import parse_capabilities
+from budget.engine.insight.capabilities import facts_of, parse_capabilities
+from budget.engine.insight.eligibility import Constraints, parse_include
 from budget.engine.insight.recommend import (
-    Constraints,
     Recommendation,
+    TokenMix,
     current_price,
     parse_tier,
     rank,
+    recommendation,
+    screen,
     token_mix,
 )
+from budget.engine.insight.route_decision import Considered, RouteDecision
 from budget.errors import BudgetError, Denial, ValidationError
 
 ATTRIBUTES = (
@@ -55,71 +69,6 @@ ATTRIBUTES = (
     "context_id",
 )
 MAX_CANDIDATES = 5
-
-
-@dataclass(frozen=True)
-class Considered:
-    """A model routing looked at, and what the budget said."""
-
-    provider: str
-    model: str
-    outcome: str  # granted / over_soft_limit / denied
-    estimated_cost: Decimal | None
-
-    def to_dict(self) -> dict[str, Any]:
-        cost = None if self.estimated_cost is None else format(self.estimated_cost, "f")
-        return {
-            "provider": self.provider,
-            "model": self.model,
-            "outcome": self.outcome,
-            "estimated_cost": cost,
-        }
-
-
-@dataclass(frozen=True)
-class RouteDecision:
-    """The model to use now (or a denial), and why."""
-
-    decision: str  # preferred / cheaper / local / preferred_over_soft_limit / denied
-    provider: str | None
-    model: str | None
-    preferred_provider: str | None
-    preferred_model: str
-    reason: str
-    tokens: int
-    estimated_cost: Decimal | None
-    over_soft_limit: bool
-    retry_at: datetime | None
-    denials: tuple[Denial, ...]
-    considered: tuple[Considered, ...]
-    recommendation: Recommendation | None = None
-
-    @property
-    def allowed(self) -> bool:
-        return self.decision != "denied"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: money as decimal strings, times ISO-8601."""
-        return {
-            "decision": self.decision,
-            "allowed": self.allowed,
-            "provider": self.provider,
-            "model": self.model,
-            "preferred_provider": self.preferred_provider,
-            "preferred_model": self.preferred_model,
-            "reason": self.reason,
-            "tokens": self.tokens,
-            "estimated_cost": None
-            if self.estimated_cost is None
-            else format(self.estimated_cost, "f"),
-            "over_soft_limit": self.over_soft_limit,
-            "retry_at": None if self.retry_at is None else self.retry_at.isoformat(),
-            "denials": [d.to_dict() for d in self.denials],
-            "considered": [c.to_dict() for c in self.considered],
-            "recommendation": None
-            if self.recommendation is None
-            else self.recommendation.to_dict(),
-        }
 
 
 def suggest_cheaper(
@@ -138,7 +87,10 @@ def suggest_cheaper(
                 mix = token_mix(own, current, at, attrs.task_type)
         else:
             mix = token_mix(conn, current, at, attrs.task_type)
-        limits = Constraints(same_provider=True, min_context_window=current.context_window)
+        facts = facts_of(current.provider, current.model)
+        window = facts.window if facts is not None else None
+        window = window or current.context_window
+        limits = Constraints(same_provider=True, min_context_window=window)
         ranked = rank(ctx, current, mix, limits, at)
     except BudgetError:
         return None
@@ -157,6 +109,7 @@ def route_request(
     capabilities: Any = None,
     min_context_window: Any = None,
     max_tier: Any = None,
+    include: Any = None,
     **attributes: Any,
 ) -> RouteDecision:
     """Which model to use now for this request (see the module's docstring)."""
@@ -171,6 +124,16 @@ def route_request(
     outputs = v.tokens("max_output_tokens", max_output_tokens) or 0
     if not isinstance(same_provider, bool):
         raise ValidationError("same_provider", same_provider, "must be true or false")
+    constraints = Constraints(
+        same_provider=same_provider,
+        min_context_window=v.positive_tokens("min_context_window", min_context_window),
+        capabilities=parse_capabilities(capabilities),
+        max_tier=parse_tier(max_tier),
+        include=parse_include(include),
+        input_tokens=inputs,
+        output_tokens=outputs,
+        explicit=bool(inputs or outputs),
+    )
     request = {
         "task_type": task_type,
         **({"input_tokens": inputs} if inputs else {}),
@@ -185,6 +148,7 @@ def route_request(
         raise ValidationError("provider", None, f"required: no price names a provider of {model!r}")
     first = _dry_run(ctx, home, model, request)
     considered = [_considered(home, model, first)]
+    too_small = _too_small(home, model, inputs, outputs)
 
     def decide(decision: str, reason: str, **extra: Any) -> RouteDecision:
         fields = {
@@ -206,40 +170,31 @@ def route_request(
             **fields,
         )
 
-    if first.allowed and not first.over_soft_limit:
+    if too_small is None and first.allowed and not first.over_soft_limit:
         return decide("preferred", "the budget allows the preferred model")
+    why_not = too_small or "the preferred model " + _why_not(first)
+    none_fits = "no model is priced to compare"
     if price is not None:
-        constraints = Constraints(
-            same_provider=same_provider,
-            min_context_window=max(
-                v.positive_tokens("min_context_window", min_context_window) or 0,
-                inputs + outputs,
-            )
-            or None,
-            capabilities=parse_capabilities(capabilities),
-            max_tier=parse_tier(max_tier),
+        task = v.text("task_type", task_type, max_len=100)
+        picked, none_fits = _cheapest_fit(
+            ctx, price, constraints, request, now, task, considered, too_small is None
         )
-        with ctx.db.read() as conn:
-            mix = token_mix(conn, price, now, v.text("task_type", task_type, max_len=100))
-        for rec in rank(ctx, price, mix, constraints, now)[:MAX_CANDIDATES]:
-            result = _dry_run(ctx, rec.provider, rec.model, request)
-            considered.append(_considered(rec.provider, rec.model, result))
-            if result.allowed and not result.over_soft_limit:
-                why = "the preferred model " + _why_not(first) + f"; {rec.model} fits the budget"
-                return decide(
-                    "cheaper",
-                    why,
-                    provider=rec.provider,
-                    model=rec.model,
-                    estimated_cost=result.estimated_cost,
-                    recommendation=rec,
-                )
+        if picked is not None:
+            rec, result = picked
+            return decide(
+                "cheaper" if too_small is None else "larger_context",
+                f"{why_not}; {_cheapest(rec, home)}: " + "; ".join(rec.reasons),
+                provider=rec.provider,
+                model=rec.model,
+                estimated_cost=result.estimated_cost,
+                recommendation=rec,
+            )
     local = _local(ctx)
     if local is not None and local != (home, model):
         result = _dry_run(ctx, local[0], local[1], request)
         considered.append(_considered(local[0], local[1], result))
         if result.allowed:
-            why = "the preferred model " + _why_not(first) + "; no cheaper model fits: local model"
+            why = f"{why_not}; {none_fits}: local model"
             return decide(
                 "local",
                 why,
@@ -247,18 +202,92 @@ def route_request(
                 model=local[1],
                 estimated_cost=result.estimated_cost,
             )
-    if first.allowed:
-        why = "only soft limits are passed and no cheaper model fits: the preferred model"
+    if first.allowed and too_small is None:
+        why = f"only soft limits are passed and {none_fits}: the preferred model"
         return decide("preferred_over_soft_limit", why, over_soft_limit=True)
     return decide(
         "denied",
-        "the preferred model " + _why_not(first) + "; no cheaper or local model fits",
+        f"{why_not}; {none_fits}, and no local model",
         provider=None,
         model=None,
         estimated_cost=None,
-        retry_at=_returns_at(first.denials),
+        retry_at=None if too_small else _returns_at(first.denials),
         denials=first.denials,
     )
+
+
+def _too_small(provider: str, model: str, inputs: int, outputs: int) -> str | None:
+    """Why the preferred model cannot hold the request (None: it can, or nobody knows)."""
+    facts = facts_of(provider, model)
+    if not (inputs + outputs) or facts is None or facts.holds(inputs, outputs) is not False:
+        return None
+    return (
+        f"the preferred model's context window ({facts.window:,} tokens, "
+        f"{facts.max_output_tokens or 0:,} output) cannot hold {inputs:,} input + "
+        f"{outputs:,} output tokens"
+    )
+
+
+def _cheapest_fit(
+    ctx: EngineContext,
+    price,
+    constraints: Constraints,
+    request: dict[str, Any],
+    now: datetime,
+    task: str | None,
+    considered: list[Considered],
+    cheaper_only: bool,
+) -> tuple[tuple[Recommendation, Any] | None, str]:
+    """The cheapest qualifying model the budget grants, else why none fits."""
+    if constraints.explicit:
+        usage = TokenUsage(constraints.input_tokens, constraints.output_tokens)
+        what = f"this request of {usage.input_tokens:,} input + {usage.output_tokens:,} output"
+        mix = TokenMix(1, usage, "request", what)
+    else:
+        with ctx.db.read() as conn:
+            mix = token_mix(conn, price, now, task)
+    per_request = mix.per_request()
+    preferred = pricing.cost_of(price, per_request, now)
+    candidates, refused = screen(ctx, price, constraints, now)
+    costed = []
+    for cand in candidates:
+        cost = pricing.cost_of(cand.price, per_request, now)
+        if cost is None:
+            refused["not priced for the request"] += 1
+        elif cheaper_only and preferred is not None and cost.total_nanos >= preferred.total_nanos:
+            refused["not cheaper"] += 1
+        else:
+            costed.append((cost.total_nanos, cand.price.model, cand))
+    home = price.provider
+    costed.sort(key=lambda item: (item[2].price.provider != home, *item[:2]))
+    current = preferred.total_nanos if preferred is not None else 0
+    tries = {True: 0, False: 0}
+    for nanos, _, cand in costed:
+        same = cand.price.provider == home
+        if tries[same] >= MAX_CANDIDATES:
+            refused[f"not tried (only the {MAX_CANDIDATES} cheapest of a side are)"] += 1
+            continue
+        tries[same] += 1
+        result = _dry_run(ctx, cand.price.provider, cand.price.model, request)
+        considered.append(_considered(cand.price.provider, cand.price.model, result))
+        if result.allowed and not result.over_soft_limit:
+            return (recommendation(cand, price, mix, nanos, current), result), ""
+        refused["refused by the budget"] += 1
+    return None, _none_fits(refused)
+
+
+def _cheapest(rec: Recommendation, home: str) -> str:
+    if rec.provider == home:
+        return f"{rec.provider}/{rec.model} is the cheapest {home} model that fits"
+    return f"{rec.provider}/{rec.model} is the cheapest model that fits (no {home} model does)"
+
+
+def _none_fits(refused: Counter[str]) -> str:
+    """``no model fits (3 refused by the budget, 12 retired …)``."""
+    if not refused:
+        return "no other model is priced"
+    parts = [f"{n:,} {reason}" for reason, n in refused.most_common()]
+    return "no model fits (" + "; ".join(parts) + ")"
 
 
 def _price_or_none(ctx: EngineContext, model: str, provider: str | None, now: datetime):
