@@ -284,3 +284,14 @@ def test_two_lineages_agreeing_on_an_unusual_price_are_believed() -> None:
     group.model = "m-3-pro"
     out = plan({("acme", "m-3-pro"): group}, current, _ctx([s1, s2], ["s1", "s2"]))
     assert [i.price.rates.input for i in out.inserts] == [Rate(D(500))]
+
+
+def test_a_new_model_keeps_the_rates_verification_does_not_vote_on() -> None:
+    s1, s2 = _spec("s1"), _spec("s2")
+    one_hour = Rate(D("6"))
+    primary = PriceRates(input=Rate(D("3")), output=Rate(D("15")), cache_write_1h=one_hour)
+    group = _group((s1, primary), (s2, flat("3", "15")))
+    out = plan({("acme", "m-2"): group}, {}, _ctx([s1, s2], ["s1", "s2"]))
+    (insert,) = out.inserts
+    assert insert.price.rates.input == Rate(D("3"))
+    assert insert.price.rates.cache_write_1h == one_hour

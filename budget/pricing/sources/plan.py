@@ -280,7 +280,7 @@ def _add(
         provider=group.provider,
         model=group.model,
         name=record.name,
-        rates=verdict.rates,
+        rates=_with_unverified_kinds(record.rates, verdict.rates),
         time_of_day=record.time_of_day,
         match=record.match,
         context_window=record.context_window,
@@ -295,6 +295,13 @@ def _add(
     out.changes.append(_change_record(group, ADDED, verdict, kinds, None))
     out.inserts.append(Insert(price, None, len(out.changes) - 1))
     _count(out, group, verdict, "added")
+
+
+def _with_unverified_kinds(primary: PriceRates, agreed: PriceRates) -> PriceRates:
+    """The agreed kinds over the primary source's rates, so what verification
+    does not vote on (1-hour cache writes, service tiers) is kept, not dropped."""
+    kinds = {k: getattr(agreed, k) for k in KINDS}
+    return dataclasses.replace(primary, **kinds, per_request=agreed.per_request)
 
 
 def _unchanged(
