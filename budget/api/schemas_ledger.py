@@ -343,6 +343,8 @@ class EstimateOut(BaseModel):
     breakdown: dict[str, str] | None
     price_source: str | None
     price_id: int | None
+    price_rule: str | None = None
+    price_hint: str | None = None
 
     @classmethod
     def of(cls, e: m.CostEstimate) -> EstimateOut:
@@ -356,6 +358,8 @@ class EstimateOut(BaseModel):
             else {k: money(v) or "0" for k, v in e.breakdown.items()},
             price_source=e.price_source,
             price_id=e.price_id,
+            price_rule=e.price_rule,
+            price_hint=e.price_hint,
         )
 
 

@@ -355,3 +355,8 @@ class CostEstimate:
     breakdown: dict[str, Decimal] | None
     price_source: str | None
     price_id: int | None
+    #: How the price was found: ``override``, ``exact``, ``match``, ``fallback``
+    #: (another platform's price, by the asked platform's declared fallback) or
+    #: ``none``; ``price_hint`` says it in a sentence (unpriced: what was looked for).
+    price_rule: str | None = None
+    price_hint: str | None = None

@@ -366,10 +366,10 @@ def list_prices(
 def get_price(ctx: EngineContext, provider: str, model: str, at: Any = None) -> Price:
     """The price a call to ``model`` would be costed with (now, or at ``at``)."""
     provider_id, model_id = _model_args(provider, model)
-    price = _catalog(ctx).lookup(provider_id, model_id, v.instant("at", at) or utcnow())
-    if price is None:
-        raise NotFound("price", "model", model)
-    return price
+    found = _catalog(ctx).resolve(provider_id, model_id, v.instant("at", at) or utcnow())
+    if found.price is None:
+        raise NotFound("price", "model", model, hint=found.hint())
+    return found.price
 
 
 def price_history(ctx: EngineContext, provider: str, model: str) -> list[Price]:

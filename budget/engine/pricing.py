@@ -13,6 +13,7 @@ from budget.domain.prices import CostBreakdown, Price, TokenUsage
 from budget.engine.context import PRICES, EngineContext, bump_version
 from budget.pricing.cost import MissingRate, compute_cost
 from budget.pricing.default_catalog import load_default_prices
+from budget.pricing.platforms import Resolution
 from budget.settings import Settings
 from budget.storage.prices import count_prices, insert_prices
 
@@ -71,7 +72,8 @@ def estimate_cost(
     # A price another process changed shows here within a second (this
     # process's own changes at once); allocate and record always check.
     ctx.refresh_at_most_every(ESTIMATE_STALENESS_SECONDS)
-    price = ctx.catalog.lookup(provider, model, when)
+    found = ctx.catalog.resolve(provider, model, when)
+    price = found.price
     cost = cost_of(price, usage, when)
     return CostEstimate(
         provider=provider,
@@ -81,7 +83,16 @@ def estimate_cost(
         breakdown=None if cost is None else cost.as_usd(),
         price_source=None if price is None else price.source,
         price_id=None if price is None else price.price_id,
+        price_rule=found.rule,
+        price_hint=_hint(found, price is not None and cost is None),
     )
+
+
+def _hint(found: Resolution, unusable: bool) -> str:
+    """The resolution in a sentence; a price without the rates the call needs says so."""
+    if unusable:
+        return found.describe() + ", which lacks a rate this call needs"
+    return found.describe()
 
 
 def token_usage(

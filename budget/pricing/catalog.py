@@ -224,7 +224,8 @@ class PriceCatalog:
             if entry is not None:
                 found = Resolution(platform, shown, entry.price, pf.FALLBACK, other, tuple(tried))
                 return found, span
-        return Resolution(platform, shown, None, pf.NONE, None, tuple(tried)), span
+        known = platform in self._by_provider
+        return Resolution(platform, shown, None, pf.NONE, None, tuple(tried), known), span
 
     def _at_platform(
         self, platform: str, ids: list[str], when: datetime

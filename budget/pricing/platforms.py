@@ -111,7 +111,8 @@ class Resolution:
     ``rule``: ``override`` (a manual price), ``exact`` (the platform's row for
     the id), ``match`` (a row of the platform whose match rules take the id),
     ``fallback`` (a row of ``via``, a platform the asked one declares as its
-    fallback) or ``none``. ``tried`` lists ``platform/id`` looked for, in order.
+    fallback) or ``none``. ``tried`` lists ``platform/id`` looked for, in order;
+    ``platform_known`` is False when the catalog has no price at the platform.
     """
 
     platform: str
@@ -120,6 +121,7 @@ class Resolution:
     rule: str
     via: str | None = None
     tried: tuple[str, ...] = field(default=())
+    platform_known: bool = True
 
     @property
     def priced(self) -> bool:
@@ -146,9 +148,10 @@ class Resolution:
     def hint(self) -> str:
         """Why a model is unpriced: the platform/model looked for and the fallbacks tried."""
         own = [t for t in self.tried if t.startswith(f"{self.platform}/")]
-        text = f"no price for model {self.model!r} at platform {self.platform!r}: looked for " + (
-            ", ".join(own) if own else f"{self.platform}/{self.model} (no prices for this platform)"
-        )
+        text = f"no price for model {self.model!r} at platform {self.platform!r}: looked for "
+        text += ", ".join(own or [f"{self.platform}/{self.model}"])
+        if not self.platform_known:
+            text += " (the catalog has no prices for this platform)"
         declared = fallbacks(self.platform)
         if not declared:
             return text + f"; {self.platform} declares no fallback platform"

@@ -284,4 +284,6 @@ def estimate(d: dict[str, Any]) -> CostEstimate:
         breakdown=_money_map(d["breakdown"]),
         price_source=d["price_source"],
         price_id=d["price_id"],
+        price_rule=d.get("price_rule"),
+        price_hint=d.get("price_hint"),
     )

@@ -138,10 +138,15 @@ def cost(
 
     def render(e: dict[str, Any]) -> None:
         name = f"{e['provider']}/{e['model']}"
+        hint = e.get("price_hint")
         if not e["priced"]:
             cli.say(f"{name}: no known price (usage would be recorded as unpriced)")
+            if hint:
+                cli.say(hint)
             return
         cli.say(f"{name}: {r.usd(e['cost'])} (price from {e['price_source']})")
+        if e.get("price_rule") == "fallback" and hint:
+            cli.say(hint)
         parts = [(k, r.usd(v)) for k, v in (e["breakdown"] or {}).items()]
         cli.print(r.table([dict(kind=k, cost=v) for k, v in parts], COST_COLUMNS))
 
