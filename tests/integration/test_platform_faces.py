@@ -71,6 +71,9 @@ def test_unpriced_says_what_was_looked_for_on_every_face(svc, client):
     )
     assert missing.status_code == 404
     assert "looked for vertex_ai/gemini-9-unknown" in missing.json()["detail"]
+    assert missing.json()["hint"].endswith(
+        "then its declared fallbacks: anthropic/gemini-9-unknown"
+    )
     svc.record_usage(
         provider="bedrock",
         model="eu-west-3/anthropic.claude-x",
