@@ -374,14 +374,17 @@ def get_price(ctx: EngineContext, provider: str, model: str, at: Any = None) -> 
 
 def price_history(ctx: EngineContext, provider: str, model: str) -> list[Price]:
     """Every row of a model, oldest first: end-dated ones, the current one,
-    overrides; a model matched by another's rules shows that model's history."""
+    overrides; a model matched by another's rules shows that model's history, and
+    one priced by a declared fallback platform that platform's rows."""
     provider_id, model_id = _model_args(provider, model)
-    found = _catalog(ctx).lookup(provider_id, model_id, utcnow())
-    ids = {model_id} | ({found.model} if found is not None else set())
+    found = _catalog(ctx).resolve(provider_id, model_id, utcnow())
+    price = found.price
+    owner = price.provider if price is not None and found.rule == "fallback" else provider_id
+    ids = {model_id} | ({price.model} if price is not None else set())
     with ctx.db.read() as conn:
-        rows = repo.model_rows(conn, provider_id, ids)
+        rows = repo.model_rows(conn, owner, ids)
     if not rows:
-        raise NotFound("price", "model", model)
+        raise NotFound("price", "model", model, hint=None if price else found.hint())
     return rows
 
 

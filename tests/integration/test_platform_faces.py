@@ -30,6 +30,13 @@ def test_azure_is_priced_from_openai_by_its_declared_fallback(svc):
     assert azure.price_hint.startswith("priced from openai's gpt-4o via azure's declared fallback")
 
 
+def test_price_history_of_a_fallback_is_the_fallback_platforms(client):
+    params = {"provider": "azure", "model": "gpt-4o"}
+    history = client.get(f"{V1}/prices/history", params=params)
+    assert history.status_code == 200, history.text
+    assert {(r["provider"], r["model"]) for r in history.json()} == {("openai", "gpt-4o")}
+
+
 def test_openrouter_prices_its_own_ids(svc):
     routed = svc.estimate_cost(provider="openrouter", model="openai/gpt-4o", input_tokens=1000)
     assert routed.priced and routed.price_rule == "exact"
