@@ -72,19 +72,24 @@ class NotFound(BudgetError, LookupError):
     http_status = 404
     title = "Not found"
 
-    def __init__(self, entity: str, key: str, value: Any) -> None:
-        super().__init__(f"no {entity} with {key}={shown(value)}")
+    def __init__(self, entity: str, key: str, value: Any, hint: str | None = None) -> None:
+        message = f"no {entity} with {key}={shown(value)}"
+        super().__init__(message if hint is None else f"{message}: {hint}")
         self.entity = entity
         self.field = key
         self.value = value
+        self.hint = hint
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             **super().to_dict(),
             "entity": self.entity,
             "field": self.field,
             "value": jsonable(self.value),
         }
+        if self.hint is not None:
+            out["hint"] = self.hint
+        return out
 
 
 class Conflict(FieldError):

@@ -220,6 +220,10 @@ class EstimateOut(BaseModel):
     )
     service_tier: str = "standard"
     unpriced_reason: str | None = None
+    price_rule: str | None = Field(
+        None, description="exact, match, fallback, override or none: how the price was found."
+    )
+    price_hint: str | None = None
 
     @classmethod
     def of(cls, e: m.CostEstimate) -> EstimateOut:
@@ -236,4 +240,6 @@ class EstimateOut(BaseModel):
             price_verification=e.price_verification,
             service_tier=e.service_tier,
             unpriced_reason=e.unpriced_reason,
+            price_rule=e.price_rule,
+            price_hint=e.price_hint,
         )

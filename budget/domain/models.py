@@ -366,3 +366,8 @@ class CostEstimate:
     service_tier: str = "standard"
     #: Why the call is unpriced (None when priced).
     unpriced_reason: str | None = None
+    #: How the price was found: ``override``, ``exact``, ``match``, ``fallback``
+    #: (another platform's price, by the asked platform's declared fallback) or
+    #: ``none``; ``price_hint`` says it in a sentence (unpriced: what was looked for).
+    price_rule: str | None = None
+    price_hint: str | None = None

@@ -212,8 +212,11 @@ def record_unpriced(ctx: EngineContext, unknown, now: datetime) -> None:
         raise_unpriced_alert(conn, unknown.provider, unknown.model, now)
 
 
-def raise_unpriced_alert(conn: Connection, provider: str, model: str, now: datetime) -> None:
-    """One alert (and event) per unpriced model and day: its usage is counted but not costed."""
+def raise_unpriced_alert(
+    conn: Connection, provider: str, model: str, now: datetime, hint: str | None = None
+) -> None:
+    """One alert (and event) per unpriced model and day: its usage is counted but not
+    costed. ``hint``: what the catalog looked for (platform, ids, fallbacks)."""
     new = raise_alert(
         conn,
         kind=AlertKind.UNPRICED_MODEL,
@@ -222,8 +225,9 @@ def raise_unpriced_alert(conn: Connection, provider: str, model: str, now: datet
         message=(
             f"model {model!r} of provider {provider!r} has no known price: its usage is "
             "recorded as unpriced (not $0) until a price is set"
+            + ("" if hint is None else f" ({hint})")
         ),
-        details={"provider": provider, "model": model},
+        details={"provider": provider, "model": model} | ({} if hint is None else {"hint": hint}),
         now=now,
     )
     if new:

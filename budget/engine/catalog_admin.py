@@ -368,22 +368,25 @@ def list_prices(
 def get_price(ctx: EngineContext, provider: str, model: str, at: Any = None) -> Price:
     """The price a call to ``model`` would be costed with (now, or at ``at``)."""
     provider_id, model_id = _model_args(provider, model)
-    price = _catalog(ctx).lookup(provider_id, model_id, v.instant("at", at) or utcnow())
-    if price is None:
-        raise NotFound("price", "model", model)
-    return price
+    found = _catalog(ctx).resolve(provider_id, model_id, v.instant("at", at) or utcnow())
+    if found.price is None:
+        raise NotFound("price", "model", model, hint=found.hint())
+    return found.price
 
 
 def price_history(ctx: EngineContext, provider: str, model: str) -> list[Price]:
     """Every row of a model, oldest first: end-dated ones, the current one,
-    overrides; a model matched by another's rules shows that model's history."""
+    overrides; a model matched by another's rules shows that model's history, and
+    one priced by a declared fallback platform that platform's rows."""
     provider_id, model_id = _model_args(provider, model)
-    found = _catalog(ctx).lookup(provider_id, model_id, utcnow())
-    ids = {model_id} | ({found.model} if found is not None else set())
+    found = _catalog(ctx).resolve(provider_id, model_id, utcnow())
+    price = found.price
+    owner = price.provider if price is not None and found.rule == "fallback" else provider_id
+    ids = {model_id} | ({price.model} if price is not None else set())
     with ctx.db.read() as conn:
-        rows = repo.model_rows(conn, provider_id, ids)
+        rows = repo.model_rows(conn, owner, ids)
     if not rows:
-        raise NotFound("price", "model", model)
+        raise NotFound("price", "model", model, hint=None if price else found.hint())
     return rows
 
 

@@ -94,8 +94,11 @@ def estimate_cost(
     # A price another process changed shows here within a second (this
     # process's own changes at once); allocate and record always check.
     ctx.refresh_at_most_every(ESTIMATE_STALENESS_SECONDS)
-    price = ctx.catalog.lookup(provider, model, when)
+    found = ctx.catalog.resolve(provider, model, when)
+    price = found.price
     cost, why = priced(price, usage, when, tier)
+    if cost is None and price is None:
+        why = found.describe()  # what was looked for, and not found
     return CostEstimate(
         provider=provider,
         model=model,
@@ -107,6 +110,8 @@ def estimate_cost(
         price_verification=None if price is None else price.verification,
         service_tier=tier,
         unpriced_reason=why,
+        price_rule=found.rule,
+        price_hint=found.describe(),
     )
 
 

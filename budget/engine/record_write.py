@@ -188,7 +188,8 @@ def write(
         (p.values["provider"] or "", p.values["model"] or "") for p in planned if p.cost is None
     }
     for provider, model in sorted(unpriced):
-        raise_unpriced_alert(conn, provider, model, now)
+        hint = ctx.catalog.resolve(provider, model, now).hint() if provider and model else None
+        raise_unpriced_alert(conn, provider, model, now, hint)
     records = {
         p.index: events.usage_recorded(
             conn, row_to_usage(SimpleNamespace(**p.values)), p.targets, now

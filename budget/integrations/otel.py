@@ -54,7 +54,7 @@ PROVIDER_NAMES = {
     "az.ai.openai": "azure",
     "az.ai.inference": "azure",
     "gcp.gemini": "google",
-    "gcp.vertex_ai": "google",
+    "gcp.vertex_ai": "vertex_ai",  # Vertex AI bills apart from the Gemini API
     "gcp.gen_ai": "google",
     "x_ai": "x-ai",
     "mistral_ai": "mistral",

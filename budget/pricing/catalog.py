@@ -1,11 +1,14 @@
-"""Find the price of a (provider, model) at a moment, fast and without guessing.
+"""Find the price of a (platform, model) at a moment, fast and without guessing.
 
-Provider names are normalised (lowercase, stripped, aliases such as
-``gemini`` -> ``google``); model ids are lowercased, stripped, and lose a
-leading ``provider/`` prefix naming the same provider. Within the provider, a
-price whose ``model`` equals the id wins; otherwise the first price (in
-catalog order) whose ``match`` rules accept the id. Only prices in effect at
-the moment count, and a manual override beats every non-override.
+Platform names are normalised (lowercase, stripped, aliases such as
+``gemini`` -> ``google``, ``bedrock`` -> ``aws``; see
+:mod:`budget.pricing.platforms`); a model is looked up under the ids
+:func:`~budget.pricing.platforms.candidate_ids` gives. Within the platform, a
+price whose ``model`` equals an id wins; otherwise the first price (in catalog
+order) whose ``match`` rules accept one. Only prices in effect at the moment
+count, and a manual override beats every non-override. A platform without a
+price of its own for the model is priced by the platforms it declares as its
+fallback, and :meth:`PriceCatalog.resolve` says so.
 """
 
 from __future__ import annotations
@@ -16,42 +19,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from budget.domain.prices import Price
+from budget.pricing import platforms as pf
+from budget.pricing.platforms import Resolution
 
-#: Other names callers use for a provider -> the catalog's provider id.
-PROVIDER_ALIASES: Mapping[str, str] = {
-    "gemini": "google",
-    "vertex": "google",
-    "vertex_ai": "google",
-    "google-vertex": "google",
-    "xai": "x-ai",
-    "mistralai": "mistral",
-    "bedrock": "aws",
-    "azure_openai": "azure",
-}
+#: Other names callers use for a platform -> the catalog's platform id.
+PROVIDER_ALIASES: Mapping[str, str] = pf.PLATFORM_ALIASES
 
 #: Rule-match results kept per catalog; cleared wholesale when full.
 RULE_CACHE_SIZE = 8192
 
 Matcher = Callable[[str], bool]
+Span = tuple[datetime | None, datetime | None]
 
 
 def normalize_provider(provider: str) -> str:
-    """Lowercase, strip, and map an alias to the catalog's provider id."""
-    name = provider.strip().lower()
-    return PROVIDER_ALIASES.get(name, name)
-
-
-def normalize_model(provider: str, model: str) -> str:
-    """Lowercase, strip, and drop a leading ``<provider>/`` naming ``provider``.
-
-    ``provider`` must already be normalised; the prefix may be an alias
-    (``gemini/gemini-2.5-pro`` under ``google``).
-    """
-    model_id = model.strip().lower()
-    prefix, slash, rest = model_id.partition("/")
-    if slash and rest and normalize_provider(prefix) == provider:
-        return rest
-    return model_id
+    """Lowercase, strip, and map an alias to the catalog's platform id."""
+    return pf.normalize_platform(provider)
 
 
 def compile_match(clauses: Sequence[Mapping[str, Any]]) -> Matcher:
@@ -193,64 +176,82 @@ class PriceCatalog:
         return sorted(self._by_provider)
 
     def lookup(self, provider: str, model: str, at: datetime) -> Price | None:
-        """The price of ``model`` at ``provider`` in effect at ``at``, or None.
+        """The price of ``model`` at platform ``provider`` in effect at ``at``, or None
+        (:meth:`resolve` without the explanation)."""
+        return self.resolve(provider, model, at).price
 
-        Order: an override (exact id, then by rules) beats everything; else the
-        price whose model equals the id (the latest ``effective_from`` if
-        several); else the first price in catalog order whose rules match.
-        An id with a ``provider/`` prefix is compared exactly as given first
-        (``perplexity/sonar`` is its own model), then without the prefix; rules
-        see the id without the prefix first. A naive ``at`` is read as UTC.
+    def resolve(self, provider: str, model: str, at: datetime) -> Resolution:
+        """Which price ``model`` at platform ``provider`` has at ``at``, and why.
+
+        Order, at the platform: an override (exact id, then by rules) beats
+        everything; else the price whose model equals an id (the latest
+        ``effective_from`` if several); else the first price in catalog order
+        whose rules match. The ids are tried most literal first
+        (:func:`~budget.pricing.platforms.candidate_ids`); rules see the most
+        canonical id first. With nothing at the platform, the same at each
+        platform it declares as its fallback, in order (one step). Else
+        unpriced, with the ``platform/id`` pairs tried. A naive ``at`` is UTC.
         """
         when = _to_utc(at)
         key = (provider, model)
         answer = self._answers.get(key)
         if answer is not None:
-            start, end, price = answer
+            start, end, found = answer
             if (start is None or start <= when) and (end is None or when < end):
-                return price
-        price, start, end = self._lookup(provider, model, when)
+                return found
+        found, (start, end) = self._resolve(provider, model, when)
         if len(self._answers) >= RULE_CACHE_SIZE:
             self._answers.clear()
-        self._answers[key] = (start, end, price)
-        return price
+        self._answers[key] = (start, end, found)
+        return found
 
-    def _lookup(
-        self, provider: str, model: str, when: datetime
-    ) -> tuple[Price | None, datetime | None, datetime | None]:
-        """The answer of :meth:`lookup`, and the span of instants around
+    def _resolve(self, provider: str, model: str, when: datetime) -> tuple[Resolution, Span]:
+        """The answer of :meth:`resolve`, and the span of instants around
         ``when`` that give the same answer (between the effective dates of
-        every candidate price)."""
-        provider_id = normalize_provider(provider)
-        if provider_id not in self._by_provider:
-            return None, None, None
-        full_id = model.strip().lower()
-        model_id = normalize_model(provider_id, model)
-        exact_ids = [i for i in dict.fromkeys((full_id, model_id)) if i]
-        start, end = _span(
-            when,
-            [
-                *(e for i in exact_ids for e in self._exact.get((provider_id, i), ())),
-                *(e for i in exact_ids for e in self._rule_matches(provider_id, i)),
-            ],
-        )
+        every candidate price, at the platform and its fallbacks)."""
+        platform = normalize_provider(provider)
+        shown = model.strip().lower()
+        ids = pf.candidate_ids(platform, model)
+        tried = [f"{platform}/{i}" for i in ids]
+        entry, rule, span = self._at_platform(platform, ids, when)
+        if entry is not None:
+            return Resolution(platform, shown, entry.price, rule, None, tuple(tried)), span
+        for other in pf.fallbacks(platform):
+            other_ids = pf.candidate_ids(other, ids[-1])
+            tried += [f"{other}/{i}" for i in other_ids]
+            entry, _rule, other_span = self._at_platform(other, other_ids, when)
+            span = _intersect(span, other_span)
+            if entry is not None:
+                found = Resolution(platform, shown, entry.price, pf.FALLBACK, other, tuple(tried))
+                return found, span
+        known = platform in self._by_provider
+        return Resolution(platform, shown, None, pf.NONE, None, tuple(tried), known), span
+
+    def _at_platform(
+        self, platform: str, ids: list[str], when: datetime
+    ) -> tuple[_Entry | None, str, Span]:
+        """The entry of ``platform`` that prices one of ``ids`` at ``when``, its
+        rule, and the span of instants with the same answer."""
+        if platform not in self._by_provider:
+            return None, pf.NONE, (None, None)
+        exact_all = [e for i in ids for e in self._exact.get((platform, i), ())]
+        rules_all = [e for i in ids for e in self._rule_matches(platform, i)]
+        span = _span(when, [*exact_all, *rules_all])
         exact = _first_nonempty(
-            [e for e in self._exact.get((provider_id, i), ()) if e.in_effect(when)]
-            for i in exact_ids
+            [e for e in self._exact.get((platform, i), ()) if e.in_effect(when)] for i in ids
         )
         by_rule = _first_nonempty(
-            [e for e in self._rule_matches(provider_id, i) if e.in_effect(when)]
-            for i in reversed(exact_ids)
+            [e for e in self._rule_matches(platform, i) if e.in_effect(when)] for i in reversed(ids)
         )
-        for candidates, pick in (
-            ([e for e in exact if e.price.is_override], _latest),
-            ([e for e in by_rule if e.price.is_override], _first),
-            (exact, _latest),
-            (by_rule, _first),
+        for candidates, pick, rule in (
+            ([e for e in exact if e.price.is_override], _latest, pf.OVERRIDE),
+            ([e for e in by_rule if e.price.is_override], _first, pf.OVERRIDE),
+            (exact, _latest, pf.EXACT),
+            (by_rule, _first, pf.MATCH),
         ):
             if candidates:
-                return pick(candidates).price, start, end
-        return None, start, end
+                return pick(candidates), rule, span
+        return None, pf.NONE, span
 
     def _rule_matches(self, provider_id: str, model_id: str) -> tuple[_Entry, ...]:
         """Every price of the provider whose rules accept the id, in catalog order.
@@ -268,7 +269,7 @@ class PriceCatalog:
         return found
 
 
-def _span(when: datetime, entries: list[_Entry]) -> tuple[datetime | None, datetime | None]:
+def _span(when: datetime, entries: list[_Entry]) -> Span:
     """The largest [start, end) around ``when`` in which no entry starts or ends."""
     start = end = None
     for entry in entries:
@@ -280,6 +281,13 @@ def _span(when: datetime, entries: list[_Entry]) -> tuple[datetime | None, datet
             elif edge > when and (end is None or edge < end):
                 end = edge
     return start, end
+
+
+def _intersect(a: Span, b: Span) -> Span:
+    """The span inside both ``a`` and ``b`` (None: unbounded on that side)."""
+    starts = [x for x in (a[0], b[0]) if x is not None]
+    ends = [x for x in (a[1], b[1]) if x is not None]
+    return (max(starts) if starts else None, min(ends) if ends else None)
 
 
 def _first_nonempty(lists: Iterable[list[_Entry]]) -> list[_Entry]:

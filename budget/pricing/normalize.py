@@ -9,7 +9,9 @@ Normalisation keeps the provider apart from the model, then, on the model id:
 * drops the suffixes listed in ``data/aliases.json`` (``:free``) and a Vertex
   ``@version`` suffix;
 * drops leading ``name/`` segments that name the provider itself (or one of its
-  aliases), a gateway (``openrouter/``) or, for AWS, a region (``us-east-1/``);
+  aliases) or a gateway (``openrouter/``); an AWS region (``us-gov-east-1/``)
+  is kept, because a region can have its own price (rows of different regions
+  stay apart instead of the first one seen winning);
 * maps the id through the explicit alias table of ``data/aliases.json``.
 
 A Bedrock cross-region inference prefix (``us.``, ``eu.``, ``apac.``,
@@ -39,7 +41,6 @@ ALIASES_FILE = "data/aliases.json"
 
 _VERSION_DOT = re.compile(r"(?<=\d)\.(?=\d)")
 _VERTEX_SUFFIX = re.compile(r"@[a-z0-9._-]+$")
-_AWS_REGION = re.compile(r"^(?:[a-z]{2}(?:-gov)?-[a-z]+-\d|\*)$")
 _BEDROCK_PROFILE = re.compile(r"^(?:us|eu|apac|au|jp|ca|global|us-gov)\.(?=[a-z0-9-]+\.)")
 
 
@@ -127,10 +128,12 @@ def is_skipped(source: str, model: str, table: Aliases | None = None) -> bool:
 
 
 def split_author(model: str, table: Aliases | None = None) -> tuple[str, str]:
-    """``author/model`` (OpenRouter) as ``(provider, model)``.
+    """The first-party ``(provider, model)`` an OpenRouter ``author/model`` id
+    is evidence for, else ``("openrouter", id)``.
 
-    A first-party author (one that sells its own models) becomes the provider;
-    other authors' models stay under provider ``openrouter`` with the full id.
+    A first-party author (one that sells its own models at the price OpenRouter
+    lists) becomes the provider; other authors' models stay under ``openrouter``
+    with the full id. OpenRouter's own price is always ``("openrouter", id)``.
     """
     table = table or aliases()
     full = _strip_suffixes(model.strip().lower(), table)
@@ -153,11 +156,7 @@ def _strip_prefixes(provider: str, model_id: str, table: Aliases) -> str:
         head, slash, rest = model_id.partition("/")
         if not (slash and rest):
             return model_id
-        droppable = (
-            head in table.routing_prefixes
-            or normalize_provider(head, table) == provider
-            or (provider == "aws" and _AWS_REGION.match(head) is not None)
-        )
+        droppable = head in table.routing_prefixes or normalize_provider(head, table) == provider
         if not droppable:
             return model_id
         model_id = rest

@@ -291,4 +291,6 @@ def estimate(d: dict[str, Any]) -> CostEstimate:
         price_verification=d.get("price_verification"),
         service_tier=d.get("service_tier", "standard"),
         unpriced_reason=d.get("unpriced_reason"),
+        price_rule=d.get("price_rule"),
+        price_hint=d.get("price_hint"),
     )

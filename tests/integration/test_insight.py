@@ -18,7 +18,12 @@ from budget.domain.enums import AlertKind, Period
 from budget.domain.periods import calendar_window
 
 T0 = datetime(2026, 10, 23, tzinfo=UTC)  # the Berlin DST change (Oct 25) is within reach
-MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("acme", "house-1")]
+MODELS = [
+    ("openai", "gpt-4o"),
+    ("azure", "gpt-4o"),  # the same model id at another platform: its own report row
+    ("openai", "gpt-4o-mini"),
+    ("acme", "house-1"),
+]
 PERIODS = {
     "hour": Period.HOURLY,
     "day": Period.DAILY,
@@ -69,6 +74,9 @@ def _group_values(record, name: str) -> list:
 
 def _expected(records, q, since, until):
     zone = ZoneInfo(q["timezone"])
+    groups = list(q["group_by"])
+    if "model" in groups and "provider" not in groups:  # a model is grouped with its provider
+        groups.insert(groups.index("model"), "provider")
     rows: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0])
     total = [0, 0, Decimal(0), 0]
     for rec in records:
@@ -87,7 +95,7 @@ def _expected(records, q, since, until):
         figures = (1, rec.total_tokens, rec.cost or Decimal(0), 0 if rec.priced else 1)
         for target in [total] + [
             rows[(start, key)]
-            for key in itertools.product(*(_group_values(rec, g) for g in q["group_by"]))
+            for key in itertools.product(*(_group_values(rec, g) for g in groups))
         ]:
             for i, x in enumerate(figures):
                 target[i] += x
@@ -183,8 +191,26 @@ def test_unpriced_usage_is_shown_apart(svc):
     assert [(u.provider, u.model, u.records) for u in report.unpriced] == [("acme", "house-1", 2)]
     assert report.to_dict()["total"]["cost"] == format(priced.cost, "f")
     csv_lines = report.to_csv().splitlines()
-    assert csv_lines[0].startswith("bucket_start,bucket_end,model,records")
+    assert csv_lines[0].startswith("bucket_start,bucket_end,provider,model,records")
     assert len(csv_lines) == 3
+
+
+def test_group_by_model_keeps_platforms_apart(svc):
+    at = datetime(2026, 11, 3, 10, tzinfo=UTC)
+    _record(svc, at)
+    _record(svc, at, model=("azure", "gpt-4o"))
+    _record(svc, at + timedelta(hours=2), model=("azure", "gpt-4o"), input_tokens=4_000)
+    since, until = at, at + timedelta(days=1)
+    report = svc.usage_report(since=since, until=until, group_by="model")
+    assert report.group_by == ("provider", "model")
+    rows = {(r.group["provider"], r.group["model"]): r.usage for r in report.rows}
+    assert set(rows) == {("openai", "gpt-4o"), ("azure", "gpt-4o")}
+    assert (rows["openai", "gpt-4o"].records, rows["azure", "gpt-4o"].records) == (1, 2)
+    assert rows["azure", "gpt-4o"].unpriced_records == 0  # priced by azure's fallback to openai
+    ledger = svc.usage_totals(since=since, until=until)
+    assert report.total.records == ledger["records"] == 3
+    assert report.total.cost == ledger["cost"] == sum(u.cost for u in rows.values())
+    assert report.source["cube"] == "model" and report.source["ledger_pieces"] == 0
 
 
 def test_day_buckets_follow_the_timezone_and_dst(svc):

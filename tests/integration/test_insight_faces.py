@@ -116,7 +116,7 @@ def test_cli_report_exports_and_rollups(svc, db_url, tmp_path):
     assert out.exit_code == 0, out.output
     assert "user-0" in out.output and "unpriced" in out.output
     out = _cli(db_url, "report", "-g", "model", *args, "--csv")
-    assert out.exit_code == 0 and out.output.startswith("bucket_start,bucket_end,model")
+    assert out.exit_code == 0 and out.output.startswith("bucket_start,bucket_end,provider,model")
     out = _cli(db_url, "report", "--json", "-g", "tag", *args)
     assert json.loads(out.output)["total"]["records"] == 4
     target = tmp_path / "report.csv"

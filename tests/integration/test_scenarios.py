@@ -440,6 +440,9 @@ def test_unpriced_usage_is_stored_as_unpriced_never_zero(svc, pinned_clock):
     assert svc.list_alerts(kind="unpriced_model")[0].details == {
         "provider": "acme",
         "model": "nonexistent-1",
+        "hint": "no price for model 'nonexistent-1' at platform 'acme': looked for "
+        "acme/nonexistent-1 (the catalog has no prices for this platform); "
+        "acme declares no fallback platform",
     }
 
     priced = svc.record_usage(**TEN_CENTS)

@@ -12,9 +12,9 @@ from budget.pricing import PriceCatalog
 from budget.pricing.catalog import (
     PROVIDER_ALIASES,
     compile_match,
-    normalize_model,
     normalize_provider,
 )
+from budget.pricing.platforms import candidate_ids
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -94,9 +94,7 @@ def test_a_prefixed_id_that_is_its_own_model_wins_over_the_stripped_one() -> Non
     ("alias", "model", "expected"),
     [
         ("gemini", "gemini-2.5-pro", "1.25"),
-        ("vertex_ai", "gemini-2.5-pro-preview", "1.25"),
-        ("Vertex", "gemini-2.5-pro", "1.25"),
-        ("google-vertex", "gemini-2.5-pro", "1.25"),
+        ("google_ai_studio", "gemini-2.5-pro-preview", "1.25"),
         ("xai", "grok-4", "3"),
         ("MistralAI", "mistral-large-latest", "2"),
     ],
@@ -108,9 +106,22 @@ def test_provider_aliases(alias: str, model: str, expected: str) -> None:
 def test_alias_map_is_as_documented() -> None:
     assert normalize_provider("bedrock") == "aws"
     assert normalize_provider("azure_openai") == "azure"
-    assert set(PROVIDER_ALIASES.values()) <= {"google", "x-ai", "mistral", "aws", "azure"}
-    assert normalize_model("google", "Gemini/Gemini-2.5-Pro") == "gemini-2.5-pro"
-    assert normalize_model("together", "meta-llama/Llama-3-8b") == "meta-llama/llama-3-8b"
+    assert normalize_provider("Vertex") == "vertex_ai"  # not google: Vertex bills its own prices
+    assert set(PROVIDER_ALIASES.values()) <= {
+        "google",
+        "vertex_ai",
+        "x-ai",
+        "mistral",
+        "aws",
+        "azure",
+    }
+    assert candidate_ids("google", "Gemini/Gemini-2.5-Pro")[-1] == "gemini-2.5-pro"
+    assert candidate_ids("together", "meta-llama/Llama-3-8b") == ["meta-llama/llama-3-8b"]
+
+
+def test_vertex_is_not_priced_as_the_gemini_api() -> None:
+    assert CATALOG.lookup("vertex_ai", "gemini-2.5-pro", NOW) is None
+    assert CATALOG.lookup("google-vertex", "gemini-2.5-pro", NOW) is None
 
 
 def test_match_rules_starts_with_regex_and_or_ends_with() -> None:

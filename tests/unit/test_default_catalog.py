@@ -38,8 +38,10 @@ def test_the_shipped_file_loads(prices: list[Price], catalog: PriceCatalog) -> N
     assert len(catalog) == len(prices)
     for provider in ("openai", "anthropic", "google", "mistral", "deepseek", "ollama", "local"):
         assert provider in catalog.providers()
-    assert not any(p.startswith("huggingface_") or p == "openrouter" for p in catalog.providers())
-    assert {p.source for p in prices} == {"genai-prices", "budget-builtin"}
+    assert not any(p.startswith("huggingface_") for p in catalog.providers())
+    assert {"openrouter", "vertex_ai", "aws", "azure"} <= set(catalog.providers())
+    assert {p.source for p in prices} == {"genai-prices", "litellm", "budget-builtin"}
+    assert {p.provider for p in prices if p.source == "litellm"} == {"vertex_ai"}
     assert load_default_prices() is not load_default_prices()  # callers get their own list
 
 

@@ -22,8 +22,9 @@ from budget.pricing.normalize import (
         ("openai", "openai"),
         (" OpenAI ", "openai"),
         ("gemini", "google"),
-        ("vertex_ai-language-models", "google"),
-        ("vertex_ai-anthropic_models", "google"),
+        ("vertex_ai-language-models", "vertex_ai"),  # Vertex AI bills apart from the Gemini API
+        ("vertex_ai-anthropic_models", "vertex_ai"),
+        ("vertex_ai", "vertex_ai"),
         ("bedrock_converse", "aws"),
         ("together_ai", "together"),
         ("fireworks_ai", "fireworks"),
@@ -42,8 +43,9 @@ def test_provider_names_map_to_catalog_ids(given: str, expected: str) -> None:
     ("provider", "raw", "expected"),
     [
         ("google", "gemini/gemini-2.5-pro", "gemini-2.5-pro"),
-        ("google", "vertex_ai/gemini-2.5-pro", "gemini-2.5-pro"),
-        ("google", "claude-3-5-sonnet-v2@20241022", "claude-3-5-sonnet-v2"),
+        ("vertex_ai", "vertex_ai/gemini-2.5-pro", "gemini-2.5-pro"),
+        ("google", "vertex_ai/gemini-2.5-pro", "vertex_ai/gemini-2.5-pro"),  # another platform
+        ("vertex_ai", "claude-3-5-sonnet-v2@20241022", "claude-3-5-sonnet-v2"),
         ("azure", "azure/gpt-4o", "gpt-4o"),
         ("azure", "azure/eu/gpt-4o", "eu/gpt-4o"),
         ("openai", "openrouter/openai/gpt-4o", "gpt-4o"),
@@ -53,7 +55,7 @@ def test_provider_names_map_to_catalog_ids(given: str, expected: str) -> None:
         (
             "aws",
             "bedrock/us-east-1/anthropic.claude-3-haiku-20240307-v1:0",
-            "anthropic.claude-3-haiku-20240307-v1:0",
+            "us-east-1/anthropic.claude-3-haiku-20240307-v1:0",  # a region's row stays its own
         ),
         (
             "aws",

@@ -58,7 +58,10 @@ def test_litellm_tiers_and_ids() -> None:
     assert (gemini.provider, gemini.model) == ("google", "gemini-2.5-pro")
     assert gemini.rates.input.tiers == (TierRate(200_000, D("2.5")),)  # "_priority" ignored
     bedrock = rows["bedrock/us-east-1/anthropic.claude-3-haiku-20240307-v1:0"]
-    assert (bedrock.provider, bedrock.model) == ("aws", "anthropic.claude-3-haiku-20240307-v1:0")
+    assert (bedrock.provider, bedrock.model) == (
+        "aws",
+        "us-east-1/anthropic.claude-3-haiku-20240307-v1:0",
+    )
     assert (rows["azure/gpt-4o"].provider, rows["azure/gpt-4o"].model) == ("azure", "gpt-4o")
     assert rows["mistral/mistral-large-latest"].rates.input == Rate(D("0.002"))  # 1000x off
 
@@ -123,7 +126,10 @@ def test_genai_prices_offline_from_the_installed_package() -> None:
     rows = {(r.provider, r.model): r for r in result.records}
     gpt = rows[("openai", "gpt-4o")]
     assert gpt.rates.input == Rate(D("2.5")) and gpt.match  # match rules come along
-    assert all(r.provider != "openrouter" for r in result.records)
+    routed = rows[("openrouter", "openai/gpt-4o")]  # OpenRouter's own price; the author kept
+    assert routed.raw_id == "openrouter/openai/gpt-4o"
+    claude = [r for r in result.records if r.raw_id.startswith("google/claude")]
+    assert claude and {r.provider for r in claude} == {"vertex_ai"}  # Claude is Vertex's
     assert result.skipped["no token prices"] > 0
 
 
@@ -181,6 +187,9 @@ def test_openrouter_models() -> None:
     gpt = rows["openai/gpt-4o"]
     assert (gpt.provider, gpt.model) == ("openai", "gpt-4o")
     assert gpt.rates.input == Rate(D("2.5")) and gpt.rates.cached_input == Rate(D("1.25"))
+    # OpenRouter's own price (the author is part of the id), and evidence for OpenAI's
+    filed = {(r.provider, r.model) for r in result.records if r.raw_id == "openai/gpt-4o"}
+    assert filed == {("openrouter", "openai/gpt-4o"), ("openai", "gpt-4o")}
     assert gpt.rates.reasoning is None  # "0" means not priced apart, not free
     sonnet = rows["anthropic/claude-sonnet-4.5"]
     assert sonnet.rates.cache_write == Rate(D("3.75"))

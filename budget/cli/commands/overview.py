@@ -151,14 +151,17 @@ def cost(
 
     def render(e: dict[str, Any]) -> None:
         name = f"{e['provider']}/{e['model']}"
+        hint = e.get("price_hint")
         if not e["priced"]:
-            why = e.get("unpriced_reason") or "no known price"
+            why = e.get("unpriced_reason") or hint or "no known price"
             cli.say(f"{name}: unpriced ({why}); usage would be recorded as unpriced")
             return
         cli.say(
             f"{name}: {r.usd(e['cost'])} ({e['service_tier']} tier; price from "
             f"{e['price_source']}, {e['price_verification']})"
         )
+        if e.get("price_rule") == "fallback" and hint:
+            cli.say(hint)
         parts = [(k, r.usd(v)) for k, v in (e["breakdown"] or {}).items()]
         cli.print(r.table([dict(kind=k, cost=v) for k, v in parts], COST_COLUMNS))
 

@@ -236,7 +236,12 @@ def usage_report(
 
 
 def parse_group_by(group_by: Any) -> tuple[str, ...]:
-    """Group dimensions from a list (or a comma-separated string)."""
+    """Group dimensions from a list (or a comma-separated string).
+
+    ``model`` groups by provider and model: a model id names a model only
+    within its platform (``gpt-4o`` at openai and at azure are two rows, billed
+    apart), so ``provider`` is added just before ``model`` when not asked for.
+    """
     if group_by is None:
         return ()
     items = group_by.split(",") if isinstance(group_by, str) else list(group_by)
@@ -252,6 +257,8 @@ def parse_group_by(group_by: Any) -> tuple[str, ...]:
         out.append(name)
     if len(out) > MAX_GROUPS:
         raise ValidationError("group_by", items, f"at most {MAX_GROUPS} dimensions")
+    if "model" in out and "provider" not in out:
+        out.insert(out.index("model"), "provider")
     return tuple(out)
 
 

@@ -41,7 +41,7 @@ from budget.pricing.sources.base import (
 
 KIND = "genai_prices"
 SOURCE = "genai-prices"
-EXCLUDED_PROVIDERS = ("openrouter",)
+EXCLUDED_PROVIDERS: tuple[str, ...] = ()
 EXCLUDED_PREFIXES = ("huggingface_",)
 
 #: genai-prices price key -> PriceRates field (rates per million tokens).
@@ -96,7 +96,7 @@ def load_providers() -> tuple[list[Any], str]:
 
 
 def included(provider: Any) -> bool:
-    """Resellers and Hugging Face routes are left out, as in the shipped catalog."""
+    """Hugging Face routes are left out, as in the shipped catalog."""
     return provider.id not in EXCLUDED_PROVIDERS and not provider.id.startswith(EXCLUDED_PREFIXES)
 
 
@@ -197,6 +197,15 @@ def _row(rates: PriceRates, effective_from: datetime | None = None) -> dict[str,
     }
 
 
+def platform_of(provider_id: str, model_id: str) -> str:
+    """The platform that bills a genai-prices model: its provider, except that
+    genai-prices' ``google`` also holds Claude, which Google sells on Vertex AI
+    only (the Gemini API serves no Claude), so those rows are ``vertex_ai``'s."""
+    if provider_id == "google" and model_id.lower().startswith("claude"):
+        return "vertex_ai"
+    return provider_id
+
+
 def provider_prices(provider: Any, version: str, stats: Stats) -> list[Price]:
     """Every price row of one provider, in genai-prices' model order."""
     out: list[Price] = []
@@ -209,7 +218,7 @@ def provider_prices(provider: Any, version: str, stats: Stats) -> list[Price]:
         extra = {"deprecated": True} if model.deprecated else {}
         out.extend(
             Price(
-                provider=provider.id,
+                provider=platform_of(provider.id, model.id),
                 model=model.id,
                 name=model.name,
                 rates=row["rates"],
@@ -250,8 +259,8 @@ class GenaiPricesSource(PriceSource):
         return result
 
     def _read_provider(self, provider: Any, version: str, now: datetime, out: SourceResult) -> None:
-        provider_id = normalize_provider(provider.id)
         for model in provider.models:
+            provider_id = normalize_provider(platform_of(provider.id, model.id))
             try:
                 rows = provider_prices(_OneModel(provider, model), version, Stats())
             except (ValueError, TypeError):

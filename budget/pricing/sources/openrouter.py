@@ -9,10 +9,11 @@ tier, not the model's price, and are skipped too. A ``0`` cache or reasoning
 price means "not priced apart", so those tokens fall back to the input or
 output rate rather than becoming free.
 
-OpenRouter re-sells at the author's list price for first-party authors
-(``anthropic/``, ``openai/``, ``google/``... listed in ``aliases.json``), so
-those rows are filed under the author as provider and can confirm its prices;
-other authors' models stay under provider ``openrouter``.
+Every row is OpenRouter's own price, filed under platform ``openrouter`` with
+the full id (``openai/gpt-4o``: the author is part of the id). OpenRouter
+re-sells at the author's list price for first-party authors (``anthropic/``,
+``openai/``, ``google/``... listed in ``aliases.json``), so those rows are
+also filed under the author as provider, where they can confirm its prices.
 """
 
 from __future__ import annotations
@@ -100,17 +101,20 @@ def _read_row(index: int, entry: Any, out: SourceResult) -> None:
     if any(v < 0 for v in values):
         out.skip("negative price", row.id)
         return
-    provider, model = split_author(row.id)
-    out.records.append(
-        SourceRecord(
-            provider=provider,
-            model=model,
-            raw_id=row.id,
-            rates=make_rates(_kinds(pricing), per_request=_positive(pricing.request, tidy)),
-            name=row.name,
-            context_window=row.context_length,
+    rates = make_rates(_kinds(pricing), per_request=_positive(pricing.request, tidy))
+    own = row.id.strip().lower()
+    author = split_author(row.id)
+    for provider, model in dict.fromkeys((("openrouter", own), author)):
+        out.records.append(
+            SourceRecord(
+                provider=provider,
+                model=model,
+                raw_id=row.id,
+                rates=rates,
+                name=row.name,
+                context_window=row.context_length,
+            )
         )
-    )
 
 
 def _kinds(pricing: OpenRouterPricing) -> dict[str, Decimal | None]:
