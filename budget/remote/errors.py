@@ -127,7 +127,12 @@ def _validation(body: dict[str, Any], detail: str) -> BudgetError:
 
 
 def _not_found(body: dict[str, Any], detail: str) -> BudgetError:
-    return NotFound(body.get("entity") or "resource", body.get("field") or "id", body.get("value"))
+    return NotFound(
+        body.get("entity") or "resource",
+        body.get("field") or "id",
+        body.get("value"),
+        body.get("hint"),
+    )
 
 
 def _field_error(cls: type) -> Any:

@@ -79,7 +79,7 @@ async def exercise(client: Client, budget_id: str) -> None:
             {"since": "2000-01-01", "until": "2100-01-01", "group_by": ["model"]},
         )
     )
-    assert report["rows"][0]["group"] == {"model": "gpt-4o"}
+    assert report["rows"][0]["group"] == {"provider": "openai", "model": "gpt-4o"}
 
     denied = await call("allocate_tokens", {"context_id": "agent-2", **common, "tokens": 9000})
     assert denied.is_error

@@ -118,3 +118,14 @@ def test_unknown_routes_are_not_found_and_other_statuses_remote_errors():
     assert isinstance(missing, NotFound) and exit_code(missing) == 2
     other = error_from_response(answer(405, {"detail": "Method Not Allowed"}))
     assert type(other) is RemoteError and other.status == 405 and exit_code(other) == 2
+
+
+def test_a_not_found_keeps_the_servers_hint_and_renders_without_one() -> None:
+    hint = "looked for acme/mystery; acme declares no fallback platform"
+    body = problem(404, "not-found", f"no price with model='mystery': {hint}", hint=hint)
+    exc = error_from_response(answer(404, body))
+    assert isinstance(exc, NotFound) and exc.hint == hint
+    assert exc.to_dict()["hint"] == hint
+    bare = error_from_response(answer(404, problem(404, "not-found", "no allocation")))
+    assert isinstance(bare, NotFound) and "hint" not in bare.to_dict()
+    assert "hint" not in error_from_response(answer(404, text="gone")).to_dict()

@@ -101,6 +101,7 @@ def error_from_response(response: httpx.Response) -> BudgetError:
         value=body.get("value", first.get("value")),
         reason=first.get("reason", detail),
         entity=body.get("entity"),
+        hint=body.get("hint"),
         retryable=False,
     )
 
@@ -109,7 +110,9 @@ def _by_status(status: int, message: str, field: str | None) -> BudgetError:
     if status in (401, 403):
         return Unauthorized(message, status, field)
     if status == 404:
-        return _rebuild(NotFound, message, status=status, field=field, value=None, entity=None)
+        return _rebuild(
+            NotFound, message, status=status, field=field, value=None, entity=None, hint=None
+        )
     if status >= 500:
         return ServerUnavailable(f"server error {status}: {message}", status, field)
     return RemoteError(message, status, field)
