@@ -18,6 +18,7 @@ from budget.api.schemas_ledger import ServiceTierName
 from budget.domain import models as m
 from budget.domain.prices import Price
 from budget.pricing.serialize import price_to_dict
+from budget.pricing.sources.evidence import FIELD_VERIFICATION
 
 Rate = Annotated[Decimal, Field(ge=0, le=Decimal(1_000_000), decimal_places=12)]
 
@@ -49,6 +50,11 @@ class PriceOut(BaseModel):
     source: str
     source_version: str | None = None
     verification: str
+    field_verification: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per field (e.g. input, input.tiers[0].rate, time_of_day[0].rates.input): "
+        "verified, unverified, conflict or corrected, as the last refresh found it.",
+    )
     is_override: bool
 
     @classmethod
@@ -73,6 +79,7 @@ class PriceOut(BaseModel):
             source=price.source,
             source_version=price.source_version,
             verification=price.verification,
+            field_verification=dict(price.extra.get(FIELD_VERIFICATION) or {}),
             is_override=price.is_override,
         )
 

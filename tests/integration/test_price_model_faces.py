@@ -139,3 +139,15 @@ def test_connect_gives_what_open_gives(svc) -> None:
         record = remote.record_usage(**OPUS, **CALL, service_tier="batch", request_id="r1")
         assert record.service_tier == "batch" and record.price_source == "manual"
         assert record == svc.get_usage(record.usage_id)
+
+
+def test_prices_show_adds_the_models_facts_and_verification_per_field(svc, db_url) -> None:
+    whole = json.loads(_cli(db_url, "prices", "show", "gpt-4o", "--provider", "openai", "--json"))
+    assert whole["facts"]["context_window"] == whole["context_window"] == 128_000
+    assert whole["facts"]["priced_as"] == {"provider": "openai", "model": "gpt-4o"}
+    assert whole["field_verification"] == {}  # no refresh has compared sources yet
+    shown = _cli(db_url, "prices", "show", "gpt-4o", "--provider", "openai")
+    assert "model facts" in shown and "128000" in shown
+    svc.set_price_override(provider="acme", model="x-1", input="1", output="2")
+    bare = json.loads(_cli(db_url, "prices", "show", "x-1", "--provider", "acme", "--json"))
+    assert bare["facts"] is None  # a price needs no facts; none are invented

@@ -136,3 +136,20 @@ def test_a_single_source_unit_error_is_flagged_and_never_prices_a_call(
     assert not estimate.priced
     alerts = [a for a in prices.list_alerts(kind="price_conflict") if "unit-error" in a.message]
     assert len(alerts) == 1 and "model left unpriced" in alerts[0].message
+
+
+def test_the_price_body_carries_the_verification_of_each_field(prices: Service) -> None:
+    from fastapi.testclient import TestClient
+
+    from budget.api.app import create_app
+
+    prices.update_prices()
+    with TestClient(create_app(prices), base_url="http://127.0.0.1") as client:
+        body = client.get(
+            "/api/v1/prices/current", params={"provider": "openai", "model": "gpt-4o"}
+        ).json()
+    assert (
+        body["field_verification"]
+        == prices.get_price("openai", "gpt-4o").extra["field_verification"]
+    )
+    assert body["field_verification"]["input"] == "verified"

@@ -2,8 +2,8 @@
 
 It reads the API's price body (``PriceOut``) and nothing else, section by
 section (identity and trust, rates per token kind with their tiers, time-of-day
-rules, service tiers), so a section for another part of the body is one more
-function here.
+rules, service tiers, verification per field, the model's facts), so a section
+for another part of the body is one more function here.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def price_view(price: dict[str, Any]) -> Group:
         _rates,
         _time_of_day,
         _service_tiers,
+        _field_verification,
+        _facts,
     ]
     return Group(*(table for show in sections if (table := show(price)) is not None))
 
@@ -137,3 +139,40 @@ def _short(rates: dict[str, Any]) -> str:
     if rates.get("per_request"):
         parts.append(f"per request ${rates['per_request']}")
     return ", ".join(parts)
+
+
+def _field_verification(p: dict[str, Any]) -> Table | None:
+    checks = p.get("field_verification") or {}
+    if not checks:
+        return None
+    return r.table(
+        [{"field": path, "status": status} for path, status in sorted(checks.items())],
+        [("field", lambda x: x["field"]), ("verification", lambda x: x["status"])],
+        title="verification per field (the last refresh)",
+    )
+
+
+#: The facts shown under a price, in order (``budget prices facts`` shows them all).
+FACT_KEYS = (
+    "mode",
+    "context_window",
+    "max_output_tokens",
+    "input_modalities",
+    "output_modalities",
+    "capabilities",
+    "lifecycle",
+    "retires_on",
+    "successor",
+)
+
+
+def _facts(p: dict[str, Any]) -> Table | None:
+    facts = p.get("facts")
+    if not facts:
+        return None
+    item = {
+        key: ", ".join(value) if isinstance(value, list) else value
+        for key in FACT_KEYS
+        if (value := facts.get(key)) not in (None, [], {})
+    }
+    return r.details(item, title="model facts")

@@ -11,6 +11,7 @@ from budget.cli import render as r
 from budget.cli.commands.price_show import price_view
 from budget.cli.options import Limit, Offset, compact, time_option
 from budget.cli.runtime import EXIT_INPUT, EXIT_SERVER, Cli, command
+from budget.errors import NotFound
 
 #: A source that delivered nothing in an update (``not_modified`` is a success).
 FAILED = frozenset({"error", "unavailable"})
@@ -93,14 +94,23 @@ def show(
 ) -> None:
     """The whole price a call to MODEL would be costed with: rates per token kind,
     tiers by input size, time-of-day rules, service tiers, per-request fee,
-    dates, source and verification.
+    dates, source and verification (per field), and the model's facts.
 
     Example: budget prices show claude-sonnet-4-5 --provider anthropic
     """
     if provider is None:
         provider = _only_provider(cli, model)
     price = cli.backend.current_price(compact(provider=provider, model=model, at=at))
+    price["facts"] = _facts_or_none(cli, provider, model)
     cli.emit(price, lambda p: cli.print(price_view(p)))
+
+
+def _facts_or_none(cli: Cli, provider: str, model: str) -> dict[str, Any] | None:
+    """The model's facts, or None when no source states any (a price needs none)."""
+    try:
+        return cli.backend.model_facts({"provider": provider, "model": model})
+    except NotFound:
+        return None
 
 
 def _only_provider(cli: Cli, model: str) -> str:
