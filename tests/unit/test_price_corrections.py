@@ -86,7 +86,7 @@ def test_the_shipped_catalog_seeds_with_the_deepseek_corrections() -> None:
     # 16:00 UTC on 2025-09-05, deepseek-chat costs $0.56 per 1M input tokens
     # (cache miss), $0.07 (cache hit) and $1.68 output, with no nighttime discount.
     prices = corrected_default_prices()
-    assert len(prices) == len(load_default_prices()) + 2 * len(load_corrections())
+    assert len([p for p in prices if p.source == SOURCE]) == len(load_corrections())
     usage = TokenUsage(input_tokens=1_000_000, output_tokens=1_000_000)
     night = datetime(2025, 9, 10, 20, 0, tzinfo=UTC)  # upstream's off-peak hours
     row = next(p for p in prices if p.model == "deepseek-chat" and _covers(p, night))
@@ -96,6 +96,17 @@ def test_the_shipped_catalog_seeds_with_the_deepseek_corrections() -> None:
     old = next(p for p in prices if p.model == "deepseek-chat" and _covers(p, earlier))
     assert old.source == "genai-prices" and compute_cost(old, usage, earlier).total_usd == D(
         "0.685"
+    )
+    # https://api-docs.deepseek.com/news/news250929 and the pricing page as quoted
+    # on 2026-04-13 (stored copy of benchlm.ai/blog/posts/deepseek-api-pricing,
+    # checked 2026-12-03): V3.2 from 2025-09-29, $0.28 in, $0.028 cached, $0.42 out.
+    v32 = datetime(2025, 12, 1, 20, 0, tzinfo=UTC)
+    for model in ("deepseek-chat", "deepseek-reasoner"):
+        row = next(p for p in prices if p.model == model and _covers(p, v32))
+        assert row.source == SOURCE and compute_cost(row, usage, v32).total_usd == D("0.70")
+    after = datetime(2026, 5, 1, tzinfo=UTC)  # V4: not corrected, upstream again
+    assert next(p for p in prices if p.model == "deepseek-chat" and _covers(p, after)).source == (
+        "genai-prices"
     )
 
 
