@@ -32,8 +32,11 @@ def test_the_seeded_catalog_carries_the_shipped_corrections(prices: Service) -> 
     corrected = [
         p for p in prices.price_history("deepseek", "deepseek-chat") if p.source == "correction"
     ]
-    assert [p.verification for p in corrected] == ["corrected"]
-    assert corrected[0].extra["correction"] == "deepseek-chat-2025-09-05-night-discount-ended"
+    assert [p.verification for p in corrected] == ["corrected", "corrected"]
+    assert [p.extra["correction"] for p in corrected] == [
+        "deepseek-chat-2025-09-05-night-discount-ended",
+        "deepseek-chat-2025-09-29-v3-2-price",
+    ]
     prices.update_prices()
     again = prices.estimate_cost(provider="deepseek", model="deepseek-chat", at=night, **usage)
     assert (again.cost, again.price_id) == (estimate.cost, estimate.price_id)
