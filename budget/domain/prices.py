@@ -173,6 +173,19 @@ class TokenUsage:
         return self.input_tokens + self.output_tokens
 
 
+#: The parts of a cost breakdown, in the order they are shown and stored
+#: (``<part>_nanos`` on a breakdown and on a ledger row).
+COST_PARTS = (
+    "input",
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "request",
+)
+
+
 @dataclass(frozen=True)
 class CostBreakdown:
     """Cost of one call per token kind, in whole nano-USD; ``total`` is

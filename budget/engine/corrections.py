@@ -30,6 +30,7 @@ from budget.domain.clock import utcnow
 from budget.domain.limits import KEY_LENGTH
 from budget.domain.models import UsageRecord
 from budget.domain.money import parse_usd, usd_to_nanos
+from budget.domain.prices import COST_PARTS
 from budget.engine.alerts import check_thresholds
 from budget.engine.context import VERSIONS_SQL, EngineContext, StaleCache
 from budget.engine.insight import rollups
@@ -53,15 +54,6 @@ TOKEN_FIELDS = (
     "cache_write_tokens",
     "reasoning_tokens",
     "cache_write_1h_tokens",  # in token_usage's order
-)
-_PARTS = (
-    "input",
-    "cached_input",
-    "cache_write",
-    "cache_write_1h",
-    "output",
-    "reasoning",
-    "request",
 )
 #: What a correction copies from the record it corrects.
 _COPIED = (
@@ -336,6 +328,6 @@ def _row(original, item: CorrectionInput, request_id: str, change, now: datetime
         total_tokens=change["input_tokens"] + change["output_tokens"],
         cost_nanos=change["cost_nanos"] if priced else None,
         **{name: change[name] for name in TOKEN_FIELDS},
-        **{f"{part}_nanos": None for part in _PARTS},
+        **{f"{part}_nanos": None for part in COST_PARTS},
     )
     return values

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from budget.domain.enums import AllocationStatus
 from budget.domain.models import SCOPE_FIELDS, Policy, RequestAttributes
 from budget.domain.periods import WindowSpan
-from budget.domain.prices import CostBreakdown
+from budget.domain.prices import COST_PARTS, CostBreakdown
 from budget.engine.alerts import check_thresholds, raise_unpriced_alert
 from budget.engine.context import VERSIONS_SQL, EngineContext, Held
 from budget.engine.expiry import expire_if_due, locked_allocation
@@ -289,18 +289,9 @@ def _attributes(
 
 def _row(item, attrs, context_id, cost, price, at: datetime, now: datetime) -> dict[str, Any]:
     usage = item.usage
-    names = (
-        "input",
-        "cached_input",
-        "cache_write",
-        "cache_write_1h",
-        "output",
-        "reasoning",
-        "request",
-    )
-    parts = {f"{name}_nanos": None for name in names}
+    parts = {f"{name}_nanos": None for name in COST_PARTS}
     if cost is not None:
-        parts = {f"{name}_nanos": getattr(cost, f"{name}_nanos") for name in names}
+        parts = {f"{name}_nanos": getattr(cost, f"{name}_nanos") for name in COST_PARTS}
     return dict(
         id=new_id("use"),
         request_id=item.request_id,

@@ -18,6 +18,7 @@ from budget.domain.models import (
     UsageRecord,
 )
 from budget.domain.money import nanos_to_usd
+from budget.domain.prices import COST_PARTS
 
 
 def scope_to_columns(scope: ScopeFilter | RequestAttributes) -> dict[str, Any]:
@@ -126,21 +127,10 @@ def row_to_allocation(row: Row) -> Allocation:
     )
 
 
-_COST_PARTS = (
-    "input",
-    "cached_input",
-    "cache_write",
-    "cache_write_1h",
-    "output",
-    "reasoning",
-    "request",
-)
-
-
 def row_to_usage(row: Row) -> UsageRecord:
     breakdown = None
     if row.priced and row.input_nanos is not None:  # an adjust of the cost has no parts
-        breakdown = {part: nanos_to_usd(getattr(row, f"{part}_nanos") or 0) for part in _COST_PARTS}
+        breakdown = {part: nanos_to_usd(getattr(row, f"{part}_nanos") or 0) for part in COST_PARTS}
         breakdown["total"] = nanos_to_usd(row.cost_nanos)
     return UsageRecord(
         usage_id=row.id,
