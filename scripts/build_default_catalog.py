@@ -19,6 +19,14 @@ build refuses to run without it), with ``source`` ``litellm`` and its version;
 an id LiteLLM gives two different prices is left out (listed in the header).
 A fresh install reads the result from this JSON file and needs no litellm.
 
+genai-prices publishes no service-tier rates, so the batch, flex and priority
+rates of a current row come from the same LiteLLM file, as does its 1-hour
+cache-write rate when genai-prices has none. Only when LiteLLM has exactly one
+price for the (platform, model) after normalisation and its standard input and
+output rates equal the row's (so it is the same price, not an older or
+regional one); the row's ``extra`` then names LiteLLM's version
+(``service_tiers_source``, ``cache_write_1h_source``). The header counts them.
+
 Two built-in rows end the file: providers ``ollama`` and ``local`` price every
 model at 0 (local inference is free: a known price, not a silent $0).
 """
@@ -36,10 +44,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import dataclasses  # noqa: E402
+
 from budget.domain.prices import Price, PriceRates, Rate  # noqa: E402
 from budget.pricing.catalog import PriceCatalog  # noqa: E402
 from budget.pricing.serialize import price_to_dict  # noqa: E402
-from budget.pricing.sources.base import SourceUnavailable  # noqa: E402
+from budget.pricing.sources.base import SourceRecord, SourceUnavailable  # noqa: E402
 from budget.pricing.sources.genai_prices import (  # noqa: E402
     SOURCE,
     Stats,
@@ -72,18 +82,25 @@ def builtin_prices() -> list[Price]:
     ]
 
 
-def vertex_prices(known: list[Price]) -> tuple[list[Price], str, list[str]]:
-    """Vertex AI rows from LiteLLM for the ids ``known`` rows do not price,
-    LiteLLM's version, and the ids left out because LiteLLM prices them twice."""
+def litellm_records() -> tuple[list[SourceRecord], str]:
+    """Every record of the installed LiteLLM price file, and its version."""
     try:
         body, version = read_installed_file()
     except SourceUnavailable as exc:
         raise SystemExit(f"build_default_catalog: {exc}") from None
+    return parse_document(body, LITELLM_SOURCE, version).records, version
+
+
+def vertex_prices(
+    known: list[Price], records: list[SourceRecord], version: str
+) -> tuple[list[Price], list[str]]:
+    """Vertex AI rows from LiteLLM for the ids ``known`` rows do not price,
+    and the ids left out because LiteLLM prices them twice."""
     have = PriceCatalog([p for p in known if p.provider == VERTEX])
     now = datetime.now(UTC)
     found: dict[str, Price] = {}
     twice: set[str] = set()
-    for record in parse_document(body, LITELLM_SOURCE, version).records:
+    for record in records:
         if record.provider != VERTEX or have.lookup(VERTEX, record.model, now) is not None:
             continue
         price = Price(
@@ -91,15 +108,70 @@ def vertex_prices(known: list[Price]) -> tuple[list[Price], str, list[str]]:
             model=record.model,
             name=record.name,
             rates=record.rates,
+            service_tiers=record.service_tiers,
             context_window=record.context_window,
             source=LITELLM_SOURCE,
             source_version=version.removeprefix("litellm "),
         )
         other = found.setdefault(record.model, price)
-        if other.rates != price.rates:
+        if (other.rates, other.service_tiers) != (price.rates, price.service_tiers):
             twice.add(record.model)
     rows = [p for model, p in found.items() if model not in twice]
-    return rows, version, sorted(twice)
+    return rows, sorted(twice)
+
+
+def with_litellm_tiers(
+    prices: list[Price], records: list[SourceRecord], version: str
+) -> tuple[list[Price], dict[str, Any]]:
+    """``prices`` with LiteLLM's service tiers and 1-hour cache-write rate put
+    on the current rows it prices the same (see the module docstring), and
+    the counts for the header."""
+    by_key: dict[tuple[str, str], set[tuple]] = {}
+    chosen: dict[tuple[str, str], SourceRecord] = {}
+    for r in records:
+        if r.service_tiers or r.rates.cache_write_1h is not None:
+            key = (r.provider, r.model)
+            by_key.setdefault(key, set()).add((r.rates, r.service_tiers))
+            chosen[key] = r
+    counts: dict[str, Any] = {"rows": 0, "cache_write_1h_rows": 0, "tiers": {}}
+    differ: list[str] = []
+    out = []
+    for price in prices:
+        key = (price.provider, price.model)
+        record = chosen.get(key)
+        if record is None or price.effective_to is not None or len(by_key[key]) > 1:
+            out.append(price)
+            continue
+        if not _same_standard(price.rates, record.rates):
+            differ.append(f"{price.provider}:{price.model}")
+            out.append(price)
+            continue
+        out.append(_take_tiers(price, record, version.removeprefix("litellm "), counts))
+    counts["tiers"] = dict(sorted(counts["tiers"].items()))
+    counts["standard_rates_differ"] = len(differ)
+    return out, counts
+
+
+def _same_standard(ours: PriceRates, theirs: PriceRates) -> bool:
+    """Whether two prices' standard input and output base rates are equal."""
+    pairs = ((ours.input, theirs.input), (ours.output, theirs.output))
+    return all((a and a.base) == (b and b.base) for a, b in pairs)
+
+
+def _take_tiers(price: Price, record: SourceRecord, version: str, counts: dict) -> Price:
+    extra = dict(price.extra)
+    tiers, rates = price.service_tiers, price.rates
+    if not tiers and record.service_tiers:
+        tiers = record.service_tiers
+        extra["service_tiers_source"] = f"{LITELLM_SOURCE} {version}"
+        counts["rows"] += 1
+        for tier in tiers:
+            counts["tiers"][tier.tier] = counts["tiers"].get(tier.tier, 0) + 1
+    if rates.cache_write_1h is None and record.rates.cache_write_1h is not None:
+        rates = dataclasses.replace(rates, cache_write_1h=record.rates.cache_write_1h)
+        extra["cache_write_1h_source"] = f"{LITELLM_SOURCE} {version}"
+        counts["cache_write_1h_rows"] += 1
+    return dataclasses.replace(price, rates=rates, service_tiers=tiers, extra=extra)
 
 
 def build() -> tuple[dict[str, Any], list[Price]]:
@@ -108,7 +180,9 @@ def build() -> tuple[dict[str, Any], list[Price]]:
     stats = Stats()
     chosen = [p for p in gp_providers if included(p)]
     prices = [price for p in chosen for price in provider_prices(p, version, stats)]
-    vertex, litellm_version, vertex_twice = vertex_prices(prices)
+    records, litellm_version = litellm_records()
+    prices, tier_counts = with_litellm_tiers(prices, records, litellm_version)
+    vertex, vertex_twice = vertex_prices(prices, records, litellm_version)
     prices += vertex
     prices += builtin_prices()
     header = {
@@ -119,6 +193,7 @@ def build() -> tuple[dict[str, Any], list[Price]]:
         "excluded_providers": sorted(p.id for p in gp_providers if not included(p)),
         "vertex_ai_source": f"{litellm_version}: {len(vertex)} rows",
         "vertex_ai_priced_twice": vertex_twice,
+        "litellm_service_tiers": {"source": litellm_version, **tier_counts},
         "fallback_model_providers": {
             p.id: p.fallback_model_providers for p in chosen if p.fallback_model_providers
         },

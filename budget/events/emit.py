@@ -172,6 +172,8 @@ def _usage_event(conn, type_: str, usage: UsageRecord, extra: dict, targets, now
         "cached_input_tokens": usage.cached_input_tokens,
         "cache_write_tokens": usage.cache_write_tokens,
         "reasoning_tokens": usage.reasoning_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+        "service_tier": usage.service_tier,
         "priced": usage.priced,
         "cost": _money(usage.cost),
         "occurred_at": _when(usage.occurred_at),

@@ -66,6 +66,7 @@ def register_ledger(server: MCPServer, get: GetService) -> None:
         cached_input_tokens: OptCount = None,
         cache_write_tokens: OptCount = None,
         reasoning_tokens: OptCount = None,
+        cache_write_1h_tokens: OptCount = None,
         request_id: RequestId = None,
     ) -> Json:
         """Set what a usage record should say: its cost and/or token counts (what is
@@ -84,6 +85,7 @@ def register_ledger(server: MCPServer, get: GetService) -> None:
                     cached_input_tokens=cached_input_tokens,
                     cache_write_tokens=cache_write_tokens,
                     reasoning_tokens=reasoning_tokens,
+                    cache_write_1h_tokens=cache_write_1h_tokens,
                     request_id=request_id,
                 )
             )

@@ -297,3 +297,22 @@ def test_mcp_tools_correct_the_ledger_and_refuse_a_client_key(svc, team):
     anyio.run(main)
     assert svc.usage_totals()["tokens"] == 100
     windows_equal_the_ledger(svc, team.budget_id)
+
+
+def test_mcp_adjust_usage_sets_the_hour_cache_writes(svc, team):
+    claude = {"provider": "anthropic", "model": "claude-opus-4-1"}
+    usage = svc.record_usage(**claude, input_tokens=1000, output_tokens=10, cache_write_tokens=400)
+
+    async def main():
+        async with Client(build_server(lambda: svc)) as client:
+            args = {
+                "usage_id": usage.usage_id,
+                "reason": "1-hour writes",
+                "cache_write_1h_tokens": 400,
+            }
+            adjusted = await client.call_tool("adjust_usage", args)
+            assert not adjusted.is_error, adjusted.content
+            assert adjusted.structured_content["cache_write_1h_tokens"] == 400
+
+    anyio.run(main)
+    windows_equal_the_ledger(svc, team.budget_id)

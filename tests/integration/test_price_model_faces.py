@@ -86,6 +86,14 @@ def test_library_service_tier_on_estimate_allocate_and_record(svc) -> None:
         svc.record_usage(**OPUS, **CALL, service_tier="turbo")
 
 
+def test_the_usage_recorded_event_carries_the_tier_and_the_hour_writes(svc) -> None:
+    svc.set_price_override(**OPUS, input="15", output="75", service_tiers=BATCH)
+    svc.record_usage(**OPUS, **WRITES, service_tier="batch")
+    [event] = [e for e in svc.list_events() if e.type == "usage.recorded"]
+    assert event.data["service_tier"] == "batch"
+    assert event.data["cache_write_1h_tokens"] == 40_000
+
+
 def test_rest_record_estimate_and_show_with_tiers(svc, client) -> None:
     r = client.post(f"{V1}/estimate", json={**OPUS, **WRITES})
     assert r.status_code == 200, r.text

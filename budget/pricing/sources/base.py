@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator
 
-from budget.domain.prices import PriceRates, Rate, TierRate, TimeOfDayRates
+from budget.domain.prices import PriceRates, Rate, ServiceTierRates, TierRate, TimeOfDayRates
 
 if TYPE_CHECKING:
     from budget.pricing.sources.http import HttpFetcher
@@ -74,6 +74,7 @@ class SourceRecord:
     time_of_day: tuple[TimeOfDayRates, ...] = ()
     effective_from: datetime | None = None
     effective_to: datetime | None = None
+    service_tiers: tuple[ServiceTierRates, ...] = ()
 
     def in_effect(self, at: datetime) -> bool:
         """True when the record's dates (if any) cover ``at``."""

@@ -5,10 +5,18 @@ The file maps an id (``gpt-4o``, ``gemini/gemini-2.5-pro``,
 ``bedrock/us-east-1/anthropic.claude-...``) to USD per *token* as floats:
 ``input_cost_per_token``, ``output_cost_per_token``,
 ``cache_read_input_token_cost``, ``cache_creation_input_token_cost``,
-``output_cost_per_reasoning_token``, tiers as ``<key>_above_<N>k_tokens``, the
-provider as ``litellm_provider`` and the kind of model as ``mode``. Floats are
-read through ``str`` into Decimals and multiplied by a million. Rows of modes
-that are not billed per token (images, audio, video, rerank...) are skipped.
+``output_cost_per_reasoning_token``, ``cache_creation_input_token_cost_above_1hr``
+(a 1-hour cache write), tiers as ``<key>_above_<N>k_tokens``, the provider as
+``litellm_provider`` and the kind of model as ``mode``. Floats are read
+through ``str`` into Decimals and multiplied by a million. Rows of modes that
+are not billed per token (images, audio, video, rerank...) are skipped.
+
+Service tiers are the same keys with a suffix, ``_batches``, ``_flex`` or
+``_priority`` (``input_cost_per_token_batches``,
+``input_cost_per_token_above_272k_tokens_priority``). A tier is kept when it
+states an input rate and, unless the row is an embedding, an output rate; it
+holds exactly the kinds LiteLLM states for it (a kind it leaves out is billed
+at the tier's own input or output rate, as in the standard rates).
 
 The offline source finds the file through ``importlib.metadata`` and never
 imports litellm (a large package); option ``path`` may name the JSON file or a
@@ -29,6 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from budget.domain.prices import ServiceTierRates
 from budget.pricing.normalize import normalize_model, normalize_provider
 from budget.pricing.sources.base import (
     Amount,
@@ -58,8 +67,14 @@ RATE_KEYS = {
     "cache_read_input_token_cost": "cached_input",
     "cache_creation_input_token_cost": "cache_write",
     "output_cost_per_reasoning_token": "reasoning",
+    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
 }
-_TIER_KEY = re.compile(r"^(?P<key>[a-z_]+?)_above_(?P<k>\d+)k_tokens$")
+_TIER_KEY = re.compile(r"^(?P<key>[a-z_0-9]+?)_above_(?P<k>\d+)k_tokens$")
+#: LiteLLM's service-tier suffix -> Budget's service tier.
+SERVICE_TIERS = {"batches": "batch", "flex": "flex", "priority": "priority"}
+_SERVICE_TIER_KEY = re.compile(
+    r"^(?P<key>[a-z_0-9]+?)(?:_above_(?P<k>\d+)k_tokens)?_(?P<tier>batches|flex|priority)$"
+)
 
 
 class LiteLLMRow(BaseModel):
@@ -74,6 +89,7 @@ class LiteLLMRow(BaseModel):
     cache_read_input_token_cost: Amount | None = None
     cache_creation_input_token_cost: Amount | None = None
     output_cost_per_reasoning_token: Amount | None = None
+    cache_creation_input_token_cost_above_1hr: Amount | None = None
     max_input_tokens: int | None = None
 
 
@@ -118,6 +134,7 @@ def _read_row(raw_id: str, entry: Any, out: SourceResult) -> None:
         out.skip("negative price", raw_id)
         return
     provider = normalize_provider(row.litellm_provider)
+    extra = row.model_extra or {}
     out.records.append(
         SourceRecord(
             provider=provider,
@@ -125,9 +142,10 @@ def _read_row(raw_id: str, entry: Any, out: SourceResult) -> None:
             raw_id=raw_id,
             rates=make_rates(
                 {k: None if v is None else per_million(v, 1) for k, v in kinds.items()},
-                _tiers(row.model_extra or {}),
+                _tiers(extra),
             ),
             context_window=row.max_input_tokens,
+            service_tiers=service_tiers(extra, embedding=row.mode == "embedding"),
         )
     )
 
@@ -144,6 +162,36 @@ def _tiers(extra: dict[str, Any]) -> dict[str, list[tuple[int, Any]]]:
             kind = RATE_KEYS[match["key"]]
             tiers.setdefault(kind, []).append((int(match["k"]) * 1000, per_million(rate, 1)))
     return tiers
+
+
+def service_tiers(extra: dict[str, Any], embedding: bool = False) -> tuple[ServiceTierRates, ...]:
+    """The batch, flex and priority rates an entry's extra keys state, in that
+    order; a tier without an input rate (or output rate, but for embeddings)
+    is left out."""
+    found: dict[str, dict[str, Decimal]] = {}
+    steps: dict[str, dict[str, list[tuple[int, Decimal]]]] = {}
+    for name, value in extra.items():
+        match = _SERVICE_TIER_KEY.match(name)
+        rate = to_decimal(value)
+        if not match or match["key"] not in RATE_KEYS or not isinstance(rate, Decimal):
+            continue
+        if rate < 0:
+            continue
+        tier, kind = SERVICE_TIERS[match["tier"]], RATE_KEYS[match["key"]]
+        if match["k"] is None:
+            found.setdefault(tier, {})[kind] = per_million(rate, 1)
+        else:
+            start = int(match["k"]) * 1000
+            steps.setdefault(tier, {}).setdefault(kind, []).append((start, per_million(rate, 1)))
+    out = []
+    for tier in SERVICE_TIERS.values():
+        kinds = dict(found.get(tier, {}))
+        if embedding:
+            kinds.pop("output", None)
+        if "input" not in kinds or ("output" not in kinds and not embedding):
+            continue
+        out.append(ServiceTierRates(tier=tier, rates=make_rates(kinds, steps.get(tier))))
+    return tuple(out)
 
 
 def content_version(body: bytes) -> str:

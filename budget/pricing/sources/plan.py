@@ -282,6 +282,7 @@ def _add(
         name=record.name,
         rates=_with_unverified_kinds(record.rates, verdict.rates),
         time_of_day=record.time_of_day,
+        service_tiers=record.service_tiers,
         match=record.match,
         context_window=record.context_window,
         source=verdict.primary.source,
@@ -338,9 +339,12 @@ def _change(
     assert stored.price_id is not None
     out.end_dated.append(stored.price_id)
     extra = {k: v for k, v in stored.extra.items() if k not in ("correction", "upstream_source")}
+    claim = group.claims.get(verdict.primary.source)
     price = dataclasses.replace(
         stored,
         rates=merged,
+        # the stored tiers stay; a row without any takes the primary source's
+        service_tiers=stored.service_tiers or (claim[1].service_tiers if claim else ()),
         source=verdict.primary.source,
         source_version=ctx.versions.get(verdict.primary.source),
         verification=verdict.status,
