@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 import dataclasses  # noqa: E402
 
-from budget.domain.prices import Price, PriceRates, Rate  # noqa: E402
+from budget.domain.prices import Price, PriceRates, Rate, steps_alike  # noqa: E402
 from budget.pricing.catalog import PriceCatalog  # noqa: E402
 from budget.pricing.serialize import price_to_dict  # noqa: E402
 from budget.pricing.sources.base import SourceRecord, SourceUnavailable  # noqa: E402
@@ -133,7 +133,12 @@ def with_litellm_tiers(
             key = (r.provider, r.model)
             by_key.setdefault(key, set()).add((r.rates, r.service_tiers))
             chosen[key] = r
-    counts: dict[str, Any] = {"rows": 0, "cache_write_1h_rows": 0, "tiers": {}}
+    counts: dict[str, Any] = {
+        "rows": 0,
+        "cache_write_1h_rows": 0,
+        "flat_tiers_skipped": 0,
+        "tiers": {},
+    }
     differ: list[str] = []
     out = []
     for price in prices:
@@ -162,7 +167,9 @@ def _take_tiers(price: Price, record: SourceRecord, version: str, counts: dict) 
     extra = dict(price.extra)
     tiers, rates = price.service_tiers, price.rates
     if not tiers and record.service_tiers:
-        tiers = record.service_tiers
+        tiers = tuple(t for t in record.service_tiers if steps_alike(rates, t.rates))
+        counts["flat_tiers_skipped"] += len(record.service_tiers) - len(tiers)
+    if tiers and not price.service_tiers:
         extra["service_tiers_source"] = f"{LITELLM_SOURCE} {version}"
         counts["rows"] += 1
         for tier in tiers:

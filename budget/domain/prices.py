@@ -109,6 +109,18 @@ class ServiceTierRates:
     rates: PriceRates
 
 
+def steps_alike(standard: PriceRates, tier: PriceRates) -> bool:
+    """Whether a service tier's rates step up by input size wherever the
+    standard rates do. A flat tier under a stepped standard rate would bill a
+    long call at the short-call rate, so sources leave such a tier out (the
+    tier is then unpriced, and says so, instead of priced low)."""
+    for kind in ("input", "output", "cached_input", "cache_write", "cache_write_1h"):
+        ours, theirs = getattr(standard, kind), getattr(tier, kind)
+        if ours is not None and ours.tiers and theirs is not None and not theirs.tiers:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Price:
     """The price of one model at one provider over a span of time."""

@@ -116,3 +116,18 @@ def test_a_refresh_keeps_the_stored_tiers_and_adds_a_sources_tiers() -> None:
     assert changed.price.rates.input == Rate(D("0.9"))
     assert changed.price.service_tiers == tiers
     assert added.price.model == "new" and added.price.service_tiers == tiers
+
+
+def test_no_shipped_service_tier_is_flat_where_the_standard_rate_steps_up() -> None:
+    # A flat batch rate under a standard rate that steps up above 200k input
+    # tokens would bill a long call at the short-call rate: such tiers are left
+    # out when the catalog is built (the call is then unpriced, and says why).
+    kinds = ("input", "output", "cached_input", "cache_write", "cache_write_1h")
+    for price in load_default_prices():
+        for tier in price.service_tiers:
+            for kind in kinds:
+                ours, theirs = getattr(price.rates, kind), getattr(tier.rates, kind)
+                if ours is not None and ours.tiers and theirs is not None:
+                    assert theirs.tiers, f"{price.provider}/{price.model} {tier.tier} {kind}"
+    sonnet = PriceCatalog(load_default_prices()).lookup("anthropic", "claude-sonnet-4-5", NOW)
+    assert sonnet is not None and "batch" not in sonnet.tier_names()

@@ -37,7 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from budget.domain.prices import ServiceTierRates
+from budget.domain.prices import ServiceTierRates, steps_alike
 from budget.pricing.normalize import normalize_model, normalize_provider
 from budget.pricing.sources.base import (
     Amount,
@@ -135,17 +135,18 @@ def _read_row(raw_id: str, entry: Any, out: SourceResult) -> None:
         return
     provider = normalize_provider(row.litellm_provider)
     extra = row.model_extra or {}
+    rates = make_rates(
+        {k: None if v is None else per_million(v, 1) for k, v in kinds.items()}, _tiers(extra)
+    )
+    tiers = service_tiers(extra, embedding=row.mode == "embedding")
     out.records.append(
         SourceRecord(
             provider=provider,
             model=normalize_model(provider, raw_id),
             raw_id=raw_id,
-            rates=make_rates(
-                {k: None if v is None else per_million(v, 1) for k, v in kinds.items()},
-                _tiers(extra),
-            ),
+            rates=rates,
             context_window=row.max_input_tokens,
-            service_tiers=service_tiers(extra, embedding=row.mode == "embedding"),
+            service_tiers=tuple(t for t in tiers if steps_alike(rates, t.rates)),
         )
     )
 
