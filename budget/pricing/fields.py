@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from budget.domain.prices import PriceRates, TimeOfDayRates
+from budget.domain.prices import PriceRates, ServiceTierRates, TimeOfDayRates
 from budget.pricing.serialize import rates_to_dict
 
 VERIFIED = "verified"
@@ -42,10 +42,11 @@ def price_fields(
     time_of_day: Iterable[TimeOfDayRates] = (),
     effective_from: datetime | None = None,
     effective_to: datetime | None = None,
+    service_tiers: Iterable[ServiceTierRates] = (),
 ) -> dict[str, Scalar]:
-    """Every field stated by these rates, variants and dates, flattened."""
+    """Every field stated by these rates, variants, dates and service tiers, flattened."""
     out: dict[str, Scalar] = {}
-    _walk(rates_to_dict(rates, tuple(time_of_day)), "", out)
+    _walk(rates_to_dict(rates, tuple(time_of_day), tuple(service_tiers)), "", out)
     for name, value in zip(DATE_FIELDS, (effective_from, effective_to), strict=True):
         if value is not None:
             out[name] = value.date().isoformat()

@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from budget.domain.money import parse_usd
-from budget.domain.prices import PriceRates, Rate, TimeOfDayRates
+from budget.domain.prices import PriceRates, Rate, ServiceTierRates, TimeOfDayRates
 from budget.errors import ValidationError
 from budget.pricing.fields import FieldVerdict, Scalar, price_fields, verify_fields
 
@@ -75,11 +75,18 @@ class Evidence:
     time_of_day: tuple[TimeOfDayRates, ...] = ()
     effective_from: datetime | None = None
     effective_to: datetime | None = None
+    service_tiers: tuple[ServiceTierRates, ...] = ()
 
     @property
     def fields(self) -> dict[str, Scalar]:
         """Every field this evidence states, flattened (see :mod:`budget.pricing.fields`)."""
-        return price_fields(self.rates, self.time_of_day, self.effective_from, self.effective_to)
+        return price_fields(
+            self.rates,
+            self.time_of_day,
+            self.effective_from,
+            self.effective_to,
+            self.service_tiers,
+        )
 
 
 @dataclass(frozen=True)

@@ -295,3 +295,38 @@ def test_a_new_model_keeps_the_rates_verification_does_not_vote_on() -> None:
     (insert,) = out.inserts
     assert insert.price.rates.input == Rate(D("3"))
     assert insert.price.rates.cache_write_1h == one_hour
+
+
+def test_sources_service_tiers_are_verified_field_by_field() -> None:
+    from budget.domain.prices import ServiceTierRates
+
+    def batch(inp: str) -> tuple[ServiceTierRates, ...]:
+        return (ServiceTierRates("batch", flat(inp, "5")),)
+
+    s1 = ev("s1", flat("2.5", "10"), service_tiers=batch("1.25"))
+    s2 = ev("s2", flat("2.5", "10"), service_tiers=batch("1.25"))
+    s3 = ev("s3", flat("2.5", "10"), service_tiers=batch("2.5"))
+    agreed = verify([s1, s2], TOL)
+    assert agreed.fields["service_tiers.batch.input"].status == VERIFIED
+    split = verify([s1, s3], TOL)
+    assert split.fields["service_tiers.batch.input"].status == CONFLICT
+    alone = verify([s1, ev("s2", flat("2.5", "10"))], TOL)
+    assert alone.fields["service_tiers.batch.input"].status == UNVERIFIED
+
+
+def test_tiers_a_stored_row_took_from_another_lineage_are_no_witness() -> None:
+    import dataclasses
+
+    from budget.domain.prices import ServiceTierRates
+    from budget.pricing.sources.evidence import evidence_for
+
+    tiers = (ServiceTierRates("batch", flat("1.25", "5")),)
+    stored = _stored(flat("2.5", "10"))
+    own = dataclasses.replace(stored.price, service_tiers=tiers)
+    taken = dataclasses.replace(own, extra={"service_tiers_source": "litellm 1"})
+    group = _group((_spec("s2"), flat("2.5", "10")))
+    specs = {"s1": _spec("s1"), "s2": _spec("s2")}
+    (witness,) = [e for e in evidence_for(group, own, specs, {"s2"}) if e.witness]
+    assert witness.service_tiers == tiers
+    (witness,) = [e for e in evidence_for(group, taken, specs, {"s2"}) if e.witness]
+    assert witness.service_tiers == ()

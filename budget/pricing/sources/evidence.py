@@ -4,16 +4,69 @@ and which of a verdict's rates are off their family's magnitude."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
-from budget.domain.prices import PriceRates
+from budget.domain.prices import Price, PriceRates, ServiceTierRates
 from budget.pricing.corrections import CORRECTED, Correction
 from budget.pricing.family import FamilyBands
-from budget.pricing.verify import VERIFIED, ModelVerdict
+from budget.pricing.sources.base import SourceSpec
+from budget.pricing.sources.collect import Group
+from budget.pricing.verify import VERIFIED, Evidence, ModelVerdict
+
+#: Sources whose rows are never a witness (people and built-in rules).
+NOT_WITNESSES = frozenset({"manual", "budget-builtin", "correction"})
+DEFAULT_TRUST = Decimal("0.5")
 
 #: The key of a stored price's ``extra`` holding ``{field path: status}``.
 FIELD_VERIFICATION = "field_verification"
+
+
+def evidence_for(
+    group: Group,
+    stored: Price | None,
+    specs: Mapping[str, SourceSpec],
+    reported_lineages: Iterable[str],
+) -> list[Evidence]:
+    """Each source's claim on a model, plus the stored row as a *witness* for
+    its lineage when that lineage did not report in this run."""
+    evidence = [
+        Evidence(
+            spec.name,
+            spec.lineage,
+            spec.trust,
+            record.rates,
+            time_of_day=record.time_of_day,
+            effective_from=record.effective_from,
+            effective_to=record.effective_to,
+            service_tiers=record.service_tiers,
+        )
+        for spec, record in group.claims.values()
+    ]
+    if stored is not None and stored.source not in NOT_WITNESSES:
+        spec = specs.get(stored.source)
+        lineage = spec.lineage if spec else stored.source
+        if lineage not in reported_lineages:
+            trust = spec.trust if spec else DEFAULT_TRUST
+            # A stored row's dates are when it was written, not a source's claim.
+            witness = Evidence(
+                stored.source,
+                lineage,
+                trust,
+                stored.rates,
+                True,
+                stored.time_of_day,
+                service_tiers=_own_tiers(stored),
+            )
+            evidence.append(witness)
+    return evidence
+
+
+def _own_tiers(stored: Price) -> tuple[ServiceTierRates, ...]:
+    """The stored row's service tiers when its own source stated them; tiers
+    taken from another lineage (``service_tiers_source``) are no witness."""
+    return () if stored.extra.get("service_tiers_source") else stored.service_tiers
 
 
 def field_checks(verdict: ModelVerdict, correction: Correction | None = None) -> dict[str, str]:

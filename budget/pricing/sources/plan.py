@@ -35,7 +35,6 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from budget.domain.prices import Price, PriceRates
 from budget.pricing.corrections import CORRECTED, Correction, in_force, load_corrections
@@ -45,13 +44,14 @@ from budget.pricing.sources.collect import Group, GroupKey
 from budget.pricing.sources.evidence import (
     FIELD_VERIFICATION,
     as_text,
+    evidence_for,
     evidence_of,
     field_checks,
     off_family,
 )
 from budget.pricing.sources.merge import describe_rate, diff, merge_rates, status_after
 from budget.pricing.sources.report import ADDED, CHANGED, CONFLICT, DISPUTED, PriceChange
-from budget.pricing.verify import KINDS, VERIFIED, Evidence, ModelVerdict, Tolerance, verify
+from budget.pricing.verify import KINDS, VERIFIED, ModelVerdict, Tolerance, verify
 
 __all__ = [
     "Context",
@@ -63,10 +63,6 @@ __all__ = [
     "plan",
     "status_after",
 ]
-
-#: Sources whose rows are never a witness (people and built-in rules).
-NOT_WITNESSES = frozenset({"manual", "budget-builtin", "correction"})
-DEFAULT_TRUST = Decimal("0.5")
 
 
 @dataclass(frozen=True)
@@ -123,7 +119,10 @@ def plan(groups: dict[GroupKey, Group], current: dict[GroupKey, Stored], ctx: Co
     shipped = load_corrections() if ctx.corrections is None else ctx.corrections
     corrections = in_force(shipped, ctx.now)
     verdicts = {
-        key: verify(_evidence(groups[key], _price(current.get(key)), ctx), ctx.tolerance)
+        key: verify(
+            evidence_for(groups[key], _price(current.get(key)), ctx.specs, ctx.reported_lineages),
+            ctx.tolerance,
+        )
         for key in sorted(groups)
     }
     # The family bands see this run's rates as well as the stored ones, so a
@@ -146,32 +145,6 @@ def plan(groups: dict[GroupKey, Group], current: dict[GroupKey, Stored], ctx: Co
 
 def _price(entry: Stored | None) -> Price | None:
     return None if entry is None else entry.price
-
-
-def _evidence(group: Group, stored: Price | None, ctx: Context) -> list[Evidence]:
-    evidence = [
-        Evidence(
-            spec.name,
-            spec.lineage,
-            spec.trust,
-            record.rates,
-            time_of_day=record.time_of_day,
-            effective_from=record.effective_from,
-            effective_to=record.effective_to,
-        )
-        for spec, record in group.claims.values()
-    ]
-    if stored is not None and stored.source not in NOT_WITNESSES:
-        spec = ctx.specs.get(stored.source)
-        lineage = spec.lineage if spec else stored.source
-        if lineage not in ctx.reported_lineages:
-            trust = spec.trust if spec else DEFAULT_TRUST
-            # A stored row's dates are when it was written, not a source's claim.
-            witness = Evidence(
-                stored.source, lineage, trust, stored.rates, True, stored.time_of_day
-            )
-            evidence.append(witness)
-    return evidence
 
 
 def _flag(
