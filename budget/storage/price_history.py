@@ -31,6 +31,7 @@ from budget.pricing.verify import KINDS
 from budget.storage import tables as t
 from budget.storage.prices import _price_row
 from budget.storage.sql import insert_ignoring_conflicts, new_id
+from budget.storage.tables_prices import price_changes, price_sources, price_updates
 
 LOCK_KEY = "prices_version"
 MANUAL = "manual"
@@ -165,7 +166,7 @@ def active_override(conn: Connection, provider: str, model: str, at: datetime) -
 def record_update(conn: Connection, report: UpdateReport) -> None:
     """Store a run (or override) record and its change records."""
     conn.execute(
-        insert(t.price_updates).values(
+        insert(price_updates).values(
             id=report.update_id,
             trigger=report.trigger,
             status=report.status,
@@ -182,7 +183,7 @@ def record_update(conn: Connection, report: UpdateReport) -> None:
     )
     rows = [_change_row(report.update_id, c, report.finished_at) for c in report.changes]
     if rows:
-        conn.execute(insert(t.price_changes), rows)
+        conn.execute(insert(price_changes), rows)
 
 
 def record_override(
@@ -275,8 +276,8 @@ def list_updates(
 ) -> list[UpdateReport]:
     """Run records, newest first (changes only when asked: they can be many)."""
     rows = conn.execute(
-        select(t.price_updates)
-        .order_by(t.price_updates.c.started_at.desc(), t.price_updates.c.id)
+        select(price_updates)
+        .order_by(price_updates.c.started_at.desc(), price_updates.c.id)
         .limit(limit)
         .offset(offset)
     ).all()
@@ -285,7 +286,7 @@ def list_updates(
 
 def get_update(conn: Connection, update_id: str) -> UpdateReport | None:
     """One run record with its changes."""
-    row = conn.execute(select(t.price_updates).where(t.price_updates.c.id == update_id)).first()
+    row = conn.execute(select(price_updates).where(price_updates.c.id == update_id)).first()
     return None if row is None else _to_report(conn, row, True)
 
 
@@ -293,9 +294,9 @@ def _to_report(conn: Connection, row: Row, with_changes: bool) -> UpdateReport:
     changes: tuple[PriceChange, ...] = ()
     if with_changes:
         found = conn.execute(
-            select(t.price_changes)
-            .where(t.price_changes.c.update_id == row.id)
-            .order_by(t.price_changes.c.id)
+            select(price_changes)
+            .where(price_changes.c.update_id == row.id)
+            .order_by(price_changes.c.id)
         ).all()
         changes = tuple(row_to_change(r) for r in found)
     return UpdateReport(
@@ -319,26 +320,26 @@ def latest_conflicts(conn: Connection) -> list[tuple[Row, PriceChange]]:
     """The newest conflict record of each model, with the run it came from."""
     newest = (
         select(
-            t.price_changes.c.provider,
-            t.price_changes.c.model,
-            func.max(t.price_changes.c.id).label("id"),
+            price_changes.c.provider,
+            price_changes.c.model,
+            func.max(price_changes.c.id).label("id"),
         )
-        .where(t.price_changes.c.action == "conflict")
-        .group_by(t.price_changes.c.provider, t.price_changes.c.model)
+        .where(price_changes.c.action == "conflict")
+        .group_by(price_changes.c.provider, price_changes.c.model)
         .subquery()
     )
     rows = conn.execute(
-        select(t.price_changes, t.price_updates.c.started_at)
-        .join(newest, newest.c.id == t.price_changes.c.id)
-        .join(t.price_updates, t.price_updates.c.id == t.price_changes.c.update_id)
-        .order_by(t.price_changes.c.provider, t.price_changes.c.model)
+        select(price_changes, price_updates.c.started_at)
+        .join(newest, newest.c.id == price_changes.c.id)
+        .join(price_updates, price_updates.c.id == price_changes.c.update_id)
+        .order_by(price_changes.c.provider, price_changes.c.model)
     ).all()
     return [(row, row_to_change(row)) for row in rows]
 
 
 def source_states(conn: Connection) -> dict[str, Row]:
     """The stored state of every source that has run or been listed."""
-    return {row.name: row for row in conn.execute(select(t.price_sources)).all()}
+    return {row.name: row for row in conn.execute(select(price_sources)).all()}
 
 
 def source_status(spec: SourceSpec, row: Row | None) -> PriceSourceStatus:
@@ -372,9 +373,9 @@ def save_source(conn: Connection, spec: SourceSpec, now: datetime, **state: Any)
         "network": spec.network,
         "updated_at": now,
     }
-    conn.execute(insert_ignoring_conflicts(conn, t.price_sources).values(name=spec.name, **config))
+    conn.execute(insert_ignoring_conflicts(conn, price_sources).values(name=spec.name, **config))
     conn.execute(
-        update(t.price_sources).where(t.price_sources.c.name == spec.name).values(**config, **state)
+        update(price_sources).where(price_sources.c.name == spec.name).values(**config, **state)
     )
 
 
@@ -382,9 +383,9 @@ def claim_due(conn: Connection, spec: SourceSpec, now: datetime, next_run: datet
     """Move a due source's next run to ``next_run``; True if this caller moved it
     (so among processes sharing the database, one runs each due source)."""
     save_source(conn, spec, now)
-    col = t.price_sources.c
+    col = price_sources.c
     moved = conn.execute(
-        update(t.price_sources)
+        update(price_sources)
         .where(col.name == spec.name, or_(col.next_run_at.is_(None), col.next_run_at <= now))
         .values(next_run_at=next_run)
     )

@@ -10,6 +10,7 @@ from budget.storage import (  # noqa: F401  (register tables)
     tables_denials,
     tables_events,
     tables_insight,
+    tables_prices,
 )
 from budget.storage.tables import Base
 
