@@ -78,6 +78,11 @@ def money(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
+def money_parts(parts: dict[str, Decimal] | None) -> dict[str, str] | None:
+    """A cost breakdown (part -> USD) as decimal strings; None stays None."""
+    return None if parts is None else {k: money(v) or "0" for k, v in parts.items()}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -21,6 +21,7 @@ from budget.api.schemas import (
     Tokens,
     Usd,
     money,
+    money_parts,
 )
 from budget.domain import models as m
 from budget.domain.enums import AlertKind, AllocationStatus, Severity
@@ -255,9 +256,7 @@ class UsageOut(BaseModel):
             total_tokens=u.total_tokens,
             priced=u.priced,
             cost=money(u.cost),
-            cost_breakdown=None
-            if u.cost_breakdown is None
-            else {k: money(val) or "0" for k, val in u.cost_breakdown.items()},
+            cost_breakdown=money_parts(u.cost_breakdown),
             price_id=u.price_id,
             cache_write_1h_tokens=u.cache_write_1h_tokens,
             service_tier=u.service_tier,

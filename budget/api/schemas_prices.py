@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from budget.api.schemas import Instant, Strict, Text, Tokens, money
+from budget.api.schemas import Instant, Strict, Text, Tokens, money, money_parts
 from budget.api.schemas_ledger import ServiceTierName
 from budget.domain import models as m
 from budget.domain.prices import Price
@@ -239,9 +239,7 @@ class EstimateOut(BaseModel):
             model=e.model,
             priced=e.priced,
             cost=money(e.cost),
-            breakdown=None
-            if e.breakdown is None
-            else {k: money(v) or "0" for k, v in e.breakdown.items()},
+            breakdown=money_parts(e.breakdown),
             price_source=e.price_source,
             price_id=e.price_id,
             price_verification=e.price_verification,
