@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -147,6 +148,28 @@ def _price(entry: Stored | None) -> Price | None:
     return None if entry is None else entry.price
 
 
+def _conflict_change(
+    group: Group,
+    verdict: ModelVerdict,
+    kinds: dict[str, dict[str, str]],
+    cause: str | None,
+    price: Price | None,
+    paths: Iterable[str],
+) -> PriceChange:
+    """The change record of a conflict: who said what, why, and the evidence."""
+    return PriceChange(
+        provider=group.provider,
+        model=group.model,
+        action=CONFLICT,
+        verification=CONFLICT,
+        sources=tuple(e.source for e in verdict.evidence),
+        kinds=kinds,
+        cause=cause,
+        old_price_id=None if price is None else price.price_id,
+        evidence=evidence_of(verdict, paths),
+    )
+
+
 def _flag(
     group: Group, stored: Stored | None, verdict: ModelVerdict, flags: dict[str, str], out: Plan
 ) -> None:
@@ -156,17 +179,7 @@ def _flag(
         out.statuses[price.price_id] = CONFLICT
     kinds = {k: {c.source: str(c.value) for c in verdict.kinds[k].claims} for k in flags}
     out.changes.append(
-        PriceChange(
-            provider=group.provider,
-            model=group.model,
-            action=CONFLICT,
-            verification=CONFLICT,
-            sources=tuple(e.source for e in verdict.evidence),
-            kinds=kinds,
-            cause="; ".join(flags.values()),
-            old_price_id=None if price is None else price.price_id,
-            evidence=evidence_of(verdict, flags),
-        )
+        _conflict_change(group, verdict, kinds, "; ".join(flags.values()), price, list(flags))
     )
     _count(out, group, verdict, "conflicts")
 
@@ -229,17 +242,7 @@ def _conflict(
         path: {c.source: as_text(c.value) for c in verdict.fields[path].claims} for path in paths
     }
     out.changes.append(
-        PriceChange(
-            provider=group.provider,
-            model=group.model,
-            action=CONFLICT,
-            verification=CONFLICT,
-            sources=tuple(e.source for e in verdict.evidence),
-            kinds=kinds,
-            cause="; ".join(verdict.causes) or None,
-            old_price_id=None if price is None else price.price_id,
-            evidence=evidence_of(verdict, paths),
-        )
+        _conflict_change(group, verdict, kinds, "; ".join(verdict.causes) or None, price, paths)
     )
     if not overturned:
         _count(out, group, verdict, "conflicts")
