@@ -97,8 +97,9 @@ def estimate_cost(
     found = ctx.catalog.resolve(provider, model, when)
     price = found.price
     cost, why = priced(price, usage, when, tier)
-    if cost is None and price is None:
-        why = found.describe()  # what was looked for, and not found
+    hint = found.describe()
+    if price is None:
+        why = hint  # what was looked for, and not found
     return CostEstimate(
         provider=provider,
         model=model,
@@ -111,7 +112,7 @@ def estimate_cost(
         service_tier=tier,
         unpriced_reason=why,
         price_rule=found.rule,
-        price_hint=found.describe(),
+        price_hint=hint,
     )
 
 

@@ -292,6 +292,7 @@ def _row(item, attrs, context_id, cost, price, at: datetime, now: datetime) -> d
     parts = {f"{name}_nanos": None for name in COST_PARTS}
     if cost is not None:
         parts = {f"{name}_nanos": getattr(cost, f"{name}_nanos") for name in COST_PARTS}
+    priced_by = price if cost is not None else None  # the price the cost was computed with
     return dict(
         id=new_id("use"),
         request_id=item.request_id,
@@ -309,12 +310,10 @@ def _row(item, attrs, context_id, cost, price, at: datetime, now: datetime) -> d
         total_tokens=usage.total_tokens,
         priced=cost is not None,
         cost_nanos=cost.total_nanos if cost is not None else None,
-        price_id=price.price_id if (cost is not None and price is not None) else None,
+        price_id=None if priced_by is None else priced_by.price_id,
         service_tier=item.service_tier,
-        price_source=price.source if (cost is not None and price is not None) else None,
-        price_verification=(
-            price.verification if (cost is not None and price is not None) else None
-        ),
+        price_source=None if priced_by is None else priced_by.source,
+        price_verification=None if priced_by is None else priced_by.verification,
         latency_ms=item.latency_ms,
         metadata=item.metadata,
         occurred_at=at,
