@@ -26,6 +26,7 @@ from budget.domain import redact
 from budget.errors import StorageError, ValidationError
 from budget.settings import Settings
 from budget.storage.batch import drop_deferred, flush_collected, send_deferred
+from budget.storage.unit import Unit
 
 T = TypeVar("T")
 
@@ -57,12 +58,12 @@ class Database:
         return cls(build_engine(settings))
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> Iterator[Unit]:
         """A transaction that writes: committed on success, rolled back on error."""
         with self._writers, self._transaction(immediate=True) as conn:
             yield conn
 
-    def run_write(self, work: Callable[[Connection], T], attempts: int = 6) -> T:
+    def run_write(self, work: Callable[[Unit], T], attempts: int = 6) -> T:
         """Run ``work`` in a write transaction, again from the start if the
         database chose it as a deadlock victim (it then changed nothing)."""
         for attempt in range(attempts):
@@ -76,13 +77,13 @@ class Database:
         raise AssertionError("unreachable")
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self) -> Iterator[Unit]:
         """A transaction that only reads."""
         with self._transaction(immediate=False) as conn:
             yield conn
 
     @contextmanager
-    def _transaction(self, immediate: bool) -> Iterator[Connection]:
+    def _transaction(self, immediate: bool) -> Iterator[Unit]:
         committing = False
         try:
             with self.engine.connect() as conn:
@@ -92,7 +93,7 @@ class Database:
                 drop_deferred(conn)
                 transaction = conn.begin()
                 try:
-                    yield conn
+                    yield Unit(conn)
                     flush_collected(conn)
                     committing = True
                     send_deferred(conn, transaction.commit)

@@ -47,6 +47,7 @@ from budget.engine.insight.rollups import (
 from budget.storage import tables as t
 from budget.storage.retention import ledger_pruned_before
 from budget.storage.tables_insight import usage_rollups
+from budget.storage.unit import connection
 
 R = usage_rollups.c
 U = t.usage_records.c
@@ -113,7 +114,9 @@ def rebuild_on_connection(conn: Connection, *, check_only: bool = False) -> Rebu
     rollups, which runs before the ledger has corrections)."""
     started = time.perf_counter()
     report = RebuildReport(check_only=check_only)
-    corrections = "kind" in {c["name"] for c in inspect(conn).get_columns("usage_records")}
+    corrections = "kind" in {
+        c["name"] for c in inspect(connection(conn)).get_columns("usage_records")
+    }
     for day in usage_days(conn):
         _day(conn, day, check_only, report, lock=False, corrections=corrections)
     report.seconds = time.perf_counter() - started
