@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, or_
-
 from budget.domain import validation as v
 from budget.domain.models import UsageRecord
 from budget.engine.context import EngineContext
-from budget.engine.queries import U, usage_query
-from budget.storage.mapping import row_to_usage
+from budget.engine.queries import usage_filter
+from budget.storage.usage import ExportCursor, UsageFilter
 
 PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 10_000
@@ -42,21 +40,15 @@ def iter_usage(
         raise v.ValidationError("page_size", page_size, "must be a whole number")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise v.ValidationError("page_size", page_size, f"must be from 1 to {MAX_PAGE_SIZE}")
-    query = usage_query(ctx, since, until, budget_id, priced, filters)
-    return _pages(ctx, query, page_size)
+    wanted = usage_filter(ctx, since, until, budget_id, priced, filters)
+    return _pages(ctx, wanted, page_size)
 
 
-def _pages(ctx: EngineContext, query, size: int) -> Iterator[UsageRecord]:
-    after: tuple[Any, str] | None = None
+def _pages(ctx: EngineContext, wanted: UsageFilter, size: int) -> Iterator[UsageRecord]:
+    after: ExportCursor | None = None
     while True:
-        page = query
-        if after is not None:
-            at, key = after
-            page = page.where(or_(U.occurred_at > at, and_(U.occurred_at == at, U.id > key)))
-        with ctx.db.read() as conn:
-            rows = conn.execute(page.order_by(U.occurred_at, U.id).limit(size)).all()
-        for row in rows:
-            yield row_to_usage(row)
-        if len(rows) < size:
+        with ctx.db.read() as tx:
+            records, after = tx.usage.export_page(wanted, after, size)
+        yield from records
+        if len(records) < size:
             return
-        after = (rows[-1].occurred_at, rows[-1].id)

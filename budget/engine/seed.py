@@ -78,7 +78,7 @@ def usage_in(conn: Connection, policy: Policy, span: WindowSpan) -> agg.Counters
 def _from_ledger(
     conn: Connection, policy: Policy, span: WindowSpan, start: datetime, end: datetime
 ) -> agg.Counters:
-    from budget.engine.queries import covered_by
+    from budget.storage.usage import covered_by
 
     kind, _, value = span.period.partition(":")
     column = U.session_id if kind == "session" else U.task_id

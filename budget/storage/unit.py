@@ -34,6 +34,7 @@ REPOSITORIES: dict[str, str] = {
     "rollups": "budget.storage.rollups:Rollups",
     "reports": "budget.storage.reports:Reports",
     "usage": "budget.storage.usage:Usage",
+    "allocation_reads": "budget.storage.allocation_reads:AllocationReads",
     #
     # -- administration --
     "budgets": "budget.storage.budgets:Budgets",
