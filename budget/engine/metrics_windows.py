@@ -16,15 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, or_, select
-
 from budget.domain.models import Policy, WindowCounters
 from budget.domain.periods import WindowSpan
 from budget.engine.seed import seeded
 from budget.engine.summaries import current_span
-from budget.storage import tables as t
-
-W = t.windows.c
+from budget.storage.unit import Unit
 
 
 @dataclass(frozen=True)
@@ -52,7 +48,7 @@ class WindowFill:
 
 
 def live_windows(
-    conn: Connection, policies: Iterable[Policy], budgets: Mapping[str, str], now: datetime
+    tx: Unit, policies: Iterable[Policy], budgets: Mapping[str, str], now: datetime
 ) -> list[WindowFill]:
     """The live window of each policy in force whose budget is in ``budgets`` (id -> name)."""
     plain: list[tuple[Policy, WindowSpan]] = []
@@ -63,82 +59,37 @@ def live_windows(
         span = current_span(policy, now)
         if span is not None:
             (each if policy.each else plain).append((policy, span))
-    found = _rows_by_key(conn, plain)
+    found = _rows_by_key(tx, plain)
     out = []
     for policy, span in plain:
         counters = found.get((policy.policy_id, span.key))
         if counters is None:  # not created yet: what it will start with
-            counters = seeded(conn, policy, span)
+            counters = seeded(tx, policy, span)
         out.append(WindowFill(budgets[policy.budget_id], policy, span, counters))
-    fullest = _fullest_subjects(conn, each)
+    fullest = _fullest_subjects(tx, each)
     for policy, span in each:
         counters, subjects = fullest.get((policy.policy_id, span.starts_at), (WindowCounters(), 0))
         out.append(WindowFill(budgets[policy.budget_id], policy, span, counters, subjects))
     return out
 
 
-_BY_KEYS = select(
-    W.policy_id,
-    W.window_key,
-    W.used_tokens,
-    W.reserved_tokens,
-    W.used_nanos,
-    W.reserved_nanos,
-    W.used_requests,
-).where(
-    W.policy_id.in_(bindparam("ids", expanding=True)),
-    W.window_key.in_(bindparam("keys", expanding=True)),
-)
-
-
 def _rows_by_key(
-    conn: Connection, wanted: list[tuple[Policy, WindowSpan]]
+    tx: Unit, wanted: list[tuple[Policy, WindowSpan]]
 ) -> dict[tuple[str, str], WindowCounters]:
     """The window rows of these (policy, span) pairs, in one query."""
     if not wanted:
         return {}
-    params = {
-        "ids": sorted({p.policy_id for p, _ in wanted}),
-        "keys": sorted({s.key for _, s in wanted}),
-    }
-    return {
-        (r.policy_id, r.window_key): WindowCounters(
-            r.used_tokens, r.reserved_tokens, r.used_nanos, r.reserved_nanos, r.used_requests
-        )
-        for r in conn.execute(_BY_KEYS, params)
-    }
+    ids, keys = (p.policy_id for p, _ in wanted), (s.key for _, s in wanted)
+    return tx.window_reads.counters_by_key(ids, keys)
 
 
 def _fullest_subjects(
-    conn: Connection, wanted: list[tuple[Policy, WindowSpan]]
+    tx: Unit, wanted: list[tuple[Policy, WindowSpan]]
 ) -> dict[tuple[str, datetime | None], tuple[WindowCounters, int]]:
     """Per (policy, period start): the largest counters among the subjects'
     windows (each limit kind on its own) and how many subjects have one, for
     these ``each`` policies' current periods, in one query."""
     if not wanted:
         return {}
-    starts = sorted({s.starts_at for _, s in wanted if s.starts_at is not None})
-    query = (
-        select(
-            W.policy_id,
-            W.starts_at,
-            func.count(),
-            func.max(W.used_tokens + W.reserved_tokens),
-            func.max(W.used_nanos + W.reserved_nanos),
-            func.max(W.used_requests),
-        )
-        .where(
-            W.policy_id.in_(sorted({p.policy_id for p, _ in wanted})),
-            W.superseded_at.is_(None),
-            W.subject.is_not(None),
-            or_(W.starts_at.in_(starts), W.starts_at.is_(None)),
-        )
-        .group_by(W.policy_id, W.starts_at)
-    )
-    return {
-        (r[0], r[1]): (
-            WindowCounters(int(r[3] or 0), 0, int(r[4] or 0), 0, int(r[5] or 0)),
-            int(r[2]),
-        )
-        for r in conn.execute(query)
-    }
+    starts = [s.starts_at for _, s in wanted if s.starts_at is not None]
+    return tx.window_reads.fullest_subjects((p.policy_id for p, _ in wanted), starts)

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Float, cast, func, select
-
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.enums import Period
@@ -33,11 +31,10 @@ from budget.engine.context import EngineContext
 from budget.engine.expiry import expire_allocations
 from budget.engine.policies import get_policy, list_policies
 from budget.engine.seed import unpriced_in
-from budget.engine.windows import counters_of_row, current_counters
+from budget.engine.windows import current_counters
 from budget.errors import ValidationError
-from budget.storage import tables as t
-
-W = t.windows.c
+from budget.storage.unit import Unit
+from budget.storage.window_reads import StoredWindow
 
 #: Session and task windows never reset; a summary shows the most recent ones.
 RECENT_WINDOWS = 20
@@ -54,14 +51,14 @@ def summary(
     wanted = _subject_filter(subject)
     budget = get_budget(ctx, budget_id)
     now = utcnow()
-    ctx.db.run_write(lambda conn: expire_allocations(conn, now, limit=ctx.settings.sweep_batch))
+    ctx.db.run_write(lambda tx: expire_allocations(tx, now, limit=ctx.settings.sweep_batch))
     statuses: list[WindowStatus] = []
-    with ctx.db.read() as conn:
+    with ctx.db.read() as tx:
         for policy in list_policies(ctx, budget_id):
             if policy.each:
-                statuses.extend(_each_windows(conn, policy, now, top, wanted))
+                statuses.extend(_each_windows(tx, policy, now, top, wanted))
             else:
-                statuses.extend(_policy_windows(conn, policy, now))
+                statuses.extend(_policy_windows(tx, policy, now))
     return BudgetSummary(budget=budget, windows=tuple(statuses), as_of=now)
 
 
@@ -102,28 +99,22 @@ def current_span(policy: Policy, now) -> WindowSpan | None:
     return None
 
 
-def _policy_windows(conn: Connection, policy: Policy, now) -> list[WindowStatus]:
+def _policy_windows(tx: Unit, policy: Policy, now) -> list[WindowStatus]:
     span = current_span(policy, now)
     if span is not None:
         # a window not created yet shows what it will start with: the ledger's
         # spend inside it that the policy covers
-        counters = current_counters(conn, policy, span)
-        return [_status(policy, span, counters, now, _unpriced(conn, policy, span))]
-    rows = conn.execute(
-        select(t.windows)
-        .where(W.policy_id == policy.policy_id, W.superseded_at.is_(None))
-        .order_by(W.id.desc())
-        .limit(RECENT_WINDOWS)
-    ).all()
+        counters = current_counters(tx, policy, span)
+        return [_status(policy, span, counters, now, _unpriced(tx, policy, span))]
     out = []
-    for r in rows:
-        span = WindowSpan(r.window_key, r.starts_at, r.ends_at)
-        out.append(_status(policy, span, counters_of_row(r), now, _unpriced(conn, policy, span)))
+    for w in tx.window_reads.recent(policy.policy_id, RECENT_WINDOWS):
+        span = WindowSpan(w.key, w.starts_at, w.ends_at)
+        out.append(_status(policy, span, w.counters, now, _unpriced(tx, policy, span)))
     return out
 
 
 def _each_windows(
-    conn: Connection, policy: Policy, now, top: int, wanted: dict[str, str]
+    tx: Unit, policy: Policy, now, top: int, wanted: dict[str, str]
 ) -> list[WindowStatus]:
     """The windows of an ``each`` policy in the current period, fullest first."""
     base = current_span(policy, now)
@@ -133,29 +124,18 @@ def _each_windows(
         if any(_plain(getattr(policy.scope, n)) not in (None, value) for n, value in subject):
             return []  # the policy's scope never covers these values
         narrowed, span = policy.narrowed(subject), base.for_subject(subject)
-        counters = current_counters(conn, narrowed, span)
-        unpriced = _unpriced(conn, narrowed, span)
+        counters = current_counters(tx, narrowed, span)
+        unpriced = _unpriced(tx, narrowed, span)
         return [_status(policy, span, counters, now, unpriced, subject_windows=1)]
-    query = select(t.windows).where(
-        W.policy_id == policy.policy_id, W.superseded_at.is_(None), W.subject.is_not(None)
-    )
-    if base is not None and base.starts_at is not None:
-        query = query.where(W.starts_at == base.starts_at)
-    ordered = query.order_by(_fullest_first(policy, conn.dialect.name), W.id)
-    if wanted:  # values are filtered here: JSON is queried differently by each database
-        rows = [r for r in conn.execute(ordered) if _has(r.subject, wanted)]
-        count, rows = len(rows), rows[:top]
-    else:
-        count = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(ordered.limit(top)).all()
+    starts_at = None if base is None else base.starts_at
+    count, windows = tx.window_reads.subject_windows(policy, starts_at, wanted, top)
     out = []
-    for r in rows:
-        subject = tuple((n, r.subject.get(n)) for n in policy.each)
-        span = WindowSpan(r.window_key, r.starts_at, r.ends_at, subject, (base and base.key) or "")
+    for w in windows:
+        subject = tuple((n, w.subject.get(n)) for n in policy.each)
+        span = WindowSpan(w.key, w.starts_at, w.ends_at, subject, (base and base.key) or "")
         narrowed = policy.narrowed(subject)
-        unpriced = _unpriced(conn, narrowed, span)
-        counters = counters_of_row(r)
-        out.append(_status(policy, span, counters, now, unpriced, subject_windows=count))
+        unpriced = _unpriced(tx, narrowed, span)
+        out.append(_status(policy, span, w.counters, now, unpriced, subject_windows=count))
     if not out and not wanted and base is not None:
         # no subject has spent yet this period: the policy still shows, empty
         out.append(_status(policy, base, WindowCounters(), now, subject_windows=0))
@@ -164,25 +144,6 @@ def _each_windows(
 
 def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
-
-
-def _has(subject: Any, wanted: dict[str, str]) -> bool:
-    return isinstance(subject, dict) and all(subject.get(n) == x for n, x in wanted.items())
-
-
-def _fullest_first(policy: Policy, dialect: str):
-    """Order windows by the largest share of a limit used or reserved."""
-    shares = []
-    if policy.token_limit:
-        shares.append(cast(W.used_tokens + W.reserved_tokens, Float) / policy.token_limit)
-    if policy.cost_limit_nanos:
-        shares.append(cast(W.used_nanos + W.reserved_nanos, Float) / policy.cost_limit_nanos)
-    if policy.request_limit:
-        shares.append(cast(W.used_requests, Float) / policy.request_limit)
-    if len(shares) == 1:
-        return shares[0].desc()
-    largest = func.greatest if dialect == "postgresql" else func.max
-    return largest(*shares).desc()
 
 
 def window_history(
@@ -194,37 +155,28 @@ def window_history(
     limit, _ = v.page(last, 0, max_limit=1000)
     wanted = _subject_filter(subject)
     policy = get_policy(ctx, policy_id)
-    query = select(t.windows).where(W.policy_id == policy.policy_id)
-    if wanted:
-        query = query.where(W.subject.is_not(None))
-    with ctx.db.read() as conn:
-        rows = conn.execute(query.order_by(W.starts_at.desc(), W.id.desc())).yield_per(500)
-        out = []
-        for row in rows:
-            if wanted and not _has(row.subject, wanted):
-                continue
-            out.append(_past(policy, row))
-            if len(out) == limit:
-                break
-    return out
+    with ctx.db.read() as tx:
+        windows = tx.window_reads.history(policy.policy_id, wanted, limit)
+    return [_past(policy, w) for w in windows]
 
 
-def _past(policy: Policy, row) -> PastWindow:
-    fill = _fill(policy, row.used_tokens, row.used_nanos)
-    key = row.window_key
-    if row.superseded_at is not None:  # "~<id>:<key>": show the key it had
+def _past(policy: Policy, window: StoredWindow) -> PastWindow:
+    used = window.counters
+    fill = _fill(policy, used.used_tokens, used.used_nanos)
+    key = window.key
+    if window.superseded_at is not None:  # "~<id>:<key>": show the key it had
         key = key.partition(":")[2] or key
     return PastWindow(
         window=key,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        tokens_used=row.used_tokens,
-        cost_used=nanos_to_usd(row.used_nanos),
+        starts_at=window.starts_at,
+        ends_at=window.ends_at,
+        tokens_used=used.used_tokens,
+        cost_used=nanos_to_usd(used.used_nanos),
         token_limit=policy.token_limit,
         cost_limit=policy.cost_limit,
         peak_fill=None if fill is None else fill.normalize(),
-        superseded_at=row.superseded_at,
-        subject=row.subject if isinstance(row.subject, dict) else None,
+        superseded_at=window.superseded_at,
+        subject=window.subject if isinstance(window.subject, dict) else None,
     )
 
 
@@ -238,12 +190,12 @@ def _fill(policy: Policy, tokens: int, nanos: int) -> Decimal | None:
     return round(max(shares), 4) if shares else None
 
 
-def _unpriced(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int | None, int | None]:
+def _unpriced(tx: Unit, policy: Policy, span: WindowSpan) -> tuple[int | None, int | None]:
     """Unpriced usage in a calendar or total window with a USD limit (None
     without one, and for session and task windows, which are not summed here)."""
     if policy.cost_limit_nanos is None or policy.period in (Period.PER_SESSION, Period.PER_TASK):
         return None, None
-    return unpriced_in(conn, policy, span)
+    return unpriced_in(tx, policy, span)
 
 
 def _status(

@@ -35,6 +35,7 @@ REPOSITORIES: dict[str, str] = {
     "reports": "budget.storage.reports:Reports",
     "usage": "budget.storage.usage:Usage",
     "allocation_reads": "budget.storage.allocation_reads:AllocationReads",
+    "window_reads": "budget.storage.window_reads:WindowReads",
     #
     # -- administration --
     "budgets": "budget.storage.budgets:Budgets",
