@@ -16,15 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from budget.domain.clock import utcnow
 from budget.engine.context import EngineContext
 from budget.engine.metrics_usage import ModelUsage, model_usage
 from budget.engine.metrics_windows import WindowFill, live_windows
 from budget.storage import metrics_reads as reads
-from budget.storage.denial_counts import DenialCount, read_denial_counts
-from budget.storage.price_history import source_states
+from budget.storage.denial_counts import DenialCount
 
 #: A price source's last run went well with these statuses.
 HEALTHY = ("ok", "not_modified")
@@ -75,14 +73,14 @@ def take_snapshot(ctx: EngineContext) -> MetricsSnapshot:
     now = utcnow()
     ctx.reload()  # policies as every process sees them now
     policies = ctx.policies
-    with ctx.db.read() as conn:
-        budgets = reads.budget_names(conn)
-        models = reads.usage_by_model(conn)
-        windows = live_windows(conn, policies, budgets, now)
-        counts = read_denial_counts(conn)
-        webhooks = reads.webhook_queues(conn)
-        outbox = reads.outbox_state(conn)
-        sources = source_states(conn)
+    with ctx.db.read() as tx:
+        budgets = tx.metrics.budget_names()
+        models = tx.metrics.usage_by_model()
+        windows = live_windows(tx, policies, budgets, now)
+        counts = tx.metrics.denial_counts()
+        webhooks = tx.metrics.webhook_queues()
+        outbox = tx.metrics.outbox_state()
+        sources = tx.metrics.active_price_sources()
     by_id = {p.policy_id: p for p in policies}
     denials = [
         PolicyDenials(budgets[c.budget_id], by_id[c.policy_id].name, c)
@@ -97,12 +95,8 @@ def take_snapshot(ctx: EngineContext) -> MetricsSnapshot:
         denials=tuple(denials),
         webhooks=tuple(webhooks),
         outbox=outbox,
-        price_sources=tuple(_price_source(row) for row in sources.values() if row.active),
+        price_sources=tuple(PriceSourceState(*source) for source in sources),
     )
-
-
-def _price_source(row: Any) -> PriceSourceState:
-    return PriceSourceState(row.name, row.last_status, row.last_run_at, row.last_success_at)
 
 
 class SnapshotCache:

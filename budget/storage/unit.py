@@ -36,6 +36,7 @@ REPOSITORIES: dict[str, str] = {
     "usage": "budget.storage.usage:Usage",
     "allocation_reads": "budget.storage.allocation_reads:AllocationReads",
     "window_reads": "budget.storage.window_reads:WindowReads",
+    "metrics": "budget.storage.metrics_reads:Metrics",
     #
     # -- administration --
     "budgets": "budget.storage.budgets:Budgets",
