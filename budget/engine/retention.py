@@ -22,12 +22,10 @@ A dry run counts the same rows with the same predicates and deletes nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from sqlalchemy import and_, or_, select
-from sqlalchemy.sql.elements import ColumnElement
 
 from budget.domain.clock import utcnow
 from budget.domain.enums import Period
@@ -36,18 +34,17 @@ from budget.domain.periods import CALENDAR_PERIODS, calendar_window, load_timezo
 from budget.engine.context import EngineContext
 from budget.engine.insight.rollups import epoch_hour
 from budget.engine.policies import list_policies
-from budget.engine.queries import covered_by
 from budget.errors import ValidationError
 from budget.events.outbox import assign_sequence
-from budget.storage import retention as store
-from budget.storage import tables as t
-from budget.storage.tables_events import events, webhook_deliveries
+from budget.storage.retention import BATCH, OldLedger
+from budget.storage.unit import Unit
 
 _RETENTION = re.compile(r"^\s*(\d{1,6})\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 #: The shortest retention a prune accepts: a typo must not wipe today's events.
 MIN_RETENTION = timedelta(hours=1)
-_UNBOUNDED = {Period.TOTAL: None, Period.PER_SESSION: "session_id", Period.PER_TASK: "task_id"}
+#: Periods whose windows never end: the rows such a policy covers stay.
+_NEVER_ENDING = (Period.TOTAL, Period.PER_SESSION, Period.PER_TASK)
 TABLES = ("webhook_deliveries", "events", "allocation_windows", "allocations", "usage_records")
 
 
@@ -108,13 +105,8 @@ def prune(
     cut = now - period
     policies = list_policies(ctx) if ledger else []
     ledger_cut = live_ledger_cut(policies, cut, now) if ledger else None
-    ledger_where = (
-        old_ledger_where(ctx, policies, ledger_cut, now) if ledger_cut is not None else None
-    )
-    if dry_run:
-        counts = _count(ctx, cut, ledger_where)
-    else:
-        counts = _delete(ctx, cut, ledger_where, ledger_cut)
+    old = old_ledger_where(ctx, policies, ledger_cut, now) if ledger_cut is not None else None
+    counts = _count(ctx, cut, old) if dry_run else _delete(ctx, cut, old)
     if not ledger:
         counts.pop("usage_records", None)
     if not dry_run and counts["allocations"]:
@@ -146,14 +138,10 @@ def live_ledger_cut(policies: list[Policy], cut: datetime, now: datetime) -> dat
 
 def old_ledger_where(
     ctx: EngineContext, policies: list[Policy], cut: datetime, now: datetime
-) -> ColumnElement[bool]:
+) -> OldLedger:
     """Ledger rows before ``cut`` outside every window that never ends."""
-    kept = [
-        _never_ending_scope(policy, ctx.db.is_sqlite)
-        for policy in policies
-        if policy.period in _UNBOUNDED and _live(policy, now)
-    ]
-    return store.old_ledger(cut, or_(*kept) if kept else None)
+    kept = tuple(p for p in policies if p.period in _NEVER_ENDING and _live(p, now))
+    return OldLedger(cut, kept)
 
 
 def _live(policy: Policy, now: datetime) -> bool:
@@ -161,69 +149,28 @@ def _live(policy: Policy, now: datetime) -> bool:
     return policy.ends_at is None or policy.ends_at > now
 
 
-def _never_ending_scope(policy: Policy, is_sqlite: bool) -> ColumnElement[bool]:
-    covered = covered_by(select(t.usage_records.c.id), [policy], is_sqlite).whereclause
-    assert covered is not None
-    column = _UNBOUNDED[policy.period]
-    if column is None:
-        return covered
-    return and_(covered, t.usage_records.c[column].is_not(None))
+def _count(ctx: EngineContext, cut: datetime, ledger: OldLedger | None) -> dict:
+    with ctx.db.read() as tx:
+        upto = tx.retention.last_prunable_sequence(cut)
+        return tx.retention.count_prunable(cut, upto, ledger)
 
 
-def _count(ctx: EngineContext, cut: datetime, ledger: ColumnElement[bool] | None) -> dict:
-    with ctx.db.read() as conn:
-        upto = store.last_prunable_sequence(conn, cut)
-        allocations = store.closed_allocations(cut)
-        return {
-            "webhook_deliveries": store.count(
-                conn, webhook_deliveries, store.finished_deliveries(cut)
-            ),
-            "events": store.count(conn, events, store.delivered_events(cut, upto)),
-            "allocation_windows": store.count_allocation_windows(conn, allocations),
-            "allocations": store.count(conn, t.allocations, allocations),
-            "usage_records": 0 if ledger is None else store.count(conn, t.usage_records, ledger),
-        }
-
-
-def _delete(
-    ctx: EngineContext,
-    cut: datetime,
-    ledger: ColumnElement[bool] | None,
-    ledger_cut: datetime | None,
-) -> dict:
-    run = ctx.db.run_write
+def _delete(ctx: EngineContext, cut: datetime, ledger: OldLedger | None) -> dict:
     # Deliveries first: the events that only finished deliveries pointed at go next.
-    deliveries = store.delete_all(
-        run,
-        lambda conn: store.delete_batch(
-            conn, webhook_deliveries.c.id, store.finished_deliveries(cut)
-        ),
-    )
-    with ctx.db.read() as conn:
-        upto = store.last_prunable_sequence(conn, cut)
-    pruned_events = store.delete_all(
-        run, lambda conn: store.delete_batch(conn, events.c.id, store.delivered_events(cut, upto))
-    )
+    deliveries = _in_batches(ctx, lambda tx: tx.retention.delete_finished_deliveries(cut))
+    with ctx.db.read() as tx:
+        upto = tx.retention.last_prunable_sequence(cut)
+    pruned_events = _in_batches(ctx, lambda tx: tx.retention.delete_delivered_events(cut, upto))
     allocations = links = 0
     while True:
-        gone, linked = run(
-            lambda conn: store.delete_allocations_batch(conn, store.closed_allocations(cut))
-        )
+        gone, linked = ctx.db.run_write(lambda tx: tx.retention.delete_closed_allocations(cut))
         allocations, links = allocations + gone, links + linked
-        if gone < store.BATCH:
+        if gone < BATCH:
             break
     usage = 0
     if ledger is not None:
-        assert ledger_cut is not None
-        hour = epoch_hour(ledger_cut)
-
-        def ledger_batch(conn) -> int:
-            gone = store.delete_batch(conn, t.usage_records.c.id, ledger)
-            if gone:  # in the same transaction: a rebuild never sees a pruned day half-done
-                store.mark_ledger_pruned(conn, hour)
-            return gone
-
-        usage = store.delete_all(run, ledger_batch)
+        hour = epoch_hour(ledger.cut)
+        usage = _in_batches(ctx, lambda tx: tx.retention.delete_old_ledger(ledger, hour))
     return {
         "webhook_deliveries": deliveries,
         "events": pruned_events,
@@ -231,3 +178,13 @@ def _delete(
         "allocations": allocations,
         "usage_records": usage,
     }
+
+
+def _in_batches(ctx: EngineContext, batch: Callable[[Unit], int]) -> int:
+    """Run ``batch`` (one batch, in a transaction of its own) until a batch is short."""
+    total = 0
+    while True:
+        done = ctx.db.run_write(batch)
+        total += done
+        if done < BATCH:
+            return total

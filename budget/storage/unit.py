@@ -37,6 +37,7 @@ REPOSITORIES: dict[str, str] = {
     "allocation_reads": "budget.storage.allocation_reads:AllocationReads",
     "window_reads": "budget.storage.window_reads:WindowReads",
     "metrics": "budget.storage.metrics_reads:Metrics",
+    "retention": "budget.storage.retention:Retention",
     #
     # -- administration --
     "budgets": "budget.storage.budgets:Budgets",
