@@ -23,8 +23,8 @@ from budget.domain.models import Policy, WindowCounters
 from budget.domain.periods import WindowSpan
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.buckets import Bucketing, plan
-from budget.engine.insight.rollups import records_weight
 from budget.storage import tables as t
+from budget.storage.rollups import records_weight
 
 U = t.usage_records.c
 _NO_BUCKETS = Bucketing.of(None, "UTC")

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budget.engine.insight.buckets import Bucketing, check_range, label_sql, offset_segments, plan
-from budget.engine.insight.rollups import EPOCH, epoch_hour
+from budget.domain.rollups import EPOCH, epoch_hour
+from budget.engine.insight.buckets import Bucketing, check_range, label_rule, offset_segments, plan
 from budget.errors import ValidationError
+from budget.storage.reports import label_sql
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"]
 
@@ -117,7 +118,7 @@ def test_sql_labels_equal_python_labels_for_every_rollup_row(zone, kind, start, 
     for ranges, span in ((time.hours, 1), (time.days, 24)):
         if not ranges:
             continue
-        expr = label_sql(bucketing, ranges, "start_hour")
+        expr = label_sql(label_rule(bucketing, ranges), "start_hour")
         for first, last in ranges:
             for hour in range(first, last, span):
                 got = db.execute(f"SELECT {expr} FROM (SELECT {hour} AS start_hour)").fetchone()[0]

@@ -12,37 +12,20 @@ spreads each row over its groups (a record with two tags is in both tag groups).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
-
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Text,
-    and_,
-    case,
-    cast,
-    false,
-    func,
-    literal_column,
-    or_,
-    select,
-    true,
-)
+from typing import TYPE_CHECKING, Any
 
 from budget.domain.models import SCOPE_FIELDS, Policy
 from budget.domain.money import nanos_to_usd
-from budget.engine.insight.buckets import Bucketing, TimePlan, label_sql
-from budget.engine.insight.rollups import ATTRIBUTES, COLUMNS, COUNTERS, CUBES, records_weight
-from budget.storage import tables as t
-from budget.storage.tables_insight import usage_rollups
+from budget.domain.rollups import ATTRIBUTES, COLUMNS, CUBES, Selection, SumRow
+from budget.engine.insight.buckets import Bucketing, TimePlan, label_rule
 
-R = usage_rollups.c
-U = t.usage_records.c
+if TYPE_CHECKING:
+    from budget.storage.unit import Unit
+
 GROUPS = (*ATTRIBUTES, "tag", "budget", "policy")
 #: Cubes from the smallest to the widest, for attribute sets.
 _ORDER = ("model", "user", "work", "full")
@@ -144,18 +127,19 @@ class _Plan:
     cube: str
     attrs: tuple[str, ...]
     with_tags: bool
-    tag_filter_sql: str | None
+    tag_equals: str | None
 
 
-def run(conn: Connection, query: Query, time: TimePlan) -> Result:
+def run(tx: Unit, query: Query, time: TimePlan) -> Result:
     """Sum the usage ``query`` asks for over the pieces of ``time``."""
     plan = _plan(query)
     result = Result({}, Counters(), plan.cube)
-    rows = list(_rollup_rows(conn, query, plan, time))
+    rows = list(_rollup_rows(tx, query, plan, time))
     result.rollup_rows = len(rows)
     result.ledger_pieces = len(time.ledger)
     if time.ledger:
-        rows.extend(_ledger_rows(conn, query, plan, time))
+        pieces = [(p.start, p.end, p.label) for p in time.ledger]
+        rows.extend(tx.reports.ledger_sums(pieces, _selection(query, plan)))
     _fold(query, rows, result)
     return result
 
@@ -194,91 +178,24 @@ def _ordered(attrs: set[str]) -> tuple[str, ...]:
     return tuple(a for a in ATTRIBUTES if a in attrs)
 
 
-def _rollup_rows(conn: Connection, query: Query, plan: _Plan, time: TimePlan) -> Iterator[tuple]:
+def _rollup_rows(tx: Unit, query: Query, plan: _Plan, time: TimePlan) -> Iterator[SumRow]:
+    selection = _selection(query, plan)
     for span, ranges in ((1, time.hours), (24, time.days)):
-        if not ranges:
-            continue
-        text = label_sql(query.bucketing, ranges, "start_hour")
-        label = literal_column(text)
-        grouped = [] if text.lstrip("-").isdigit() else [label]  # never GROUP BY a constant
-        dims = [R[COLUMNS[a]] for a in plan.attrs]
-        if plan.with_tags:
-            dims.append(R.tag if plan.cube == "tag" else R.tags)
-        where = [
-            R.cube == plan.cube,
-            R.span_hours == span,
-            or_(*(and_(R.start_hour >= a, R.start_hour < b) for a, b in ranges)),
-            *_attribute_filters(query, R, lambda a: R[COLUMNS[a]]),
-        ]
-        if plan.tag_filter_sql is not None:
-            where.append(R.tag == plan.tag_filter_sql)
-        stmt = (
-            select(label, *dims, R.priced, *(_sum(R[c]) for c in COUNTERS))
-            .where(*where)
-            .group_by(*grouped, *dims, R.priced)
-        )
-        yield from _normal(conn.execute(stmt).all(), plan, from_tag_cube=plan.cube == "tag")
+        if ranges:
+            label = label_rule(query.bucketing, ranges)
+            yield from tx.reports.rollup_sums(
+                plan.cube, span, ranges, label, selection, plan.tag_equals
+            )
 
 
-def _ledger_rows(conn: Connection, query: Query, plan: _Plan, time: TimePlan) -> Iterator[tuple]:
-    pieces = time.ledger
-    labels = {p.label for p in pieces}
-    if len(labels) == 1:
-        label, grouped = literal_column(str(pieces[0].label)), []
-    else:
-        whens = [(U.occurred_at < p.end, p.label) for p in pieces[:-1]]
-        label = case(*whens, else_=pieces[-1].label)
-        grouped = [label]
-    dims = [U[COLUMNS[a]] for a in plan.attrs]
-    if plan.with_tags:
-        dims.append(cast(U.tags, Text))
-    cost = _sum(case((U.priced.is_(True), func.coalesce(U.cost_nanos, 0)), else_=0))
-    stmt = (
-        select(
-            label,
-            *dims,
-            U.priced,
-            _sum(records_weight()),
-            _sum(U.input_tokens),
-            _sum(U.output_tokens),
-            _sum(U.cached_input_tokens),
-            _sum(U.cache_write_tokens),
-            _sum(U.reasoning_tokens),
-            cost,
-        )
-        .where(
-            or_(*(and_(U.occurred_at >= p.start, U.occurred_at < p.end) for p in pieces)),
-            *_attribute_filters(query, U, lambda a: U[COLUMNS[a]]),
-        )
-        .group_by(*grouped, *dims, U.priced)
-    )
-    yield from _normal(conn.execute(stmt).all(), plan, from_tag_cube=False)
-
-
-def _attribute_filters(query: Query, table, column) -> list:
-    clauses = [column(name) == value for name, value in query.filters.items()]
-    if query.priced is not None:
-        clauses.append(table.priced.is_(query.priced))
-    if query.corrections != "include":
-        wanted = query.corrections == "only"
-        if table is R:
-            clauses.append(R.correction.is_(wanted))
-        else:
-            clauses.append(U.kind != "usage" if wanted else U.kind == "usage")
+def _selection(query: Query, plan: _Plan) -> Selection:
+    """What storage sums for this query and plan (scopes: a budget's policies, if any)."""
+    scopes = None
     if query.budget_policies is not None:
-        clauses.append(_scope_prefilter(query.budget_policies, column))
-    return clauses
-
-
-def _scope_prefilter(policies: tuple[Policy, ...], column):
-    """Rows some policy's scope may cover (tags are checked afterwards, in Python)."""
-    if not policies:
-        return false()
-    ors = []
-    for policy in policies:
-        conds = [column(name) == value for name, value in scope_values(policy).items()]
-        ors.append(and_(*conds) if conds else true())
-    return or_(*ors)
+        scopes = tuple(scope_values(p) for p in query.budget_policies)
+    return Selection(
+        plan.attrs, plan.with_tags, query.filters, query.priced, query.corrections, scopes
+    )
 
 
 def scope_values(policy: Policy) -> dict[str, str]:
@@ -289,26 +206,6 @@ def scope_values(policy: Policy) -> dict[str, str]:
         if wanted is not None:
             out[name] = getattr(wanted, "value", wanted)
     return out
-
-
-def _sum(column):
-    """SUM as a BIGINT (PostgreSQL's SUM of BIGINT is NUMERIC: Decimal in Python)."""
-    return cast(func.sum(column), BigInteger)
-
-
-def _normal(rows, plan: _Plan, from_tag_cube: bool) -> Iterator[tuple]:
-    """(label, dims, tags or None, priced, counters) of each result row."""
-    attrs = plan.attrs
-    end = 1 + len(attrs)
-    for row in rows:
-        dims = {a: v or "" for a, v in zip(attrs, row[1:end], strict=True)}
-        index = end
-        tags = None
-        if plan.with_tags:
-            raw = row[index] or ""
-            tags = ([raw] if raw else []) if from_tag_cube else (json.loads(raw) if raw else [])
-            index += 1
-        yield row[0], dims, tags, bool(row[index]), tuple(row[index + 1 :])
 
 
 @dataclass(frozen=True)
@@ -333,7 +230,7 @@ class Scope:
         return not self.tags or self.tags <= set(tags or ())
 
 
-def _fold(query: Query, rows: list[tuple], result: Result) -> None:
+def _fold(query: Query, rows: list[SumRow], result: Result) -> None:
     budget = None if query.budget_policies is None else [Scope.of(p) for p in query.budget_policies]
     grouped = [Scope.of(p) for p in query.policies]
     for label, dims, tags, priced, counters in rows:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from budget.domain.enums import Period
 from budget.domain.periods import calendar_window, load_timezone
-from budget.engine.insight.rollups import EPOCH, epoch_hour
+from budget.domain.rollups import EPOCH, Formula, LabelRule, Linear, epoch_hour
 from budget.errors import ValidationError
 
 KINDS = ("hour", "day", "week", "month")
@@ -40,7 +40,7 @@ MAX_BUCKETS = 10_000
 MAX_LEDGER_PIECES = 2_000
 EPOCH_DATE = date(1970, 1, 1)
 MONDAY0 = date(1969, 12, 29)
-# Added before integer division in SQL so that it only ever divides positive numbers.
+# Added before integer division so that it only ever divides positive numbers.
 _SHIFT = 1440 * 7 * 1000
 
 
@@ -199,48 +199,40 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def label_sql(bucketing: Bucketing, ranges: list[tuple[int, int]], column: str) -> str:
-    """SQL (integer literals only) computing the label of a rollup row from its start hour.
+def label_rule(bucketing: Bucketing, ranges: list[tuple[int, int]]) -> LabelRule:
+    """How the label of a rollup row follows from its start hour (storage turns it into SQL).
 
     Valid for rows whose whole span lies in one bucket, which :func:`plan` ensures.
     """
     kind = bucketing.kind
     if kind is None:
-        return "0"
+        return LabelRule(0)
     if kind == "hour":
-        return column
+        return LabelRule(None)
     if not ranges:
-        return "0"
+        return LabelRule(0)
     first, last = ranges[0][0], ranges[-1][1]
     if kind == "month":
-        return _month_case(bucketing, first, last, column)
+        return _month_rule(bucketing, first, last)
     segments = offset_segments(bucketing.tz, first, last)
     unit, extra = (1440, 0) if kind == "day" else (10080, 4320)
 
-    def expr(offset: int) -> str:
-        return f"(({column} * 60 + {offset + extra + _SHIFT}) / {unit} - {_SHIFT // unit})"
+    def linear(offset: int) -> Formula:
+        return Linear(offset + extra + _SHIFT, unit, _SHIFT // unit)
 
-    if len(segments) == 1:
-        return expr(segments[0][1])
-    whens = " ".join(
-        f"WHEN {column} < {nxt} THEN {expr(off)}"
-        for (_, off), (nxt, _) in itertools.pairwise(segments)
-    )
-    return f"(CASE {whens} ELSE {expr(segments[-1][1])} END)"
+    cases = tuple((nxt, linear(off)) for (_, off), (nxt, _) in itertools.pairwise(segments))
+    return LabelRule(linear(segments[-1][1]), cases)
 
 
-def _month_case(bucketing: Bucketing, first: int, last: int, column: str) -> str:
+def _month_rule(bucketing: Bucketing, first: int, last: int) -> LabelRule:
     since = EPOCH + timedelta(hours=first)
     until = EPOCH + timedelta(hours=last)
     starts = bucketing.starts_within(since, until)
     if not starts:
-        return str(bucketing.label(since))
+        return LabelRule(bucketing.label(since))
     labels = [bucketing.label(since), *(bucketing.label(s) for s in starts)]
-    whens = " ".join(
-        f"WHEN {column} < {_ceil_hour(start)} THEN {label}"
-        for start, label in zip(starts, labels, strict=False)
-    )
-    return f"(CASE {whens} ELSE {labels[-1]} END)"
+    cases = tuple((_ceil_hour(start), label) for start, label in zip(starts, labels, strict=False))
+    return LabelRule(labels[-1], cases)
 
 
 def offset_segments(tz: ZoneInfo, first: int, last: int) -> list[tuple[int, int]]:

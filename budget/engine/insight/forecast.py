@@ -19,116 +19,32 @@ window has elapsed (earlier projections swing too much to act on).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
-
-from sqlalchemy import Connection, and_, or_, select
+from typing import TYPE_CHECKING, Any
 
 from budget.domain.clock import utcnow
 from budget.domain.enums import Period, PolicyType
 from budget.domain.models import Policy, WindowCounters
 from budget.domain.money import nanos_to_usd
 from budget.domain.periods import CALENDAR_PERIODS, WindowSpan, calendar_window, load_timezone
+from budget.domain.rollups import EPOCH, epoch_hour
 from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.buckets import Bucketing, plan
 from budget.engine.insight.forecast_alert import raise_forecast_alert
-from budget.engine.insight.rollups import EPOCH, epoch_hour
-from budget.storage import tables as t
+from budget.engine.insight.projection import Forecast, Projection
 
-W = t.windows.c
+if TYPE_CHECKING:
+    from budget.storage.unit import Unit
+
+__all__ = ["Forecast", "Projection", "forecast", "project", "recent_start", "recent_usage"]
 HOUR = timedelta(hours=1)
 RECENT_HOURS = {Period.HOURLY: 0, Period.DAILY: 3, Period.WEEKLY: 24, Period.MONTHLY: 72}
 RECENT_WEIGHT = Decimal("0.5")
 MIN_ELAPSED_SHARE = Decimal("0.1")
 _WHOLE = Decimal(1)
-
-
-@dataclass(frozen=True)
-class Projection:
-    """One limit dimension of a window (``usd`` or ``tokens``); rates are per hour."""
-
-    unit: str
-    limit: Decimal | None
-    used: Decimal
-    reserved: Decimal
-    average_rate: Decimal
-    recent_rate: Decimal | None
-    rate: Decimal
-    projected: Decimal
-    projected_share: Decimal | None
-    will_exceed: bool
-    exceeds_at: datetime | None
-
-    def to_dict(self) -> dict[str, Any]:
-        def text(x: Decimal | None) -> str | None:
-            return None if x is None else format(x, "f")
-
-        return {
-            "unit": self.unit,
-            "limit": text(self.limit),
-            "used": text(self.used),
-            "reserved": text(self.reserved),
-            "average_rate_per_hour": text(self.average_rate),
-            "recent_rate_per_hour": text(self.recent_rate),
-            "rate_per_hour": text(self.rate),
-            "projected": text(self.projected),
-            "projected_share": text(self.projected_share),
-            "will_exceed": self.will_exceed,
-            "exceeds_at": None if self.exceeds_at is None else self.exceeds_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class Forecast:
-    """Spend so far, the rate and the projected total of one policy's current window."""
-
-    budget_id: str
-    policy_id: str
-    policy_name: str
-    policy_type: PolicyType
-    period: Period
-    window: str
-    starts_at: datetime
-    resets_at: datetime
-    as_of: datetime
-    elapsed_hours: Decimal
-    remaining_hours: Decimal
-    recent_hours: Decimal
-    usd: Projection
-    tokens: Projection
-    confident: bool
-    alert_raised: bool = False
-
-    @property
-    def will_exceed(self) -> bool:
-        """A projection passes a limit the window has not reached yet."""
-        return self.usd.will_exceed or self.tokens.will_exceed
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: money and rates as decimal strings, times ISO-8601."""
-        return {
-            "budget_id": self.budget_id,
-            "policy_id": self.policy_id,
-            "policy_name": self.policy_name,
-            "policy_type": self.policy_type.value,
-            "period": self.period.value,
-            "window": self.window,
-            "starts_at": self.starts_at.isoformat(),
-            "resets_at": self.resets_at.isoformat(),
-            "as_of": self.as_of.isoformat(),
-            "elapsed_hours": format(self.elapsed_hours, "f"),
-            "remaining_hours": format(self.remaining_hours, "f"),
-            "recent_hours": format(self.recent_hours, "f"),
-            "usd": self.usd.to_dict(),
-            "tokens": self.tokens.to_dict(),
-            "will_exceed": self.will_exceed,
-            "confident": self.confident,
-            "alert_raised": self.alert_raised,
-        }
 
 
 def forecast(ctx: EngineContext, budget_id: str | None = None) -> list[Forecast]:
@@ -137,12 +53,14 @@ def forecast(ctx: EngineContext, budget_id: str | None = None) -> list[Forecast]
     now = utcnow()
     if budget_id is not None:
         get_budget(ctx, budget_id)
-    with ctx.db.read() as conn:
-        ctx.refresh(conn)  # the policies of active budgets, as enforcement sees them
+    with ctx.db.read() as tx:
+        ctx.refresh(tx)  # the policies of active budgets, as enforcement sees them
         policies = [p for p in ctx.policies if _forecastable(p, budget_id, now)]
         spans = {p.policy_id: _span(p, now) for p in policies}
-        counters = _window_counters(conn, policies, spans) if policies else {}
-        recent = recent_usage(conn, policies, spans, now)
+        counters = tx.reports.window_counters(
+            (p.policy_id, spans[p.policy_id].key) for p in policies
+        )
+        recent = recent_usage(tx, policies, spans, now)
         out = [
             project(p, spans[p.policy_id], counters.get(p.policy_id), now, recent.get(p.policy_id))
             for p in policies
@@ -152,7 +70,7 @@ def forecast(ctx: EngineContext, budget_id: str | None = None) -> list[Forecast]
     ]
     if alerting:
         raised = ctx.db.run_write(
-            lambda conn: {f.policy_id for f in alerting if raise_forecast_alert(conn, f)}
+            lambda tx: {f.policy_id for f in alerting if raise_forecast_alert(tx, f)}
         )
         out = [_with_alert(f) if f.policy_id in raised else f for f in out]
     return sorted(out, key=_urgency)
@@ -182,20 +100,6 @@ def _with_alert(f: Forecast) -> Forecast:
     from dataclasses import replace
 
     return replace(f, alert_raised=True)
-
-
-def _window_counters(
-    conn: Connection, policies: list[Policy], spans: dict[str, WindowSpan]
-) -> dict[str, WindowCounters]:
-    pairs = [
-        and_(W.policy_id == p.policy_id, W.window_key == spans[p.policy_id].key) for p in policies
-    ]
-    rows = conn.execute(
-        select(W.policy_id, W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos).where(
-            or_(*pairs)
-        )
-    )
-    return {r.policy_id: WindowCounters(r[1], r[2], r[3], r[4]) for r in rows}
 
 
 def project(
@@ -275,7 +179,7 @@ def recent_start(policy: Policy, start: datetime, now: datetime) -> datetime | N
 
 
 def recent_usage(
-    conn: Connection, policies: list[Policy], spans: dict[str, WindowSpan], now: datetime
+    tx: Unit, policies: list[Policy], spans: dict[str, WindowSpan], now: datetime
 ) -> dict[str, tuple[datetime, agg.Counters]]:
     """What each policy's scope spent since its recent start, from the hour rollups.
 
@@ -296,12 +200,12 @@ def recent_usage(
     spent = {pid: agg.Counters() for pid in starts}
     for cube, group in batches.items():
         for members in [group] if cube is not None else [[p] for p in group]:
-            _add_recent(conn, members, starts, until, spent)
+            _add_recent(tx, members, starts, until, spent)
     return {pid: (starts[pid], spent[pid]) for pid in starts}
 
 
 def _add_recent(
-    conn: Connection,
+    tx: Unit,
     members: list[Policy],
     starts: dict[str, datetime],
     until: datetime,
@@ -311,7 +215,7 @@ def _add_recent(
     hourly = Bucketing.of("hour", "UTC")
     group = tuple(members)
     query = agg.Query(first, until, hourly, ("policy",), {}, frozenset(), group, group)
-    result = agg.run(conn, query, plan(first, until, hourly))
+    result = agg.run(tx, query, plan(first, until, hourly))
     for (label, (policy_id,)), usage in result.groups.items():
         if policy_id is not None and EPOCH + timedelta(hours=label) >= starts[policy_id]:
             spent[policy_id].merge(usage)

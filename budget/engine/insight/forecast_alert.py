@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
-
 from budget.domain.enums import AlertKind, Severity
 from budget.engine.alerts import raise_alert
+from budget.engine.insight.projection import Forecast
 from budget.events import emit as events
 
 if TYPE_CHECKING:
-    from budget.engine.insight.forecast import Forecast
+    from budget.storage.unit import Unit
 
 
-def raise_forecast_alert(conn: Connection, f: Forecast) -> bool:
+def raise_forecast_alert(conn: Unit, f: Forecast) -> bool:
     """Raise the window's forecast_exceeds alert (once per window) and emit its
     event; True if the alert is new."""
     dims = [p for p in (f.usd, f.tokens) if p.will_exceed]

@@ -12,14 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any
 
 from budget.domain.prices import Price, TokenUsage
+from budget.domain.rollups import EPOCH, epoch_hour
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.buckets import Bucketing, plan
-from budget.engine.insight.rollups import EPOCH, epoch_hour
+
+if TYPE_CHECKING:
+    from budget.storage.unit import Unit
 
 MIX_DAYS = 30
 DEFAULT_MIX = TokenUsage(input_tokens=3000, output_tokens=1000)
@@ -62,7 +63,7 @@ class TokenMix:
 
 
 def token_mix(
-    conn: Connection,
+    tx: Unit,
     price: Price,
     now: datetime,
     task_type: str | None = None,
@@ -76,7 +77,7 @@ def token_mix(
     whole = Bucketing.of(None, "UTC")
     for filters, basis in ((model, "model"), (base, "all")):
         query = agg.Query(since, until, whole, (), filters, frozenset(), budget_policies)
-        totals = agg.run(conn, query, plan(since, until, whole)).totals
+        totals = agg.run(tx, query, plan(since, until, whole)).totals
         if totals.records:
             usage = TokenUsage(
                 totals.input_tokens,

@@ -10,22 +10,23 @@ a report is refused with the reason instead (docs/retention.md).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
-
+from budget.domain.rollups import EPOCH
 from budget.engine.insight.buckets import TimePlan
-from budget.engine.insight.rollups import EPOCH
 from budget.errors import ValidationError
-from budget.storage.retention import ledger_pruned_before
+
+if TYPE_CHECKING:
+    from budget.storage.unit import Unit
 
 
 def refuse_pruned_pieces(
-    conn: Connection, time: TimePlan, since: datetime, until: datetime, timezone: str
+    tx: Unit, time: TimePlan, since: datetime, until: datetime, timezone: str
 ) -> None:
     """Raise ValidationError if a sub-hour piece of ``time`` lies where the ledger was pruned."""
     if not time.ledger:
         return
-    hour = ledger_pruned_before(conn)
+    hour = tx.reports.ledger_pruned_before()
     if hour is None:
         return
     pruned = EPOCH + timedelta(hours=hour)

@@ -14,44 +14,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
-
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Text,
-    and_,
-    case,
-    cast,
-    delete,
-    func,
-    inspect,
-    literal,
-    or_,
-    select,
-)
+from typing import TYPE_CHECKING, Any
 
 from budget.domain.money import nanos_to_usd
+from budget.domain.rollups import COUNTERS, EPOCH
 from budget.engine.context import EngineContext
-from budget.engine.insight.rollups import (
-    COLUMNS,
-    COUNTERS,
-    EPOCH,
-    KEY,
-    Accumulator,
-    epoch_hour,
-    records_weight,
-)
-from budget.storage import tables as t
-from budget.storage.retention import ledger_pruned_before
-from budget.storage.tables_insight import usage_rollups
-from budget.storage.unit import connection
+from budget.engine.insight.rollups import Accumulator
 
-R = usage_rollups.c
-U = t.usage_records.c
-DAY = timedelta(days=1)
+if TYPE_CHECKING:
+    from budget.storage.unit import Unit
 
 
 @dataclass
@@ -101,63 +74,21 @@ def rebuild_rollups(ctx: EngineContext, *, check_only: bool = False) -> RebuildR
     """Recompute every day's rollups from the ledger; repair what differs."""
     started = time.perf_counter()
     report = RebuildReport(check_only=check_only)
-    with ctx.db.read() as conn:
-        days = usage_days(conn)
+    with ctx.db.read() as tx:
+        days = tx.rollups.days()
     for day in days:
-        ctx.db.run_write(lambda conn, day=day: _day(conn, day, check_only, report, lock=True))
+        ctx.db.run_write(lambda tx, day=day: rebuild_day(tx, day, check_only, report))
     report.seconds = time.perf_counter() - started
     return report
 
 
-def rebuild_on_connection(conn: Connection, *, check_only: bool = False) -> RebuildReport:
-    """The same, inside the caller's transaction (the migration that adds the
-    rollups, which runs before the ledger has corrections)."""
-    started = time.perf_counter()
-    report = RebuildReport(check_only=check_only)
-    corrections = "kind" in {
-        c["name"] for c in inspect(connection(conn)).get_columns("usage_records")
-    }
-    for day in usage_days(conn):
-        _day(conn, day, check_only, report, lock=False, corrections=corrections)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def usage_days(conn: Connection) -> list[int]:
-    """Start hours of the UTC days with ledger records or rollup rows, in order;
-    never a day whose ledger was pruned (its rollups are all that is left of it)."""
-    days = set(
-        conn.execute(
-            select(R.start_hour).where(R.cube == "model", R.span_hours == 24).distinct()
-        ).scalars()
-    )
-    cursor: datetime | None = None
-    while True:
-        query = select(func.min(U.occurred_at))
-        if cursor is not None:
-            query = query.where(U.occurred_at >= cursor)
-        first = conn.execute(query).scalar()
-        if first is None:
-            break
-        day = epoch_hour(first) // 24 * 24
-        days.add(day)
-        cursor = EPOCH + timedelta(hours=day) + DAY
-    pruned = ledger_pruned_before(conn)
-    return sorted(d for d in days if pruned is None or d >= pruned)
-
-
-def _day(
-    conn: Connection,
-    day: int,
-    check_only: bool,
-    report: RebuildReport,
-    lock: bool,
-    corrections: bool = True,
-) -> None:
-    if lock and conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE usage_rollups IN EXCLUSIVE MODE")
-    computed = _from_ledger(conn, day, report, corrections)
-    stored = _stored(conn, day)
+def rebuild_day(tx: Unit, day: int, check_only: bool, report: RebuildReport) -> None:
+    """Compare the rollups of the UTC day starting at hour ``day`` with its
+    ledger, add what was found to ``report`` and, unless only checking,
+    replace the day's rows when they differ."""
+    tx.rollups.lock_against_writers()
+    computed = from_ledger(tx, day, report)
+    stored = tx.rollups.stored_day(day)
     wanted = {k: tuple(row[c] for c in COUNTERS) for k, row in computed.rows.items()}
     differ = sum(1 for k in wanted.keys() | stored.keys() if wanted.get(k) != stored.get(k))
     report.days += 1
@@ -169,73 +100,16 @@ def _day(
     report.mismatched_days.append((EPOCH + timedelta(hours=day)).date().isoformat())
     if check_only:
         return
-    conn.execute(delete(usage_rollups).where(_day_rows(day)))
-    computed.write(conn, upsert=False, corrections=corrections)
+    tx.rollups.replace_day(day, computed.sorted_rows())
     report.repaired = True
 
 
-def _day_rows(day: int):
-    return or_(
-        and_(R.span_hours == 1, R.start_hour >= day, R.start_hour < day + 24),
-        and_(R.span_hours == 24, R.start_hour == day),
-    )
-
-
-def _stored(conn: Connection, day: int) -> dict[tuple, tuple[int, ...]]:
-    rows = conn.execute(
-        select(*(R[k] for k in KEY), *(R[c] for c in COUNTERS)).where(_day_rows(day))
-    )
-    n = len(KEY)
-    return {tuple(r[:n]): tuple(int(x) for x in r[n:]) for r in rows}
-
-
-def _from_ledger(
-    conn: Connection, day: int, report: RebuildReport, corrections: bool = True
-) -> Accumulator:
-    start = EPOCH + timedelta(hours=day)
-    hour = _hour_sql(conn)
-    dims = [U[c] for c in COLUMNS.values()]
-    cost = func.sum(case((U.priced.is_(True), func.coalesce(U.cost_nanos, 0)), else_=0))
-    stmt = (
-        select(
-            hour,
-            *dims,
-            cast(U.tags, Text),
-            U.priced,
-            U.kind if corrections else literal("usage"),
-            func.sum(records_weight()) if corrections else func.count(),
-            *(func.sum(U[c]) for c in COUNTERS[1:-1]),
-            cost,
-        )
-        .where(U.occurred_at >= start, U.occurred_at < start + DAY)
-        .group_by(hour, *dims, cast(U.tags, Text), U.priced, *([U.kind] if corrections else []))
-    )
+def from_ledger(tx: Unit, day: int, report: RebuildReport) -> Accumulator:
+    """The day's rollup rows as the ledger says they should be (its totals added to ``report``)."""
     acc = Accumulator()
-    names = list(COLUMNS)
-    for row in conn.execute(stmt):
-        values = tuple(row)
-        dim_values = {name: values[1 + i] or "" for i, name in enumerate(names)}
-        index = 1 + len(names)
-        tags = sorted(_tags(values[index]))
-        priced = bool(values[index + 1])
-        correction = (values[index + 2] or "usage") != "usage"
-        counters = tuple(int(x or 0) for x in values[index + 3 :])
-        acc.add_group(dim_values, tags, priced, int(values[0]), counters, correction=correction)
+    for hour, dims, tags, priced, correction, counters in tx.rollups.ledger_day(day):
+        acc.add_group(dims, tags, priced, hour, counters, correction=correction)
         report.ledger_records += counters[0]
         report.ledger_tokens += counters[1] + counters[2]
         report.ledger_cost_nanos += counters[-1]
     return acc
-
-
-def _tags(raw: str | None) -> list[str]:
-    import json
-
-    return list(json.loads(raw)) if raw else []
-
-
-def _hour_sql(conn: Connection):
-    """Hours since the epoch of ``occurred_at``, floored, in SQL."""
-    if conn.dialect.name == "postgresql":
-        return cast(func.floor(func.extract("epoch", U.occurred_at) / 3600), BigInteger)
-    seconds = cast(func.strftime("%s", U.occurred_at), BigInteger)
-    return case((seconds >= 0, seconds // 3600), else_=(seconds - 3599) // 3600)

@@ -13,22 +13,22 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Connection, select
+from typing import TYPE_CHECKING, Any
 
 from budget.domain import validation as v
 from budget.domain.models import Policy
+from budget.domain.rollups import ATTRIBUTES
 from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.aggregate import GROUPS, Counters, Query
 from budget.engine.insight.buckets import Bucketing, check_range, plan
 from budget.engine.insight.pruned import refuse_pruned_pieces
-from budget.engine.insight.rollups import ATTRIBUTES
 from budget.engine.policies import list_policies
 from budget.errors import ValidationError
-from budget.storage import tables as t
+
+if TYPE_CHECKING:
+    from budget.storage.unit import Unit
 
 FILTERS = (*ATTRIBUTES, "tag", "tags")
 MAX_TOP = 1000
@@ -202,14 +202,14 @@ def usage_report(
         start, end, bucketing, groups, attrs, tags, budget_policies, policies, None, corrections
     )
     time = plan(start, end, bucketing)
-    with ctx.db.read() as conn:
-        refuse_pruned_pieces(conn, time, start, end, timezone)
-        result = agg.run(conn, query, time)
+    with ctx.db.read() as tx:
+        refuse_pruned_pieces(tx, time, start, end, timezone)
+        result = agg.run(tx, query, time)
         total = result.totals
         if result.cube == "tag" and "tag" in groups:  # rows per tag: count records once
-            total = agg.run(conn, _replace(query, group_by=()), time).totals
-        unpriced = _unpriced(conn, query) if total.unpriced_records else ()
-        names = _names(conn, groups, policies)
+            total = agg.run(tx, _replace(query, group_by=()), time).totals
+        unpriced = _unpriced(tx, query) if total.unpriced_records else ()
+        names = _names(tx, groups, policies)
     rows, others = _rows(result.groups, bucketing, start, end, groups, limit)
     shown = {**attrs, **_tags_shown(tags)}
     return Report(
@@ -352,10 +352,10 @@ def _keep_top(
     return set(ranked[:top]), others
 
 
-def _unpriced(conn: Connection, query: Query) -> tuple[UnpricedModel, ...]:
+def _unpriced(tx: Unit, query: Query) -> tuple[UnpricedModel, ...]:
     whole = Bucketing.of(None, "UTC")
     sub = _replace(query, group_by=("provider", "model"), priced=False, bucketing=whole)
-    result = agg.run(conn, sub, plan(query.since, query.until, whole))
+    result = agg.run(tx, sub, plan(query.since, query.until, whole))
     found = [
         UnpricedModel(key[0], key[1], usage.records, usage.total_tokens)
         for (_, key), usage in result.groups.items()
@@ -365,13 +365,11 @@ def _unpriced(conn: Connection, query: Query) -> tuple[UnpricedModel, ...]:
 
 
 def _names(
-    conn: Connection, groups: tuple[str, ...], policies: tuple[Policy, ...]
+    tx: Unit, groups: tuple[str, ...], policies: tuple[Policy, ...]
 ) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     if "policy" in groups:
         out["policy"] = {p.policy_id: p.name for p in policies}
     if "budget" in groups:
-        ids = {p.budget_id for p in policies}
-        rows = conn.execute(select(t.budgets.c.id, t.budgets.c.name).where(t.budgets.c.id.in_(ids)))
-        out["budget"] = {r.id: r.name for r in rows}
+        out["budget"] = tx.reports.budget_names({p.budget_id for p in policies})
     return out

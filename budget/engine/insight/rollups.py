@@ -30,71 +30,48 @@ usage record leaves no trace in the rollups either.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, case
-from sqlalchemy.dialects import postgresql, sqlite
-
-from budget.storage.batch import statements
-from budget.storage.ledger import add_to_rollups
-from budget.storage.tables import usage_records
-from budget.storage.tables_insight import usage_rollups
-
-R = usage_rollups.c
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-#: Report dimension -> column (of the rollups and of the ledger).
-COLUMNS = {
-    "provider": "provider",
-    "model": "model",
-    "tier": "tier",
-    "component": "component",
-    "project": "project",
-    "user": "user_id",
-    "api_key": "api_key",
-    "task_type": "task_type",
-}
-ATTRIBUTES = tuple(COLUMNS)
-CUBES: dict[str, tuple[str, ...]] = {
-    "model": ("provider", "model", "tier"),
-    "user": ("user",),
-    "work": ("component", "project", "task_type", "api_key"),
-    "tag": ("tag",),
-    "full": (*ATTRIBUTES, "tags"),
-}
-#: Grains: an hour, and a whole UTC day (long ranges read 24 times fewer rows).
-SPANS = (1, 24)
-COUNTERS = (
-    "records",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_nanos",
+from budget.domain.rollups import (
+    ATTRIBUTES,
+    COLUMNS,
+    COUNTERS,
+    CUBES,
+    DIM_COLUMNS,
+    EPOCH,
+    KEY,
+    RECORDS_OF_KIND,
+    ROW_COLUMNS,
+    SPANS,
+    epoch_hour,
+    tags_text,
 )
-KEY = ("cube", "span_hours", "start_hour", "priced", "dims_key")
-DIM_COLUMNS = (*COLUMNS.values(), "tag", "tags")
-#: The columns of a rollup row, in the order :func:`usage_rows` gives them.
-ROW_COLUMNS = (*KEY, *DIM_COLUMNS, "correction", *COUNTERS)
-#: What one ledger row of each kind adds to ``records``: a void takes its
-#: record back, an adjust changes amounts only.
-RECORDS_OF_KIND = {"usage": 1, "void": -1, "adjust": 0}
+
+if TYPE_CHECKING:
+    from budget.storage.unit import Unit
+
+__all__ = [
+    "ATTRIBUTES",
+    "COLUMNS",
+    "COUNTERS",
+    "CUBES",
+    "DIM_COLUMNS",
+    "EPOCH",
+    "KEY",
+    "RECORDS_OF_KIND",
+    "ROW_COLUMNS",
+    "SPANS",
+    "Accumulator",
+    "apply_usages",
+    "cube_rows",
+    "epoch_hour",
+    "rollup_rows",
+    "tags_text",
+    "usage_rows",
+]
 _BLANK = dict.fromkeys(DIM_COLUMNS, "")
-
-
-def epoch_hour(at: datetime) -> int:
-    """Whole hours since 1970-01-01T00:00Z (floored; negative before 1970)."""
-    return int((at - EPOCH).total_seconds() // 3600)
-
-
-def tags_text(tags: Iterable[str] | None) -> str:
-    """A record's tag set as stored in the ``full`` cube: sorted JSON."""
-    return json.dumps(sorted(tags or ()), ensure_ascii=False, separators=(",", ":"))
 
 
 def _digest(parts: Iterable[str]) -> str:
@@ -144,15 +121,6 @@ def is_correction(values: Mapping[str, Any]) -> bool:
     return (values.get("kind") or "usage") != "usage"
 
 
-def records_weight():
-    """What a ledger row adds to ``records``, in SQL: usage 1, a void -1, an adjust 0."""
-    kind = usage_records.c.kind
-    return case(
-        *((kind == name, weight) for name, weight in RECORDS_OF_KIND.items() if name != "usage"),
-        else_=RECORDS_OF_KIND["usage"],
-    )
-
-
 def record_counters(values: Mapping[str, Any]) -> tuple[bool, tuple[int, ...]]:
     """(priced, the counters) one ledger row adds."""
     priced = bool(values["priced"])
@@ -193,9 +161,10 @@ def _templates(
     return tuple(sorted(out))
 
 
-def apply_usages(conn: Connection, many: Iterable[Mapping[str, Any]]) -> None:
-    """Add many ledger rows at once: records with the same dimensions in the
-    same hour are summed first, so a batch writes each rollup row once."""
+def rollup_rows(many: Iterable[Mapping[str, Any]]) -> list[tuple]:
+    """The rollup rows many ledger rows add to, as tuples of :data:`ROW_COLUMNS`
+    in key order: records with the same dimensions in the same hour are summed
+    first, so a batch adds to each rollup row once."""
     groups: dict[tuple, list[int]] = {}
     for values in many:
         dims, tags = record_dims(values)
@@ -221,25 +190,12 @@ def apply_usages(conn: Connection, many: Iterable[Mapping[str, Any]]) -> None:
                     continue
                 for i in range(len(row) - len(COUNTERS), len(row)):
                     found[i] += row[i]
-    rows = [tuple(summed[key]) for key in sorted(summed)]
-    add_to_rollups(statements(conn), ROW_COLUMNS, KEY, COUNTERS, rows)
+    return [tuple(summed[key]) for key in sorted(summed)]
 
 
-_UPSERTS: dict[str, Any] = {}
-
-
-def upsert_statement(conn: Connection):
-    """INSERT … ON CONFLICT (key) DO UPDATE adding to the counters, built once per dialect."""
-    stmt = _UPSERTS.get(conn.dialect.name)
-    if stmt is None:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(usage_rollups)
-        stmt = insert.on_conflict_do_update(
-            index_elements=list(KEY),
-            set_={name: R[name] + insert.excluded[name] for name in COUNTERS},
-        )
-        _UPSERTS[conn.dialect.name] = stmt
-    return stmt
+def apply_usages(tx: Unit, many: Iterable[Mapping[str, Any]]) -> None:
+    """Add many ledger rows to the rollups, in the transaction that inserts them."""
+    tx.rollups.add(rollup_rows(many))
 
 
 class Accumulator:
@@ -293,24 +249,5 @@ class Accumulator:
                     row[name] += value
 
     def sorted_rows(self) -> list[dict[str, Any]]:
+        """The rows (mappings of every column), in key order."""
         return [self.rows[k] for k in sorted(self.rows)]
-
-    def write(
-        self, conn: Connection, *, upsert: bool = True, chunk: int = 5000, corrections: bool = True
-    ) -> int:
-        """Write the rows (adding to existing ones with ``upsert``); returns how
-        many. ``corrections=False``: a schema from before corrections (a migration)."""
-        rows = self.sorted_rows()
-        if not corrections:
-            rows = [{k: v for k, v in row.items() if k != "correction"} for row in rows]
-        stmt = upsert_statement(conn) if upsert else usage_rollups.insert()
-        for i in range(0, len(rows), chunk):
-            conn.execute(stmt, rows[i : i + chunk])
-        return len(rows)
-
-
-def rebuild_in_migration(conn: Connection) -> None:
-    """Fill the new rollups from an existing ledger (migration 0004_insight)."""
-    from budget.engine.insight.rebuild import rebuild_on_connection
-
-    rebuild_on_connection(conn, check_only=False)
