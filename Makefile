@@ -4,18 +4,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# One virtual environment, two installs: what serving needs (`make run`), and
+# that plus the dev extra (tests, lint, benchmarks). Each has its stamp, so
+# either target works first and the other only adds what it lacks.
+SERVE_STAMP := $(VENV)/.serve-stamp
+STAMP := $(VENV)/.dev-stamp
 
 .PHONY: run test lint format bench init clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
+# the dev extra includes the serving set, so it stamps both
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(SERVE_STAMP)
 
 ## run: set up, migrate the embedded SQLite database and serve on 127.0.0.1:8013
-run: $(STAMP)
+run: $(SERVE_STAMP)
 	$(BIN)/budget init
 	$(BIN)/budget serve $(SERVE_ARGS)
 

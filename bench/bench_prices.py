@@ -29,7 +29,7 @@ if __package__ in (None, ""):  # run as ``python bench/bench_prices.py``
 
 import budget
 from budget.engine import catalog_admin
-from budget.pricing.sources.report import UpdateReport
+from budget.pricing.refresh_report import UpdateReport
 
 FULL_REPEATS = 3
 QUICK_REPEATS = 1

@@ -8,7 +8,7 @@ Every genai-prices provider is included except the ``huggingface_*`` ones;
 ``vertex_ai`` (Google sells Claude on Vertex AI only). Per model: id,
 name, context window, match rules, every dated row and the token rates Budget
 bills. The conversion is the genai-prices price source's
-(``budget/pricing/sources/genai_prices.py``, which documents it); the header
+(``budget/ingest/sources/genai_prices.py``, which documents it); the header
 counts what it left out. So a peak-hour price applies on every date, as in
 genai-prices (whose comments call this an upper bound for some DeepSeek dates).
 
@@ -47,17 +47,18 @@ sys.path.insert(0, str(ROOT))
 import dataclasses  # noqa: E402
 
 from budget.domain.prices import Price, PriceRates, Rate, steps_alike  # noqa: E402
-from budget.pricing.catalog import PriceCatalog  # noqa: E402
-from budget.pricing.serialize import price_to_dict  # noqa: E402
-from budget.pricing.sources.base import SourceRecord, SourceUnavailable  # noqa: E402
-from budget.pricing.sources.genai_prices import (  # noqa: E402
+from budget.ingest.errors import SourceUnavailable  # noqa: E402
+from budget.ingest.sources.genai_prices import (  # noqa: E402
     SOURCE,
     Stats,
     included,
     load_providers,
     provider_prices,
 )
-from budget.pricing.sources.litellm import parse_document, read_installed_file  # noqa: E402
+from budget.ingest.sources.litellm import parse_document, read_installed_file  # noqa: E402
+from budget.pricing.catalog import PriceCatalog  # noqa: E402
+from budget.pricing.refresh import SourceRecord  # noqa: E402
+from budget.pricing.serialize import price_to_dict  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "budget" / "pricing" / "data" / "default_prices.json"
 BUILTIN_SOURCE = "budget-builtin"

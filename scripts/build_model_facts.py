@@ -3,7 +3,7 @@
 Usage: ``.venv/bin/python scripts/build_model_facts.py [--output PATH]``
 
 One entry per source row that states a fact, ids kept as the source writes
-them (``budget/pricing/facts_sources.py`` says which fields each source gives;
+them (``budget/ingest/facts.py`` says which fields each source gives;
 ``budget/pricing/facts.py`` normalises and merges them when it loads the file).
 LiteLLM's file is read from the installed wheel without importing litellm;
 genai-prices' ``huggingface_*`` providers are left out (they re-list other
@@ -22,9 +22,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from budget.pricing.facts_sources import genai_prices_entries, litellm_entries  # noqa: E402
-from budget.pricing.sources.genai_prices import EXCLUDED_PREFIXES, load_providers  # noqa: E402
-from budget.pricing.sources.litellm import read_installed_file  # noqa: E402
+from budget.ingest.facts import genai_prices_entries, litellm_entries  # noqa: E402
+from budget.ingest.sources.genai_prices import EXCLUDED_PREFIXES, load_providers  # noqa: E402
+from budget.ingest.sources.litellm import read_installed_file  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "budget" / "pricing" / "data" / "model_facts.json"
 

@@ -17,8 +17,8 @@ from budget.api.schemas import Instant, Strict, Text, Tokens, money, money_parts
 from budget.api.schemas_ledger import ServiceTierName
 from budget.domain import models as m
 from budget.domain.prices import Price
+from budget.pricing.refresh import FIELD_VERIFICATION
 from budget.pricing.serialize import price_to_dict
-from budget.pricing.sources.evidence import FIELD_VERIFICATION
 
 Rate = Annotated[Decimal, Field(ge=0, le=Decimal(1_000_000), decimal_places=12)]
 

@@ -28,14 +28,17 @@ from budget.engine.alerts import raise_alert
 from budget.engine.context import PRICES, EngineContext, bump_version
 from budget.errors import NotFound, ValidationError
 from budget.events import emit as events
+from budget.ingest.collect import collect
+from budget.ingest.http import HttpFetcher
+from budget.ingest.plan import Context, plan
+from budget.ingest.registry import build_sources, source_specs
+from budget.ingest.runner import build_report, conflict_alert, fetch_all
+from budget.ingest.scheduler import RefreshScheduler
+from budget.ingest.verify import Tolerance
 from budget.pricing.normalize import model_key, normalize_provider
 from budget.pricing.overrides import price_model_override
-from budget.pricing.sources.base import SourceSpec
-from budget.pricing.sources.collect import collect
-from budget.pricing.sources.http import HttpFetcher
-from budget.pricing.sources.plan import Context, Insert, plan
-from budget.pricing.sources.registry import build_sources, source_specs
-from budget.pricing.sources.report import (
+from budget.pricing.refresh import Fetched, Insert, SourceSpec
+from budget.pricing.refresh_report import (
     CHANGED,
     CONFLICT,
     OVERRIDE_CLEARED,
@@ -44,9 +47,6 @@ from budget.pricing.sources.report import (
     PriceSourceStatus,
     UpdateReport,
 )
-from budget.pricing.sources.runner import Fetched, build_report, conflict_alert, fetch_all
-from budget.pricing.sources.scheduler import RefreshScheduler
-from budget.pricing.verify import Tolerance
 from budget.storage import price_history as repo
 from budget.storage.price_history import MANUAL, OVERRIDE
 

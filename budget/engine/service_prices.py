@@ -13,7 +13,7 @@ from typing import Any
 from budget.domain.prices import Price
 from budget.engine import catalog_admin
 from budget.engine.context import EngineContext
-from budget.pricing.sources.report import PriceConflict, PriceSourceStatus, UpdateReport
+from budget.pricing.refresh_report import PriceConflict, PriceSourceStatus, UpdateReport
 
 Amount = Decimal | int | str | None
 

@@ -32,11 +32,6 @@ Matcher = Callable[[str], bool]
 Span = tuple[datetime | None, datetime | None]
 
 
-def normalize_provider(provider: str) -> str:
-    """Lowercase, strip, and map an alias to the catalog's platform id."""
-    return pf.normalize_platform(provider)
-
-
 def compile_match(clauses: Sequence[Mapping[str, Any]]) -> Matcher:
     """A predicate over lowercased model ids from ``match`` clauses (OR-ed).
 
@@ -121,7 +116,7 @@ class PriceCatalog:
         self._answers: dict[tuple[str, str], tuple[datetime | None, datetime | None, Any]] = {}
         for order, price in enumerate(prices):
             entry = _Entry(price, order)
-            provider = normalize_provider(price.provider)
+            provider = pf.normalize_platform(price.provider)
             self._entries.append(entry)
             self._by_provider.setdefault(provider, []).append(entry)
             model_id = price.model.strip().lower()
@@ -151,7 +146,7 @@ class PriceCatalog:
         ``search`` a substring of it; ``at`` keeps the prices in effect then
         (a naive ``at`` is UTC). Filters left None do not filter.
         """
-        provider_id = None if provider is None else normalize_provider(provider)
+        provider_id = None if provider is None else pf.normalize_platform(provider)
         model_id = None if model is None else model.strip().lower()
         needle = None if search is None else search.strip().lower()
         when = None if at is None else _to_utc(at)
@@ -159,7 +154,7 @@ class PriceCatalog:
         for entry in self._entries:
             price = entry.price
             if (
-                (provider_id is not None and normalize_provider(price.provider) != provider_id)
+                (provider_id is not None and pf.normalize_platform(price.provider) != provider_id)
                 or (model_id is not None and price.model.lower() != model_id)
                 or (needle is not None and needle not in price.model.lower())
                 or (source is not None and price.source != source)
@@ -209,7 +204,7 @@ class PriceCatalog:
         """The answer of :meth:`resolve`, and the span of instants around
         ``when`` that give the same answer (between the effective dates of
         every candidate price, at the platform and its fallbacks)."""
-        platform = normalize_provider(provider)
+        platform = pf.normalize_platform(provider)
         shown = model.strip().lower()
         ids = pf.candidate_ids(platform, model)
         tried = [f"{platform}/{i}" for i in ids]

@@ -1,7 +1,7 @@
 """Model facts shipped with the package (``data/model_facts.json``), merged and indexed.
 
 The file is written by ``scripts/build_model_facts.py`` from the installed
-LiteLLM and genai-prices packages (:mod:`budget.pricing.facts_sources`), so an
+LiteLLM and genai-prices packages (:mod:`budget.ingest.facts`), so an
 install without either has the facts. Loading normalises every entry's
 provider and model id as the catalog does (:mod:`budget.pricing.normalize`)
 and merges the entries of one (provider, model) once per process:
@@ -32,10 +32,26 @@ from importlib.resources import files
 from typing import Any
 
 from budget.domain.facts import ModelFacts
-from budget.pricing.facts_sources import GENAI_PRICES, LITELLM
 from budget.pricing.normalize import fallback_ids, model_key, normalize_model, normalize_provider
 
 FACTS_FILE = "data/model_facts.json"
+#: The sources the shipped facts come from, as their entries name them.
+LITELLM = "litellm"
+GENAI_PRICES = "genai-prices"
+#: Capability name -> the LiteLLM flag that states it.
+CAPABILITIES = {
+    "tools": "supports_function_calling",
+    "vision": "supports_vision",
+    "reasoning": "supports_reasoning",
+    "json_schema": "supports_response_schema",
+    "prompt_caching": "supports_prompt_caching",
+    "pdf": "supports_pdf_input",
+    "web_search": "supports_web_search",
+    "audio_input": "supports_audio_input",
+    "audio_output": "supports_audio_output",
+    "video_input": "supports_video_input",
+    "computer_use": "supports_computer_use",
+}
 SOURCE_ORDER = (LITELLM, GENAI_PRICES)
 #: OpenAI's GPT base models (not instruction-tuned; completions endpoint only).
 OPENAI_BASE_MODELS = frozenset({"ada", "babbage", "curie", "davinci", "babbage-002", "davinci-002"})

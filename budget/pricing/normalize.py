@@ -35,7 +35,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from budget.pricing import catalog
+from budget.pricing.platforms import normalize_platform
 
 ALIASES_FILE = "data/aliases.json"
 
@@ -89,7 +89,11 @@ def model_key(model: str) -> str:
 
 
 def normalize_provider(provider: str, table: Aliases | None = None) -> str:
-    """A source's provider name as Budget's provider id (``together_ai`` -> ``together``)."""
+    """A provider name as a source or an SDK spells it, as Budget's provider id
+    (``together_ai`` -> ``together``): the alias table of ``data/aliases.json``
+    first, then the catalog's platform aliases
+    (:func:`~budget.pricing.platforms.normalize_platform`, which alone is what
+    a catalog lookup applies)."""
     table = table or aliases()
     name = provider.strip().lower()
     if name in table.providers:
@@ -97,7 +101,7 @@ def normalize_provider(provider: str, table: Aliases | None = None) -> str:
     for prefix, target in table.provider_prefixes.items():
         if name.startswith(prefix):
             return target
-    return catalog.normalize_provider(name)
+    return normalize_platform(name)
 
 
 def normalize_model(provider: str, model: str, table: Aliases | None = None) -> str:

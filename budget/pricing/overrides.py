@@ -1,5 +1,6 @@
-"""The rates of a manual price beyond the base kinds: 1-hour cache writes and
-service tiers, checked like the rest (see ``verify.override_rates``)."""
+"""The rates of a manual price (an override), checked before they are stored:
+the base kinds, 1-hour cache writes and service tiers, each against the
+sanity rules (:mod:`budget.pricing.sanity`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from budget.domain.enums import ServiceTier
 from budget.domain.money import parse_usd
 from budget.domain.prices import STANDARD_TIER, PriceRates, Rate, ServiceTierRates
 from budget.errors import ValidationError
-from budget.pricing.verify import override_rates
+from budget.pricing.sanity import KINDS, sanity_problems
 
 
 def price_model_override(
@@ -57,3 +58,23 @@ def _with_hour_rate(given: dict[str, Any], ceiling: Decimal, prefix: str) -> Pri
     if rates.input is not None and amount < rates.input.base:
         raise ValidationError(name, amount, "cache-write rate below the input rate")
     return dataclasses.replace(rates, cache_write_1h=Rate(base=amount))
+
+
+def override_rates(given: dict[str, Any], ceiling: Decimal) -> PriceRates:
+    """Rates a person gives for an override (USD per million; ``per_request`` in
+    USD), checked: Decimal, int or decimal strings only, an input rate at least,
+    and the sanity rules. Raises ValidationError naming the field and value."""
+    unknown = set(given) - set(KINDS) - {"per_request"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationError(name, given[name], f"unknown rate; one of {', '.join(KINDS)}")
+    amounts = {k: parse_usd(k, given.get(k)) for k in (*KINDS, "per_request")}
+    if amounts["input"] is None:
+        raise ValidationError("input", None, "an override needs at least an input rate")
+    rates = PriceRates(
+        **{k: Rate(base=v) for k in KINDS if (v := amounts[k]) is not None},
+        per_request=amounts["per_request"],
+    )
+    for kind, problem in sanity_problems(rates, ceiling).items():
+        raise ValidationError(kind, amounts[kind], problem)
+    return rates

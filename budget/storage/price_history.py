@@ -15,19 +15,18 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
 from budget.domain.prices import Price
-from budget.pricing.catalog import normalize_provider
 from budget.pricing.normalize import model_key
-from budget.pricing.serialize import price_from_dict, price_to_dict
-from budget.pricing.sources.base import SourceSpec
-from budget.pricing.sources.plan import Insert, Plan, Stored, describe_rate
-from budget.pricing.sources.report import (
+from budget.pricing.platforms import normalize_platform as normalize_provider
+from budget.pricing.refresh import Fetched, Insert, Plan, SourceSpec, Stored
+from budget.pricing.refresh_report import (
     PriceChange,
     PriceSourceStatus,
     SourceReport,
     UpdateReport,
+    describe_rate,
 )
-from budget.pricing.sources.runner import Fetched
-from budget.pricing.verify import KINDS
+from budget.pricing.sanity import KINDS
+from budget.pricing.serialize import price_from_dict, price_to_dict
 from budget.storage import tables as t
 from budget.storage.prices import _price_row
 from budget.storage.sql import insert_ignoring_conflicts, new_id

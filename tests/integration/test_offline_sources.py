@@ -12,7 +12,7 @@ import pytest
 import budget
 from budget.engine.service import BudgetService
 from budget.engine.service_prices import PriceOperations
-from budget.pricing.sources.litellm import read_installed_file
+from budget.ingest.sources.litellm import read_installed_file
 
 pytest.importorskip("genai_prices", reason="the 'catalog' extra is not installed")
 
@@ -51,7 +51,7 @@ def test_litellm_file_is_found_without_importing_litellm() -> None:
     assert version.startswith("litellm ") and body.startswith(b"{")
     script = (
         "import sys\n"
-        "from budget.pricing.sources.litellm import read_installed_file\n"
+        "from budget.ingest.sources.litellm import read_installed_file\n"
         "body, version = read_installed_file()\n"
         "assert body.startswith(b'{')\n"
         "print('litellm' in sys.modules)\n"

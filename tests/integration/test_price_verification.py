@@ -12,8 +12,8 @@ import pytest
 import test_price_catalog as catalog_tests
 from test_price_catalog import BASE, FakeWeb, Service
 
+from budget.ingest import plan as plan_module
 from budget.pricing.corrections import parse
-from budget.pricing.sources import plan as plan_module
 
 # The price service over fixture sources, shared with test_price_catalog.
 prices = catalog_tests.prices

@@ -9,12 +9,8 @@ import pytest
 
 from budget.domain.prices import Price, PriceRates, Rate
 from budget.pricing import PriceCatalog
-from budget.pricing.catalog import (
-    PROVIDER_ALIASES,
-    compile_match,
-    normalize_provider,
-)
-from budget.pricing.platforms import candidate_ids
+from budget.pricing.catalog import PROVIDER_ALIASES, compile_match
+from budget.pricing.platforms import candidate_ids, normalize_platform
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -104,9 +100,9 @@ def test_provider_aliases(alias: str, model: str, expected: str) -> None:
 
 
 def test_alias_map_is_as_documented() -> None:
-    assert normalize_provider("bedrock") == "aws"
-    assert normalize_provider("azure_openai") == "azure"
-    assert normalize_provider("Vertex") == "vertex_ai"  # not google: Vertex bills its own prices
+    assert normalize_platform("bedrock") == "aws"
+    assert normalize_platform("azure_openai") == "azure"
+    assert normalize_platform("Vertex") == "vertex_ai"  # not google: Vertex bills its own prices
     assert set(PROVIDER_ALIASES.values()) <= {
         "google",
         "vertex_ai",

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 from budget.domain.prices import Price, PriceRates, Rate, ServiceTierRates, TierRate
+from budget.ingest.collect import Group
+from budget.ingest.plan import Context, plan
+from budget.ingest.sources.litellm import parse_document, service_tiers
+from budget.ingest.verify import Tolerance
 from budget.pricing import PriceCatalog, load_default_prices
 from budget.pricing.cost import estimate_cost
 from budget.pricing.default_catalog import default_catalog_header
-from budget.pricing.sources.base import SourceRecord, SourceSpec
-from budget.pricing.sources.collect import Group
-from budget.pricing.sources.litellm import parse_document, service_tiers
-from budget.pricing.sources.plan import Context, Stored, plan
-from budget.pricing.verify import Tolerance
+from budget.pricing.refresh import SourceRecord, SourceSpec, Stored
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 

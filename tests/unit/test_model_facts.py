@@ -6,8 +6,8 @@ from datetime import date
 from types import SimpleNamespace
 
 from budget.domain.facts import ModelFacts
+from budget.ingest.facts import genai_prices_entries, litellm_entries
 from budget.pricing import facts
-from budget.pricing.facts_sources import genai_prices_entries, litellm_entries
 
 TODAY = date(2026, 12, 3)
 

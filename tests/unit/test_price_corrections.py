@@ -10,7 +10,11 @@ from decimal import Decimal as D
 import pytest
 
 from budget.domain.prices import Price, PriceRates, Rate, TokenUsage
-from budget.pricing.catalog import normalize_provider
+from budget.ingest.collect import Group
+from budget.ingest.errors import SourceUnavailable
+from budget.ingest.plan import Context, plan
+from budget.ingest.sources.genai_prices import Stats, included, load_providers, provider_prices
+from budget.ingest.verify import Tolerance
 from budget.pricing.corrections import (
     CORRECTED,
     SOURCE,
@@ -22,11 +26,8 @@ from budget.pricing.corrections import (
 )
 from budget.pricing.cost import compute_cost
 from budget.pricing.default_catalog import load_default_prices
-from budget.pricing.sources.base import SourceRecord, SourceSpec, SourceUnavailable
-from budget.pricing.sources.collect import Group
-from budget.pricing.sources.genai_prices import Stats, included, load_providers, provider_prices
-from budget.pricing.sources.plan import Context, Stored, plan
-from budget.pricing.verify import Tolerance
+from budget.pricing.platforms import normalize_platform
+from budget.pricing.refresh import SourceRecord, SourceSpec, Stored
 
 TOL = Tolerance(D("0.01"), D("0.000001"))
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -135,7 +136,7 @@ def _genai_prices_rows() -> list[Price] | None:
     except SourceUnavailable:  # the package is optional
         return None
     return [
-        dataclasses.replace(price, provider=normalize_provider(price.provider))
+        dataclasses.replace(price, provider=normalize_platform(price.provider))
         for provider in providers
         if included(provider)
         for price in provider_prices(provider, version, Stats())

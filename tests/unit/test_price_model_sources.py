@@ -11,9 +11,9 @@ from genai_prices import types as gp
 
 from budget.domain.prices import Rate, ServiceTierRates
 from budget.errors import ValidationError
+from budget.ingest.sources.genai_prices import Stats, model_rows
 from budget.pricing.conventions import from_anthropic
 from budget.pricing.overrides import price_model_override
-from budget.pricing.sources.genai_prices import Stats, model_rows
 
 D = Decimal
 CEILING = D("1000")
@@ -119,8 +119,8 @@ def test_a_bad_override_names_the_field(given: dict, field: str) -> None:
 
 def test_a_refresh_keeps_the_one_hour_rate_it_does_not_verify() -> None:
     from budget.domain.prices import PriceRates
-    from budget.pricing.sources.plan import merge_rates
-    from budget.pricing.verify import Tolerance
+    from budget.ingest.merge import merge_rates
+    from budget.ingest.verify import Tolerance
 
     stored = PriceRates(
         input=Rate(D("3")),

@@ -14,11 +14,12 @@ import pytest
 
 from budget.domain.prices import Rate, TierRate
 from budget.errors import ValidationError
-from budget.pricing.sources import genai_prices, html_table, litellm, llm_prices, openrouter
-from budget.pricing.sources.base import SourceError, SourceResult, SourceSpec, SourceUnavailable
-from budget.pricing.sources.http import HttpFetcher
-from budget.pricing.sources.registry import build_sources, source_specs
-from budget.pricing.sources.runner import ERROR, UNAVAILABLE, fetch_one
+from budget.ingest.errors import SourceError, SourceUnavailable
+from budget.ingest.http import HttpFetcher
+from budget.ingest.registry import build_sources, source_specs
+from budget.ingest.runner import ERROR, UNAVAILABLE, fetch_one
+from budget.ingest.sources import genai_prices, html_table, litellm, llm_prices, openrouter
+from budget.pricing.refresh import SourceResult, SourceSpec
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "prices"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -9,19 +9,13 @@ import pytest
 
 from budget.domain.prices import Price, PriceRates, Rate, TierRate
 from budget.errors import ValidationError
-from budget.pricing.sources.base import SourceRecord, SourceSpec
-from budget.pricing.sources.collect import Group
-from budget.pricing.sources.plan import Context, Stored, merge_rates, plan, status_after
-from budget.pricing.verify import (
-    CONFLICT,
-    UNVERIFIED,
-    VERIFIED,
-    Evidence,
-    Tolerance,
-    override_rates,
-    sanity_problems,
-    verify,
-)
+from budget.ingest.collect import Group
+from budget.ingest.merge import merge_rates, status_after
+from budget.ingest.plan import Context, plan
+from budget.ingest.verify import CONFLICT, UNVERIFIED, VERIFIED, Evidence, Tolerance, verify
+from budget.pricing.overrides import override_rates
+from budget.pricing.refresh import SourceRecord, SourceSpec, Stored
+from budget.pricing.sanity import sanity_problems
 
 TOL = Tolerance(D("0.01"), D("0.000001"))
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

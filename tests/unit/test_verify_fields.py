@@ -12,12 +12,12 @@ from datetime import UTC, datetime, time
 from decimal import Decimal as D
 
 from budget.domain.prices import Price, PriceRates, Rate, TierRate, TimeOfDayRates
-from budget.pricing.family import FamilyBands, stems
-from budget.pricing.fields import price_fields, verify_fields
-from budget.pricing.sources.base import SourceRecord, SourceResult, SourceSpec
-from budget.pricing.sources.collect import collect
-from budget.pricing.sources.plan import Context, Stored, plan
-from budget.pricing.verify import CONFLICT, UNVERIFIED, VERIFIED, Evidence, Tolerance, verify
+from budget.ingest.collect import collect
+from budget.ingest.family import FamilyBands, stems
+from budget.ingest.fields import price_fields, verify_fields
+from budget.ingest.plan import Context, plan
+from budget.ingest.verify import CONFLICT, UNVERIFIED, VERIFIED, Evidence, Tolerance, verify
+from budget.pricing.refresh import SourceRecord, SourceResult, SourceSpec, Stored
 
 TOL = Tolerance(D("0.01"), D("0.000001"))
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -176,7 +176,7 @@ def _stored(rates: PriceRates, source: str = "s1", verification: str = UNVERIFIE
 
 
 def _group(*claims: tuple[SourceSpec, PriceRates]):
-    from budget.pricing.sources.collect import Group
+    from budget.ingest.collect import Group
 
     group = Group("acme", "m-2")
     for spec, rates in claims:
@@ -318,7 +318,7 @@ def test_tiers_a_stored_row_took_from_another_lineage_are_no_witness() -> None:
     import dataclasses
 
     from budget.domain.prices import ServiceTierRates
-    from budget.pricing.sources.evidence import evidence_for
+    from budget.ingest.evidence import evidence_for
 
     tiers = (ServiceTierRates("batch", flat("1.25", "5")),)
     stored = _stored(flat("2.5", "10"))

@@ -14,7 +14,7 @@ from functools import lru_cache
 from budget.domain.facts import ModelFacts
 from budget.errors import ValidationError
 from budget.pricing import facts as shipped_facts
-from budget.pricing.facts_sources import CAPABILITIES
+from budget.pricing.facts import CAPABILITIES
 from budget.settings import Settings
 
 __all__ = ["CAPABILITIES", "capabilities_of", "facts_of", "parse_capabilities"]

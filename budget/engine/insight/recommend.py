@@ -42,8 +42,8 @@ from budget.engine.insight.eligibility import Constraints, parse_include
 from budget.engine.insight.mix import TokenMix, token_mix
 from budget.engine.policies import list_policies
 from budget.errors import NotFound, ValidationError
-from budget.pricing.catalog import normalize_provider
 from budget.pricing.normalize import aliases
+from budget.pricing.platforms import normalize_platform as normalize_provider
 
 MAX_LIMIT = 50
 #: A candidate must save at least this share of the cost on the mix.

@@ -9,20 +9,14 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from budget.pricing.sources.base import (
-    PriceSource,
-    SourceError,
-    SourceResult,
-    SourceSpec,
-    SourceUnavailable,
-)
-from budget.pricing.sources.http import HttpFetcher
-from budget.pricing.sources.plan import Plan
-from budget.pricing.sources.report import PriceChange, SourceReport, UpdateReport
+from budget.ingest.errors import SourceError, SourceUnavailable
+from budget.ingest.http import HttpFetcher
+from budget.ingest.source import PriceSource
+from budget.pricing.refresh import Fetched, Plan
+from budget.pricing.refresh_report import PriceChange, SourceReport, UpdateReport
 
 log = logging.getLogger("budget.prices")
 MAX_WORKERS = 4
@@ -31,21 +25,6 @@ OK = "ok"
 NOT_MODIFIED = "not_modified"
 ERROR = "error"
 UNAVAILABLE = "unavailable"
-
-
-@dataclass
-class Fetched:
-    """One source's outcome in a run: its result, or why there is none."""
-
-    spec: SourceSpec
-    result: SourceResult | None
-    status: str
-    error: str | None = None
-    duration_ms: int = 0
-
-    @property
-    def succeeded(self) -> bool:
-        return self.result is not None
 
 
 def fetch_all(sources: list[PriceSource], http: HttpFetcher, now: datetime) -> list[Fetched]:

@@ -2,10 +2,10 @@
 
 Per model, the sources' claims (plus, as a *witness*, the stored price when
 its own source did not report this run) are verified over every field
-(:mod:`budget.pricing.verify`), then:
+(:mod:`budget.ingest.verify`), then:
 
 * a rate only one lineage gives that is off its family's magnitude
-  (:mod:`budget.pricing.family`): flagged as a conflict with cause
+  (:mod:`budget.ingest.family`): flagged as a conflict with cause
   ``magnitude``; a new model is not added, a stored price is kept;
 * conflict: the stored price is kept (and marked ``conflict``) and the caller
   raises an alert, except for the kinds two or more lineages agree on
@@ -34,70 +34,21 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from budget.domain.prices import Price, PriceRates
+from budget.ingest.collect import Group, GroupKey
+from budget.ingest.evidence import as_text, evidence_for, evidence_of, field_checks, off_family
+from budget.ingest.family import FamilyBands
+from budget.ingest.merge import diff, merge_rates, status_after
+from budget.ingest.verify import VERIFIED, ModelVerdict, Tolerance, verify
 from budget.pricing.corrections import CORRECTED, Correction, in_force, load_corrections
-from budget.pricing.family import FamilyBands
-from budget.pricing.sources.base import SourceSpec
-from budget.pricing.sources.collect import Group, GroupKey
-from budget.pricing.sources.evidence import (
-    FIELD_VERIFICATION,
-    as_text,
-    evidence_for,
-    evidence_of,
-    field_checks,
-    off_family,
-)
-from budget.pricing.sources.merge import describe_rate, diff, merge_rates, status_after
-from budget.pricing.sources.report import ADDED, CHANGED, CONFLICT, DISPUTED, PriceChange
-from budget.pricing.verify import KINDS, VERIFIED, ModelVerdict, Tolerance, verify
+from budget.pricing.refresh import FIELD_VERIFICATION, Insert, Plan, SourceSpec, Stored
+from budget.pricing.refresh_report import ADDED, CHANGED, CONFLICT, DISPUTED, PriceChange
+from budget.pricing.sanity import KINDS
 
-__all__ = [
-    "Context",
-    "Insert",
-    "Plan",
-    "Stored",
-    "describe_rate",
-    "merge_rates",
-    "plan",
-    "status_after",
-]
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A stored, non-override price row in effect now, and its catalog position."""
-
-    price: Price
-    position: int
-
-
-@dataclass
-class Insert:
-    """A price row to insert; ``position`` None means after every other row."""
-
-    price: Price
-    position: int | None
-    change: int | None = None  # index of its PriceChange in Plan.changes
-
-
-@dataclass
-class Plan:
-    """Everything one refresh run writes, and what it counts."""
-
-    inserts: list[Insert] = field(default_factory=list)
-    end_dated: list[int] = field(default_factory=list)
-    statuses: dict[int, str] = field(default_factory=dict)
-    rewrites: dict[int, Price] = field(default_factory=dict)  # kept rows, new ``extra``
-    changes: list[PriceChange] = field(default_factory=list)
-    per_source: dict[str, Counter[str]] = field(default_factory=dict)
-    totals: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def writes(self) -> bool:
-        return bool(self.inserts or self.end_dated or self.statuses or self.rewrites)
+__all__ = ["Context", "plan"]
 
 
 @dataclass(frozen=True)

@@ -38,19 +38,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from budget.domain.prices import ServiceTierRates, steps_alike
+from budget.ingest.errors import SourceError, SourceUnavailable
+from budget.ingest.http import HttpFetcher
+from budget.ingest.source import Amount, PriceSource, make_rates, per_million, to_decimal
 from budget.pricing.normalize import normalize_model, normalize_provider
-from budget.pricing.sources.base import (
-    Amount,
-    PriceSource,
-    SourceError,
-    SourceRecord,
-    SourceResult,
-    SourceUnavailable,
-    make_rates,
-    per_million,
-    to_decimal,
-)
-from budget.pricing.sources.http import HttpFetcher
+from budget.pricing.refresh import SourceRecord, SourceResult
 
 KIND = "litellm"
 OFFLINE_KIND = "litellm_offline"

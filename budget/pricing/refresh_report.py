@@ -1,6 +1,6 @@
 """What a price refresh reports: per source, per change, per run; and the
 state of each source. Plain frozen dataclasses with ``to_dict`` for the
-entry points (REST, CLI, MCP)."""
+entry points (REST, CLI, MCP), and a rate as a change record words it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from budget.domain.prices import Rate, TierRate
 
 #: Actions a change record can have.
 ADDED = "added"
@@ -26,7 +28,7 @@ class PriceChange:
     strings; for a conflict, ``{"<source>": "<value>", ...}`` per field path,
     e.g. ``input`` or ``input.tiers[0].rate``). ``evidence`` maps a field path
     to what each source said: ``{"status", "value", "lineages", "claims",
-    "claim_lineages"}`` (see :mod:`budget.pricing.sources.evidence`).
+    "claim_lineages"}`` (see :mod:`budget.ingest.evidence`).
     """
 
     provider: str
@@ -158,3 +160,15 @@ class PriceConflict:
         out["sources"] = list(self.sources)
         out["detected_at"] = self.detected_at.isoformat()
         return out
+
+
+def describe_rate(rate: Rate | None) -> str | None:
+    """A rate as text: ``"3"``, or ``"3; >200000: 6"`` with tiers."""
+    if rate is None:
+        return None
+    tiers = "".join(f"; >{t.start}: {t.rate}" for t in sorted(rate.tiers, key=_start))
+    return f"{rate.base}{tiers}"
+
+
+def _start(tier: TierRate) -> int:
+    return tier.start

@@ -25,19 +25,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from budget.ingest.errors import SourceError
+from budget.ingest.http import HttpFetcher
+from budget.ingest.source import Amount, PriceSource, make_rates, per_million, tidy
+from budget.ingest.sources.litellm import content_version
 from budget.pricing.normalize import split_author
-from budget.pricing.sources.base import (
-    Amount,
-    PriceSource,
-    SourceError,
-    SourceRecord,
-    SourceResult,
-    make_rates,
-    per_million,
-    tidy,
-)
-from budget.pricing.sources.http import HttpFetcher
-from budget.pricing.sources.litellm import content_version
+from budget.pricing.refresh import SourceRecord, SourceResult
 
 KIND = "openrouter"
 URL = "https://openrouter.ai/api/v1/models"

@@ -28,19 +28,12 @@ from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from typing import Any
 
+from budget.ingest.errors import SourceError
+from budget.ingest.http import HttpFetcher
+from budget.ingest.source import PER_MILLION, PER_THOUSAND, PriceSource, make_rates, per_million
+from budget.ingest.sources.litellm import content_version
 from budget.pricing.normalize import normalize_model, normalize_provider
-from budget.pricing.sources.base import (
-    PER_MILLION,
-    PER_THOUSAND,
-    PriceSource,
-    SourceError,
-    SourceRecord,
-    SourceResult,
-    make_rates,
-    per_million,
-)
-from budget.pricing.sources.http import HttpFetcher
-from budget.pricing.sources.litellm import content_version
+from budget.pricing.refresh import SourceRecord, SourceResult
 
 KIND = "html"
 DEFAULT_COLUMNS = {

@@ -31,13 +31,10 @@ from decimal import Decimal
 from typing import Any
 
 from budget.domain.prices import Price, PriceRates, Rate, TierRate, TimeOfDayRates
+from budget.ingest.errors import SourceUnavailable
+from budget.ingest.source import PriceSource
 from budget.pricing.normalize import normalize_model, normalize_provider
-from budget.pricing.sources.base import (
-    PriceSource,
-    SourceRecord,
-    SourceResult,
-    SourceUnavailable,
-)
+from budget.pricing.refresh import SourceRecord, SourceResult
 
 KIND = "genai_prices"
 SOURCE = "genai-prices"

@@ -17,18 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from budget.ingest.errors import SourceError
+from budget.ingest.http import HttpFetcher
+from budget.ingest.source import Amount, PriceSource, make_rates, tidy
+from budget.ingest.sources.litellm import content_version
 from budget.pricing.normalize import is_skipped, normalize_model, normalize_provider
-from budget.pricing.sources.base import (
-    Amount,
-    PriceSource,
-    SourceError,
-    SourceRecord,
-    SourceResult,
-    make_rates,
-    tidy,
-)
-from budget.pricing.sources.http import HttpFetcher
-from budget.pricing.sources.litellm import content_version
+from budget.pricing.refresh import SourceRecord, SourceResult
 
 KIND = "llm_prices"
 CURRENT_URL = "https://www.llm-prices.com/current-v1.json"

@@ -7,7 +7,9 @@ import dataclasses
 from decimal import Decimal
 
 from budget.domain.prices import PriceRates, Rate, TierRate
-from budget.pricing.verify import KINDS, UNVERIFIED, VERIFIED, Tolerance
+from budget.ingest.verify import UNVERIFIED, VERIFIED, Tolerance
+from budget.pricing.refresh_report import describe_rate
+from budget.pricing.sanity import KINDS
 
 
 def merge_rates(stored: PriceRates, agreed: PriceRates, tol: Tolerance) -> PriceRates:
@@ -54,14 +56,6 @@ def diff(old: Rate | None, new: Rate | None) -> dict[str, str | None]:
     if old is not None and new is not None and old.base != 0:
         pct = str(((new.base - old.base) / old.base * 100).quantize(Decimal("0.01")))
     return {"old": describe_rate(old), "new": describe_rate(new), "change_pct": pct}
-
-
-def describe_rate(rate: Rate | None) -> str | None:
-    """A rate as text: ``"3"``, or ``"3; >200000: 6"`` with tiers."""
-    if rate is None:
-        return None
-    tiers = "".join(f"; >{t.start}: {t.rate}" for t in sorted(rate.tiers, key=_start))
-    return f"{rate.base}{tiers}"
 
 
 def _start(tier: TierRate) -> int:

@@ -27,8 +27,8 @@ from decimal import Decimal
 from budget.domain.prices import Price
 from budget.pricing.catalog import PriceCatalog
 from budget.pricing.normalize import fallback_ids, model_key
-from budget.pricing.sources.base import SourceRecord, SourceResult, SourceSpec
-from budget.pricing.verify import REQUIRED, sanity_problems
+from budget.pricing.refresh import SourceRecord, SourceResult, SourceSpec
+from budget.pricing.sanity import REQUIRED, sanity_problems
 
 GroupKey = tuple[str, str]
 

@@ -11,7 +11,7 @@ that agree within the tolerance (relative *or* absolute) form a cluster:
 * several clusters and no such majority: **conflict**.
 
 Beyond the base rates, every field a price states is verified the same way
-(:mod:`budget.pricing.fields`): tier thresholds and rates, time-of-day
+(:mod:`budget.ingest.fields`): tier thresholds and rates, time-of-day
 variants, per-request fees, effective dates and any field the price model
 gains later. A field only one lineage states is ``unverified`` for that field
 whatever the base rates say; two lineages stating it differently, with no
@@ -24,8 +24,8 @@ their likely cause where the numbers tell it: a ~1e6x or ~1000x ratio is a unit
 error, ~2x a batch or discounted tier, a cache-read rate equal to another
 source's cache-write rate (or the reverse) a cache read/write mix-up.
 
-Sanity rules flag a source's row as unusable: a rate above the ceiling, a
-cache-read rate above the input rate, or a cache-write rate below it.
+The sanity rules that flag a source's row as unusable are
+:mod:`budget.pricing.sanity`'s.
 """
 
 from __future__ import annotations
@@ -34,15 +34,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from budget.domain.money import parse_usd
 from budget.domain.prices import PriceRates, Rate, ServiceTierRates, TimeOfDayRates
-from budget.errors import ValidationError
-from budget.pricing.fields import FieldVerdict, Scalar, price_fields, verify_fields
+from budget.ingest.fields import FieldVerdict, Scalar, price_fields, verify_fields
+from budget.pricing.sanity import KINDS, REQUIRED
 
-KINDS = ("input", "output", "cached_input", "cache_write", "reasoning")
-REQUIRED = ("input", "output")
 VERIFIED = "verified"
 UNVERIFIED = "unverified"
 CONFLICT = "conflict"
@@ -79,7 +75,7 @@ class Evidence:
 
     @property
     def fields(self) -> dict[str, Scalar]:
-        """Every field this evidence states, flattened (see :mod:`budget.pricing.fields`)."""
+        """Every field this evidence states, flattened (see :mod:`budget.ingest.fields`)."""
         return price_fields(
             self.rates,
             self.time_of_day,
@@ -166,36 +162,6 @@ def field_cause(path: str) -> str:
     if path in ("effective_from", "effective_to"):
         return f"effective dates differ ({path})"
     return f"{path} differs"
-
-
-def sanity_problems(rates: PriceRates, ceiling: Decimal) -> dict[str, str]:
-    """Why a row's rates cannot be right, per token kind (empty when sane).
-
-    A rate above ``ceiling``; a cache-read rate above the input rate; a
-    cache-write rate below it. The caller drops a row whose input or output
-    rate is flagged, and only the flagged rate otherwise.
-    """
-    problems: dict[str, str] = {}
-    for kind in KINDS:
-        rate = getattr(rates, kind)
-        if rate is None:
-            continue
-        top = max((rate.base, *(t.rate for t in rate.tiers)))
-        if top > ceiling:
-            problems[kind] = f"{kind} rate above the ceiling {ceiling}"
-    if rates.input is not None:
-        base = rates.input.base
-        read_high = rates.cached_input is not None and rates.cached_input.base > base
-        write_low = rates.cache_write is not None and rates.cache_write.base < base
-        if read_high and write_low:
-            swapped = "cache read/write mix-up (read above the input rate, write below it)"
-            problems.setdefault("cached_input", swapped)
-            problems.setdefault("cache_write", swapped)
-        elif read_high:
-            problems.setdefault("cached_input", "cache-read rate above the input rate")
-        elif write_low:
-            problems.setdefault("cache_write", "cache-write rate below the input rate")
-    return problems
 
 
 def best_per_lineage(evidence: Iterable[Evidence]) -> list[Evidence]:
@@ -325,23 +291,3 @@ def _primary(
         if verdict is not None and verdict.agreeing:
             return by_source[verdict.agreeing[0].source]
     return first
-
-
-def override_rates(given: dict[str, Any], ceiling: Decimal) -> PriceRates:
-    """Rates a person gives for an override (USD per million; ``per_request`` in
-    USD), checked: Decimal, int or decimal strings only, an input rate at least,
-    and the sanity rules. Raises ValidationError naming the field and value."""
-    unknown = set(given) - set(KINDS) - {"per_request"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise ValidationError(name, given[name], f"unknown rate; one of {', '.join(KINDS)}")
-    amounts = {k: parse_usd(k, given.get(k)) for k in (*KINDS, "per_request")}
-    if amounts["input"] is None:
-        raise ValidationError("input", None, "an override needs at least an input rate")
-    rates = PriceRates(
-        **{k: Rate(base=v) for k in KINDS if (v := amounts[k]) is not None},
-        per_request=amounts["per_request"],
-    )
-    for kind, problem in sanity_problems(rates, ceiling).items():
-        raise ValidationError(kind, amounts[kind], problem)
-    return rates

@@ -22,24 +22,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-LITELLM = "litellm"
-GENAI_PRICES = "genai-prices"
-SPEC_ROW = "sample_spec"
+from budget.pricing.facts import CAPABILITIES, GENAI_PRICES, LITELLM
 
-#: Capability name -> LiteLLM flag.
-CAPABILITIES = {
-    "tools": "supports_function_calling",
-    "vision": "supports_vision",
-    "reasoning": "supports_reasoning",
-    "json_schema": "supports_response_schema",
-    "prompt_caching": "supports_prompt_caching",
-    "pdf": "supports_pdf_input",
-    "web_search": "supports_web_search",
-    "audio_input": "supports_audio_input",
-    "audio_output": "supports_audio_output",
-    "video_input": "supports_video_input",
-    "computer_use": "supports_computer_use",
-}
+SPEC_ROW = "sample_spec"
 
 #: LiteLLM mode -> Budget's mode (see ``budget.domain.facts.MODES``).
 LITELLM_MODES = {

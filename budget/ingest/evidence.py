@@ -9,18 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from budget.domain.prices import Price, PriceRates, ServiceTierRates
+from budget.ingest.collect import Group
+from budget.ingest.family import FamilyBands
+from budget.ingest.verify import VERIFIED, Evidence, ModelVerdict
 from budget.pricing.corrections import CORRECTED, Correction
-from budget.pricing.family import FamilyBands
-from budget.pricing.sources.base import SourceSpec
-from budget.pricing.sources.collect import Group
-from budget.pricing.verify import VERIFIED, Evidence, ModelVerdict
+from budget.pricing.refresh import SourceSpec
 
 #: Sources whose rows are never a witness (people and built-in rules).
 NOT_WITNESSES = frozenset({"manual", "budget-builtin", "correction"})
 DEFAULT_TRUST = Decimal("0.5")
-
-#: The key of a stored price's ``extra`` holding ``{field path: status}``.
-FIELD_VERIFICATION = "field_verification"
 
 
 def evidence_for(

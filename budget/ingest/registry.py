@@ -16,8 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from budget.errors import ValidationError
-from budget.pricing.sources import genai_prices, html_table, litellm, llm_prices, openrouter
-from budget.pricing.sources.base import PriceSource, SourceSpec
+from budget.ingest.source import PriceSource
+from budget.ingest.sources import genai_prices, html_table, litellm, llm_prices, openrouter
+from budget.pricing.refresh import SourceSpec
 
 HOUR = 3600
 DAY = 24 * HOUR

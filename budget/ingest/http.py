@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from budget.pricing.sources.base import SourceError
+from budget.ingest.errors import SourceError
 
 USER_AGENT = "budget-price-refresh/0.1 (+https://pypi.org/project/budget/)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
