@@ -28,8 +28,8 @@ from budget.pricing.sources.report import (
 )
 from budget.pricing.sources.runner import Fetched
 from budget.pricing.verify import KINDS
+from budget.storage import prices as price_table
 from budget.storage import tables as t
-from budget.storage.prices import _price_row
 from budget.storage.sql import insert_ignoring_conflicts, new_id
 from budget.storage.tables_prices import price_changes, price_sources, price_updates
 
@@ -115,7 +115,8 @@ def insert_rows(conn: Connection, inserts: list[Insert], now: datetime) -> list[
     for item in inserts:
         if item.position is None:
             top += 1
-        rows.append(_price_row(item.price, top if item.position is None else item.position, now))
+        position = top if item.position is None else item.position
+        rows.append(price_table.price_row(item.price, position, now))
     stmt = insert(t.prices).returning(t.prices.c.id, sort_by_parameter_order=True)
     return list(conn.execute(stmt, rows).scalars())
 

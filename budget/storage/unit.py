@@ -41,6 +41,7 @@ REPOSITORIES: dict[str, str] = {
     "keys": "budget.storage.keys:Keys",
     "corrections": "budget.storage.corrections:Corrections",
     "prices": "budget.storage.prices:Prices",
+    "price_runs": "budget.storage.price_runs:PriceRuns",
     #
     # -- events --
     "outbox": "budget.storage.outbox:Outbox",
