@@ -42,6 +42,7 @@ REPOSITORIES: dict[str, str] = {
     "corrections": "budget.storage.corrections:Corrections",
     "prices": "budget.storage.prices:Prices",
     "price_runs": "budget.storage.price_runs:PriceRuns",
+    "window_seeds": "budget.storage.window_seeds:WindowSeeds",
     #
     # -- events --
     "outbox": "budget.storage.outbox:Outbox",
