@@ -177,12 +177,6 @@ class _Taken(Exception):
 def _original(ctx: EngineContext, item: CorrectionInput):
     with ctx.db.read() as tx:
         row = tx.corrections.row(item.usage_id)
-    return checked_original(item, row)
-
-
-def checked_original(item: CorrectionInput, row):
-    """The ledger row ``item`` corrects, if it may: a usage record (not a
-    correction), and priced when the correction sets a cost."""
     if row is None:
         raise NotFound("usage record", "usage_id", item.usage_id)
     if (row.kind or "usage") != "usage":
@@ -216,12 +210,6 @@ def _by_request_id(ctx: EngineContext, request_id: str, item: CorrectionInput):
     """The record already stored under ``request_id``, if it is this correction."""
     with ctx.db.read() as tx:
         row = tx.corrections.by_request_id(request_id)
-    return already_made(item, request_id, row)
-
-
-def already_made(item: CorrectionInput, request_id: str, row) -> UsageRecord | None:
-    """The correction ``row`` (stored under ``request_id``) if it is ``item``
-    made before; IdempotencyConflict if the id was used for something else."""
     if row is None:
         return None
     same = row.corrects_id == item.usage_id and row.kind == item.kind
