@@ -5,19 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.models import Budget
 from budget.engine.context import POLICIES, EngineContext, bump_version
 from budget.errors import Conflict, NotFound
-from budget.storage import tables as t
-from budget.storage.mapping import row_to_budget
-from budget.storage.sql import new_id
+from budget.storage.unit import Unit
 
 _UNSET: Any = object()
+NAME_TAKEN = "a budget with this name already exists"
 
 
 def create_budget(
@@ -35,66 +31,40 @@ def create_budget(
         "description": v.text("description", description, max_len=4000),
         "owner": v.text("owner", owner, max_len=200),
         "active": v.flag("active", active),
-        "metadata_": v.metadata("metadata", metadata),
+        "metadata": v.metadata("metadata", metadata),
     }
-    now = utcnow()
-    budget_id = new_id("bud")
-    try:
-        with ctx.db.write() as conn:
-            _check_name_free(conn, name)
-            conn.execute(
-                insert(t.budgets).values(
-                    id=budget_id,
-                    created_at=now,
-                    updated_at=now,
-                    deleted_at=None,
-                    **_budget_columns(values),
-                )
-            )
-            bump_version(conn, POLICIES)
-    except IntegrityError:
-        raise Conflict("name", name, "a budget with this name already exists") from None
+    with ctx.db.write() as tx:
+        _check_name_free(tx, name)
+        budget_id = tx.budgets.insert(values, utcnow())
+        bump_version(tx, POLICIES)
     return get_budget(ctx, budget_id)
 
 
-def _budget_columns(values: dict[str, Any]) -> dict[str, Any]:
-    out = dict(values)
-    if "metadata_" in out:
-        out["metadata"] = out.pop("metadata_")
-    return out
-
-
-def _check_name_free(conn: Connection, name: str, except_id: str | None = None) -> None:
-    query = select(t.budgets.c.id).where(t.budgets.c.name == name, t.budgets.c.deleted_at.is_(None))
-    if except_id:
-        query = query.where(t.budgets.c.id != except_id)
-    if conn.execute(query).first():
-        raise Conflict("name", name, "a budget with this name already exists")
+def _check_name_free(tx: Unit, name: str, except_id: str | None = None) -> None:
+    if tx.budgets.name_taken(name, except_id):
+        raise Conflict("name", name, NAME_TAKEN)
 
 
 def get_budget(ctx: EngineContext, budget_id: str) -> Budget:
-    with ctx.db.read() as conn:
-        return row_to_budget(budget_row(conn, budget_id))
+    with ctx.db.read() as tx:
+        return live_budget(tx, budget_id)
 
 
-def budget_row(conn: Connection, budget_id: str):
-    row = conn.execute(
-        select(t.budgets).where(t.budgets.c.id == budget_id, t.budgets.c.deleted_at.is_(None))
-    ).first()
-    if row is None:
+def live_budget(tx: Unit, budget_id: str) -> Budget:
+    """The live budget with this id, in the caller's transaction; NotFound if none."""
+    budget = tx.budgets.get(budget_id)
+    if budget is None:
         raise NotFound("budget", "budget_id", budget_id)
-    return row
+    return budget
 
 
 def find_budget(ctx: EngineContext, name: str) -> Budget:
     """A live budget by its name."""
-    with ctx.db.read() as conn:
-        row = conn.execute(
-            select(t.budgets).where(t.budgets.c.name == name, t.budgets.c.deleted_at.is_(None))
-        ).first()
-    if row is None:
+    with ctx.db.read() as tx:
+        budget = tx.budgets.find(name)
+    if budget is None:
         raise NotFound("budget", "name", name)
-    return row_to_budget(row)
+    return budget
 
 
 def list_budgets(
@@ -109,17 +79,10 @@ def list_budgets(
     """Live budgets (only ``budget_ids`` when given), ordered by name, and how
     many there are in all."""
     limit, offset = v.page(limit, offset)
-    query = select(t.budgets).where(t.budgets.c.deleted_at.is_(None))
-    if budget_ids is not None:
-        query = query.where(t.budgets.c.id.in_(list(budget_ids)))
-    if owner is not None:
-        query = query.where(t.budgets.c.owner == owner)
-    if active is not None:
-        query = query.where(t.budgets.c.active.is_(bool(active)))
-    with ctx.db.read() as conn:
-        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(query.order_by(t.budgets.c.name).limit(limit).offset(offset)).all()
-    return [row_to_budget(r) for r in rows], total
+    with ctx.db.read() as tx:
+        return tx.budgets.page(
+            owner=owner, active=active, budget_ids=budget_ids, limit=limit, offset=offset
+        )
 
 
 def update_budget(
@@ -144,38 +107,21 @@ def update_budget(
         values["active"] = v.flag("active", active)
     if metadata is not _UNSET:
         values["metadata"] = v.metadata("metadata", metadata)
-    try:
-        with ctx.db.write() as conn:
-            budget_row(conn, budget_id)
-            if "name" in values:
-                _check_name_free(conn, values["name"], except_id=budget_id)
-            if values:
-                conn.execute(
-                    update(t.budgets)
-                    .where(t.budgets.c.id == budget_id)
-                    .values(updated_at=utcnow(), **values)
-                )
-                bump_version(conn, POLICIES)
-    except IntegrityError:
-        raise Conflict(
-            "name", values.get("name"), "a budget with this name already exists"
-        ) from None
+    with ctx.db.write() as tx:
+        live_budget(tx, budget_id)
+        if "name" in values:
+            _check_name_free(tx, values["name"], except_id=budget_id)
+        if values:
+            tx.budgets.update(budget_id, values, utcnow())
+            bump_version(tx, POLICIES)
     return get_budget(ctx, budget_id)
 
 
 def delete_budget(ctx: EngineContext, budget_id: str) -> None:
     """Soft delete: the budget and its policies stop applying; the ledger stays."""
     now = utcnow()
-    with ctx.db.write() as conn:
-        budget_row(conn, budget_id)
-        conn.execute(
-            update(t.budgets)
-            .where(t.budgets.c.id == budget_id)
-            .values(deleted_at=now, updated_at=now, active=False)
-        )
-        conn.execute(
-            update(t.policies)
-            .where(t.policies.c.budget_id == budget_id, t.policies.c.deleted_at.is_(None))
-            .values(deleted_at=now, updated_at=now, enabled=False)
-        )
-        bump_version(conn, POLICIES)
+    with ctx.db.write() as tx:
+        live_budget(tx, budget_id)
+        tx.budgets.soft_delete(budget_id, now)
+        tx.policies.soft_delete_of_budget(budget_id, now)
+        bump_version(tx, POLICIES)

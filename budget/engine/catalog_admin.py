@@ -18,8 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection
-
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.enums import AlertKind, Severity
@@ -47,8 +45,8 @@ from budget.pricing.refresh_report import (
     PriceSourceStatus,
     UpdateReport,
 )
-from budget.storage import price_history as repo
 from budget.storage.price_history import MANUAL, OVERRIDE
+from budget.storage.unit import Unit
 
 STATUSES = ("verified", "unverified", "corrected", CONFLICT, OVERRIDE)
 
@@ -105,12 +103,12 @@ def run_due(ctx: EngineContext) -> None:
     rt = runtime(ctx)
     now = utcnow()
     due = []
-    with ctx.db.write() as conn:
+    with ctx.db.write() as tx:
         for spec in rt.specs:
             next_run = now + timedelta(seconds=spec.refresh_interval_seconds)
             if not spec.active:
-                repo.save_source(conn, spec, now)
-            elif repo.claim_due(conn, spec, now, next_run):
+                tx.price_runs.save_source(spec, now)
+            elif tx.price_runs.claim_due(spec, now, next_run):
                 due.append(spec)
     if due:
         _run(ctx, rt, due, "scheduled")
@@ -150,20 +148,20 @@ def _run(
     with rt.run_lock:
         started = utcnow()
         fetched = fetch_all(build_sources(specs), rt.http, started)
-        with ctx.db.write() as conn:
-            return _apply(ctx, rt, conn, fetched, started, trigger)
+        with ctx.db.write() as tx:
+            return _apply(ctx, rt, tx, fetched, started, trigger)
 
 
 def _apply(
     ctx: EngineContext,
     rt: PriceRuntime,
-    conn: Connection,
+    tx: Unit,
     fetched: list[Fetched],
     started: datetime,
     trigger: str,
 ) -> UpdateReport:
-    repo.lock_prices(conn)
-    ctx.refresh(conn)
+    tx.prices.lock()
+    ctx.refresh(tx)
     now = utcnow()
     delivered = [(f.spec, f.result) for f in fetched if f.result is not None]
     groups = collect(delivered, ctx.catalog, now, ctx.settings.price_ceiling_per_million)
@@ -175,19 +173,19 @@ def _apply(
         versions={spec.name: result.version for spec, result in delivered},
         add_new=ctx.settings.price_add_new_models,
     )
-    the_plan = plan(groups, repo.stored_in_effect(conn, now), context)
-    changes = repo.apply_plan(conn, the_plan, now)
+    the_plan = plan(groups, tx.prices.in_effect(now), context)
+    changes = tx.prices.apply_plan(the_plan, now)
     for change in changes:
         if change.action == CONFLICT:
             alert = conflict_alert(change)
             if raise_alert(
-                conn, kind=AlertKind.PRICE_CONFLICT, severity=Severity.WARNING, now=now, **alert
+                tx, kind=AlertKind.PRICE_CONFLICT, severity=Severity.WARNING, now=now, **alert
             ):
-                events.price_conflict(conn, alert["details"], now)
+                events.price_conflict(tx, alert["details"], now)
         elif change.action == CHANGED:
-            events.price_changed(conn, change, now)
+            events.price_changed(tx, change, now)
     report = build_report(
-        update_id=repo.new_update_id(),
+        update_id=tx.price_runs.new_update_id(),
         trigger=trigger,
         started_at=started,
         finished_at=utcnow(),
@@ -195,11 +193,11 @@ def _apply(
         plan=the_plan,
         changes=changes,
     )
-    repo.record_update(conn, report)
+    tx.price_runs.record(report)
     for item in fetched:
-        repo.save_run_state(conn, item, now)
+        tx.price_runs.save_run_state(item, now)
     if the_plan.writes:
-        bump_version(conn, PRICES)
+        bump_version(tx, PRICES)
     return report
 
 
@@ -208,22 +206,22 @@ def _apply(
 
 def list_sources(ctx: EngineContext) -> list[PriceSourceStatus]:
     """Every configured source, with when it last ran, how, and when it runs next."""
-    with ctx.db.read() as conn:
-        states = repo.source_states(conn)
-    return [repo.source_status(spec, states.get(spec.name)) for spec in runtime(ctx).specs]
+    specs = runtime(ctx).specs
+    with ctx.db.read() as tx:
+        return tx.price_runs.statuses(specs)
 
 
 def list_updates(ctx: EngineContext, *, limit: int = 20, offset: int = 0) -> list[UpdateReport]:
     """Refresh runs and override changes, newest first (without their changes)."""
     limit, offset = v.page(limit, offset)
-    with ctx.db.read() as conn:
-        return repo.list_updates(conn, limit=limit, offset=offset)
+    with ctx.db.read() as tx:
+        return tx.price_runs.page(limit=limit, offset=offset)
 
 
 def get_update(ctx: EngineContext, update_id: str) -> UpdateReport:
     """One run record with every change it made."""
-    with ctx.db.read() as conn:
-        report = repo.get_update(conn, update_id)
+    with ctx.db.read() as tx:
+        report = tx.price_runs.get(update_id)
     if report is None:
         raise NotFound("price update", "update_id", update_id)
     return report
@@ -232,11 +230,11 @@ def get_update(ctx: EngineContext, update_id: str) -> UpdateReport:
 def list_conflicts(ctx: EngineContext) -> list[PriceConflict]:
     """Models whose sources disagreed at their last check and still do."""
     now = utcnow()
-    with ctx.db.read() as conn:
-        found = repo.latest_conflicts(conn)
-        current = repo.stored_in_effect(conn, now)
+    with ctx.db.read() as tx:
+        found = tx.price_runs.latest_conflicts()
+        current = tx.prices.in_effect(now)
     out = []
-    for row, change in found:
+    for detected_at, update_id, change in found:
         stored = current.get((normalize_provider(change.provider), model_key(change.model)))
         if stored is not None and stored.price.verification != CONFLICT:
             continue
@@ -247,8 +245,8 @@ def list_conflicts(ctx: EngineContext) -> list[PriceConflict]:
                 kinds=change.kinds,
                 cause=change.cause,
                 sources=change.sources,
-                detected_at=row.started_at,
-                update_id=row.update_id,
+                detected_at=detected_at,
+                update_id=update_id,
                 current_price_id=None if stored is None else stored.price.price_id,
             )
         )
@@ -271,16 +269,17 @@ def set_override(
     price_rates, service_tiers = price_model_override(rates, ctx.settings.price_ceiling_per_million)
     note = v.text("note", note, max_len=500)
 
-    with ctx.db.write() as conn:
-        repo.lock_prices(conn)
-        ctx.refresh(conn)
+    with ctx.db.write() as tx:
+        tx.prices.lock()
+        ctx.refresh(tx)
         now = utcnow()
         found = ctx.catalog.lookup(provider_id, model_id, now)
         same = found is not None and model_key(found.model) == model_key(model_id)
         base = found if same else None
-        held = repo.active_override(conn, provider_id, base.model if base else model_id, now)
-        if held is not None:
-            repo.end_date(conn, [held.id], now)
+        held = tx.prices.active_override(provider_id, base.model if base else model_id, now)
+        old_id = None if held is None else held.price_id
+        if old_id is not None:
+            tx.prices.end_date([old_id], now)
         price = Price(
             provider=provider_id,
             model=base.model if base else model_id,
@@ -295,32 +294,31 @@ def set_override(
             context_window=base.context_window if base else None,
             extra={"note": note} if note else {},
         )
-        [price_id] = repo.insert_rows(conn, [Insert(price, None)], now)
-        old_id = None if held is None else held.id
-        repo.record_override(conn, price, OVERRIDE_SET, old_id, price_id, now)
-        events.price_override(conn, price, OVERRIDE_SET, old_id, price_id, now)
-        bump_version(conn, PRICES)
+        [price_id] = tx.prices.insert_rows([Insert(price, None)], now)
+        tx.price_runs.record_override(price, OVERRIDE_SET, old_id, price_id, now)
+        events.price_override(tx, price, OVERRIDE_SET, old_id, price_id, now)
+        bump_version(tx, PRICES)
     return dataclasses.replace(price, price_id=price_id)
 
 
 def clear_override(ctx: EngineContext, provider: str, model: str) -> Price:
     """End a model's override now; sources' prices apply again. Returns the ended row."""
     provider_id, model_id = _model_args(provider, model)
-    with ctx.db.write() as conn:
-        repo.lock_prices(conn)
-        ctx.refresh(conn)
+    with ctx.db.write() as tx:
+        tx.prices.lock()
+        ctx.refresh(tx)
         now = utcnow()
         base = ctx.catalog.lookup(provider_id, model_id, now)
-        row = None
+        held = None
         for candidate in dict.fromkeys((model_id, base.model if base else model_id)):
-            row = row or repo.active_override(conn, provider_id, candidate, now)
-        if row is None:
+            held = held or tx.prices.active_override(provider_id, candidate, now)
+        if held is None:
             raise NotFound("price override", "model", model)
-        repo.end_date(conn, [row.id], now)
-        ended = dataclasses.replace(repo.row_to_price(row), effective_to=now)
-        repo.record_override(conn, ended, OVERRIDE_CLEARED, row.id, None, now)
-        events.price_override(conn, ended, OVERRIDE_CLEARED, row.id, None, now)
-        bump_version(conn, PRICES)
+        tx.prices.end_date([held.price_id], now)
+        ended = dataclasses.replace(held, effective_to=now)
+        tx.price_runs.record_override(ended, OVERRIDE_CLEARED, held.price_id, None, now)
+        events.price_override(tx, ended, OVERRIDE_CLEARED, held.price_id, None, now)
+        bump_version(tx, PRICES)
         return ended
 
 
@@ -383,14 +381,14 @@ def price_history(ctx: EngineContext, provider: str, model: str) -> list[Price]:
     price = found.price
     owner = price.provider if price is not None and found.rule == "fallback" else provider_id
     ids = {model_id} | ({price.model} if price is not None else set())
-    with ctx.db.read() as conn:
-        rows = repo.model_rows(conn, owner, ids)
+    with ctx.db.read() as tx:
+        rows = tx.prices.model_rows(owner, ids)
     if not rows:
         raise NotFound("price", "model", model, hint=None if price else found.hint())
     return rows
 
 
 def _catalog(ctx: EngineContext):
-    with ctx.db.read() as conn:
-        ctx.refresh(conn)
+    with ctx.db.read() as tx:
+        ctx.refresh(tx)
     return ctx.catalog

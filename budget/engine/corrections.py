@@ -23,8 +23,6 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.limits import KEY_LENGTH
@@ -32,21 +30,15 @@ from budget.domain.models import UsageRecord
 from budget.domain.money import parse_usd, usd_to_nanos
 from budget.domain.prices import COST_PARTS
 from budget.engine.alerts import check_thresholds
-from budget.engine.context import VERSIONS_SQL, EngineContext, StaleCache
+from budget.engine.context import EngineContext, StaleCache
 from budget.engine.insight import rollups
 from budget.engine.pricing import token_usage
 from budget.engine.windows import ensure_windows, matching_spans, window_targets
 from budget.errors import Conflict, IdempotencyConflict, NotFound, StorageError, ValidationError
 from budget.events import emit as events
-from budget.storage import ledger as store_ledger
-from budget.storage import tables as t
-from budget.storage import windows as store_windows
-from budget.storage.batch import pipeline
 from budget.storage.mapping import row_to_attributes, row_to_usage
-from budget.storage.sql import new_id
-from budget.storage.windows import counters_by_id
+from budget.storage.unit import Unit
 
-U = t.usage_records.c
 TOKEN_FIELDS = (
     "input_tokens",
     "output_tokens",
@@ -159,9 +151,9 @@ def correct(ctx: EngineContext, item: CorrectionInput) -> UsageRecord:
         ensure_windows(ctx, spans, now)
         created: dict[tuple[str, str], int] = {}
 
-        def work(conn: Connection, spans=spans, now=now, expected=expected, created=created):
+        def work(tx: Unit, spans=spans, now=now, expected=expected, created=created):
             created.clear()
-            return _write(ctx, conn, item, request_id, spans, now, expected, created)
+            return _write(ctx, tx, item, request_id, spans, now, expected, created)
 
         try:
             written = ctx.db.run_write(work)
@@ -183,8 +175,8 @@ class _Taken(Exception):
 
 
 def _original(ctx: EngineContext, item: CorrectionInput):
-    with ctx.db.read() as conn:
-        row = conn.execute(select(t.usage_records).where(U.id == item.usage_id)).first()
+    with ctx.db.read() as tx:
+        row = tx.corrections.row(item.usage_id)
     if row is None:
         raise NotFound("usage record", "usage_id", item.usage_id)
     if (row.kind or "usage") != "usage":
@@ -209,17 +201,15 @@ def _default_request_id(ctx: EngineContext, item: CorrectionInput) -> str:
     adjust's names the corrections made before it and what it asks for."""
     if item.kind == "void":
         return f"void:{item.usage_id}"
-    with ctx.db.read() as conn:
-        before = conn.execute(
-            select(func.count()).where(U.corrects_id == item.usage_id)
-        ).scalar_one()
+    with ctx.db.read() as tx:
+        before = tx.corrections.count_of(item.usage_id)
     return f"adjust:{item.usage_id}:{before}:{item.content_hash[:16]}"
 
 
 def _by_request_id(ctx: EngineContext, request_id: str, item: CorrectionInput):
     """The record already stored under ``request_id``, if it is this correction."""
-    with ctx.db.read() as conn:
-        row = conn.execute(select(t.usage_records).where(U.request_id == request_id)).first()
+    with ctx.db.read() as tx:
+        row = tx.corrections.by_request_id(request_id)
     if row is None:
         return None
     same = row.corrects_id == item.usage_id and row.kind == item.kind
@@ -233,23 +223,11 @@ def _by_request_id(ctx: EngineContext, request_id: str, item: CorrectionInput):
 _SUMS = (*TOKEN_FIELDS, "cost_nanos")
 
 
-def _standing(conn: Connection, original) -> tuple[dict[str, int], str | None]:
-    """What the record says after its corrections, and the id of its void if any.
-    On PostgreSQL the record is locked first: corrections of it queue here."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(U.id).where(U.id == original.id).with_for_update())
-    sums = conn.execute(
-        select(*(func.coalesce(func.sum(U[name]), 0) for name in _SUMS)).where(
-            U.corrects_id == original.id
-        )
-    ).one()
-    void = conn.execute(
-        select(U.id).where(U.corrects_id == original.id, U.kind == "void").limit(1)
-    ).scalar()
-    standing = {
-        name: (getattr(original, name) or 0) + int(added)
-        for name, added in zip(_SUMS, sums, strict=True)
-    }
+def _standing(tx: Unit, original) -> tuple[dict[str, int], str | None]:
+    """What the record says after its corrections, and the id of its void if any
+    (corrections of one record queue on it from here)."""
+    added, void = tx.corrections.corrected_so_far(original.id, _SUMS)
+    standing = {name: (getattr(original, name) or 0) + added[name] for name in _SUMS}
     return standing, void
 
 
@@ -268,7 +246,7 @@ def _change(item: CorrectionInput, standing: dict[str, int]) -> dict[str, int]:
 
 def _write(
     ctx: EngineContext,
-    conn: Connection,
+    tx: Unit,
     item: CorrectionInput,
     request_id: str,
     spans,
@@ -276,11 +254,13 @@ def _write(
     expected: tuple[int, int],
     created: dict[tuple[str, str], int],
 ) -> UsageRecord:
-    original = conn.execute(select(t.usage_records).where(U.id == item.usage_id)).one()
-    standing, void = _standing(conn, original)
+    original = tx.corrections.row(item.usage_id)
+    if original is None:
+        raise NotFound("usage record", "usage_id", item.usage_id)
+    standing, void = _standing(tx, original)
     if void is not None:
         if item.kind == "void" and item.request_id is None:
-            return row_to_usage(conn.execute(select(t.usage_records).where(U.id == void)).one())
+            return row_to_usage(tx.corrections.row(void))
         raise Conflict(
             "usage_id", item.usage_id, f"was voided by {void}; nothing stands to correct"
         )
@@ -289,34 +269,32 @@ def _write(
         raise Conflict(
             "usage_id", item.usage_id, "already stands at these values: nothing to adjust"
         )
-    values = _row(original, item, request_id, change, now)
-    targets = window_targets(ctx, conn, spans, now, created)
+    values = _row(original, item, tx.corrections.new_row_id(), request_id, change, now)
+    targets = window_targets(ctx, tx, spans, now, created)
     tokens, nanos = values["total_tokens"], values["cost_nanos"] or 0
     requests = rollups.RECORDS_OF_KIND[item.kind]
     added = {x.window_id: (tokens, nanos, requests) for x in targets}
-    with pipeline(conn) as s:
-        store_windows.lock(s, sorted(added))
-        inserts = store_ledger.insert_many(s, [values])
-        versions = s.run(VERSIONS_SQL)
-        counted = store_windows.add_used_each(s, added) if added else None
-        rollups.apply_usages(conn, [values])
-        if not store_ledger.inserted_ids(s, inserts):
-            raise _Taken()
-        ctx.check_versions(s.fetchall(versions), expected)
-        after = counters_by_id(s.fetchall(counted)) if counted is not None else {}
+    appended = tx.corrections.append(
+        values, added, alongside=lambda: rollups.apply_usages(tx, [values])
+    )
+    if not appended.inserted:
+        raise _Taken()
+    ctx.check_versions(appended.versions, expected)
     for target in targets:
-        check_thresholds(conn, target, after[target.window_id], tokens, nanos, now)
+        check_thresholds(tx, target, appended.counters[target.window_id], tokens, nanos, now)
     record = row_to_usage(SimpleNamespace(**values))
-    events.usage_corrected(conn, record, targets, now)
+    events.usage_corrected(tx, record, targets, now)
     return record
 
 
-def _row(original, item: CorrectionInput, request_id: str, change, now: datetime) -> dict[str, Any]:
+def _row(
+    original, item: CorrectionInput, row_id: str, request_id: str, change, now: datetime
+) -> dict[str, Any]:
     """The correction's ledger row: the original's attributes and instant, the change."""
     priced = bool(original.priced)
     values: dict[str, Any] = {name: getattr(original, name) for name in _COPIED}
     values.update(
-        id=new_id("use"),
+        id=row_id,
         request_id=request_id,
         content_hash=item.content_hash,
         latency_ms=None,

@@ -24,7 +24,7 @@ from budget.domain.clock import utcnow
 from budget.engine import keys
 from budget.engine.catalog_admin import list_sources
 from budget.engine.context import EngineContext
-from budget.storage.health import database_clock
+from budget.storage.health import database_clock, dialect_name, server_version
 from budget.storage.migrate import current_revision, head_revision, is_known_revision
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -108,10 +108,9 @@ def run_doctor(ctx: EngineContext) -> DoctorReport:
 
 def check_database(ctx: EngineContext) -> Check:
     engine = ctx.db.engine
-    details = {"url": redact.url(ctx.settings.database_url), "dialect": engine.dialect.name}
+    details = {"url": redact.url(ctx.settings.database_url), "dialect": dialect_name(engine)}
     try:
-        with engine.connect() as conn:
-            details["server_version"] = ".".join(map(str, conn.dialect.server_version_info or ()))
+        details["server_version"] = server_version(engine)
     except Exception as exc:  # any driver failure is the finding itself
         return Check("database", FAIL, f"does not answer: {_short(exc)}", details)
     return Check("database", OK, f"{details['dialect']} at {details['url']}", details)

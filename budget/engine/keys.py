@@ -9,47 +9,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
-
 from budget.domain import validation as v
+from budget.domain.api_keys import ROLES, ApiKey
 from budget.domain.clock import utcnow
 from budget.engine.context import EngineContext
 from budget.errors import Conflict, Forbidden, NotFound, ValidationError
-from budget.storage import tables as t
-from budget.storage.sql import new_id
-
-ROLES = ("admin", "client")
-K = t.api_keys.c
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    key_id: str
-    name: str
-    role: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    #: A client key's identity (None: not bound) and the budgets it sees (None: all).
-    user: str | None = None
-    project: str | None = None
-    component: str | None = None
-    budget_ids: tuple[str, ...] | None = None
-
-    def bound(self) -> dict[str, str]:
-        """The attributes a request by this key carries: its own name as
-        ``api_key`` always, and the user, project and component it is bound to."""
-        out = {"api_key": self.name}
-        for name in ("user", "project", "component"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        return out
 
 
 def bind_request(key: ApiKey | None, fields: dict[str, Any]) -> dict[str, Any]:
@@ -152,22 +119,16 @@ def create_key(
     if role == "admin" and any(value is not None for value in binding.values()):
         raise ValidationError("role", role, "only client keys are bound; admin keys act on all")
     secret = "bgt_" + secrets.token_urlsafe(32)
-    key_id = new_id("key")
-    with ctx.db.write() as conn:
-        if conn.execute(select(K.id).where(K.name == name)).first():
+    with ctx.db.write() as tx:
+        if tx.keys.name_taken(name):
             raise Conflict("name", name, "an API key with this name already exists")
-        conn.execute(
-            insert(t.api_keys).values(
-                id=key_id,
-                name=name,
-                role=role,
-                prefix=secret[:10],
-                key_hash=hash_secret(secret),
-                created_at=utcnow(),
-                last_used_at=None,
-                revoked_at=None,
-                **binding,
-            )
+        key_id = tx.keys.insert(
+            name=name,
+            role=role,
+            prefix=secret[:10],
+            key_hash=hash_secret(secret),
+            binding=binding,
+            now=utcnow(),
         )
     return get_key(ctx, key_id), secret
 
@@ -193,35 +154,32 @@ def _budget_ids(ctx: EngineContext, refs: Any) -> list[str] | None:
 
 
 def get_key(ctx: EngineContext, key_id: str) -> ApiKey:
-    with ctx.db.read() as conn:
-        row = conn.execute(select(t.api_keys).where(K.id == key_id)).first()
-    if row is None:
+    with ctx.db.read() as tx:
+        key = tx.keys.get(key_id)
+    if key is None:
         raise NotFound("API key", "key_id", key_id)
-    return _key(row)
+    return key
 
 
 def list_keys(ctx: EngineContext) -> list[ApiKey]:
-    with ctx.db.read() as conn:
-        rows = conn.execute(select(t.api_keys).order_by(K.created_at, K.id)).all()
-    return [_key(r) for r in rows]
+    with ctx.db.read() as tx:
+        return tx.keys.all()
 
 
 def revoke_key(ctx: EngineContext, key_id: str) -> ApiKey:
     """Stop accepting a key; revoking twice keeps the first time."""
-    with ctx.db.write() as conn:
-        row = conn.execute(select(t.api_keys).where(K.id == key_id)).first()
-        if row is None:
+    with ctx.db.write() as tx:
+        key = tx.keys.get(key_id)
+        if key is None:
             raise NotFound("API key", "key_id", key_id)
-        if row.revoked_at is None:
-            conn.execute(update(t.api_keys).where(K.id == key_id).values(revoked_at=utcnow()))
+        if key.revoked_at is None:
+            tx.keys.revoke(key_id, utcnow())
     return get_key(ctx, key_id)
 
 
 def active_key_count(ctx: EngineContext) -> int:
-    with ctx.db.read() as conn:
-        return conn.execute(
-            select(func.count()).select_from(t.api_keys).where(K.revoked_at.is_(None))
-        ).scalar_one()
+    with ctx.db.read() as tx:
+        return tx.keys.live_count()
 
 
 #: ``last_used_at`` is written at most this often per key (a write per request would
@@ -231,13 +189,10 @@ LAST_USED_EVERY = timedelta(minutes=1)
 
 def authenticate(ctx: EngineContext, secret: str) -> ApiKey | None:
     """The live key with this secret, or None; notes when it was last used."""
-    with ctx.db.read() as conn:
-        row = conn.execute(
-            select(t.api_keys).where(K.key_hash == hash_secret(secret), K.revoked_at.is_(None))
-        ).first()
-    if row is None:
+    with ctx.db.read() as tx:
+        key = tx.keys.live_by_hash(hash_secret(secret))
+    if key is None:
         return None
-    key = _key(row)
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
         _note_use(ctx, key.key_id, now)
@@ -246,22 +201,5 @@ def authenticate(ctx: EngineContext, secret: str) -> ApiKey | None:
 
 
 def _note_use(ctx: EngineContext, key_id: str, now: datetime) -> None:
-    stale = or_(K.last_used_at.is_(None), K.last_used_at <= now - LAST_USED_EVERY)
-    with ctx.db.write() as conn:
-        conn.execute(update(t.api_keys).where(K.id == key_id, stale).values(last_used_at=now))
-
-
-def _key(row) -> ApiKey:
-    return ApiKey(
-        key_id=row.id,
-        name=row.name,
-        role=row.role,
-        prefix=row.prefix,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-        user=row.bound_user,
-        project=row.bound_project,
-        component=row.bound_component,
-        budget_ids=None if row.budget_ids is None else tuple(row.budget_ids),
-    )
+    with ctx.db.write() as tx:
+        tx.keys.note_use(key_id, now, unless_since=now - LAST_USED_EVERY)

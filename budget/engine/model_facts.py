@@ -26,8 +26,8 @@ def model_facts(ctx: EngineContext, provider: Any, model: Any) -> dict[str, Any]
     vendor = (v.text("provider", provider, required=True, max_len=100) or "").lower()
     name = (v.text("model", model, required=True, max_len=200) or "").lower()
     now = utcnow()
-    with ctx.db.read() as conn:
-        ctx.refresh(conn)
+    with ctx.db.read() as tx:
+        ctx.refresh(tx)
     price = ctx.catalog.lookup(vendor, name, now)
     facts = facts_of(vendor, name)
     if facts is None and price is not None:

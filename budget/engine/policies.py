@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
-
 from budget.domain import limits
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
@@ -14,13 +12,11 @@ from budget.domain.enums import Period, PolicyType, Tier
 from budget.domain.models import SCOPE_FIELDS, Policy, ScopeFilter
 from budget.domain.money import parse_usd, usd_to_nanos
 from budget.domain.periods import load_timezone
-from budget.engine.budgets import budget_row
+from budget.engine.budgets import live_budget
 from budget.engine.context import POLICIES, EngineContext, bump_version
-from budget.engine.windows import supersede_windows
 from budget.errors import NotFound, ValidationError
-from budget.storage import tables as t
-from budget.storage.mapping import SCOPE_COLUMNS, row_to_policy, scope_to_columns
-from budget.storage.sql import new_id
+from budget.storage.mapping import SCOPE_COLUMNS, scope_to_columns
+from budget.storage.unit import Unit
 
 _UNSET: Any = object()
 
@@ -93,21 +89,10 @@ def add_policy(
     )
     policy_type, policy_period = fields["type"], fields["period"]
     fields["name"] = v.text("name", name, max_len=200) or f"{policy_period}-{policy_type}"
-    now = utcnow()
-    policy_id = new_id("pol")
-    with ctx.db.write() as conn:
-        budget_row(conn, budget_id)
-        conn.execute(
-            insert(t.policies).values(
-                id=policy_id,
-                budget_id=budget_id,
-                created_at=now,
-                updated_at=now,
-                deleted_at=None,
-                **fields,
-            )
-        )
-        bump_version(conn, POLICIES)
+    with ctx.db.write() as tx:
+        live_budget(tx, budget_id)
+        policy_id = tx.policies.insert(budget_id, fields, utcnow())
+        bump_version(tx, POLICIES)
     return get_policy(ctx, policy_id)
 
 
@@ -204,28 +189,26 @@ def _scope(values: dict[str, Any]) -> ScopeFilter:
 
 
 def get_policy(ctx: EngineContext, policy_id: str) -> Policy:
-    with ctx.db.read() as conn:
-        return row_to_policy(_policy_row(conn, policy_id))
-
-
-def _policy_row(conn: Connection, policy_id: str):
-    row = conn.execute(
-        select(t.policies).where(t.policies.c.id == policy_id, t.policies.c.deleted_at.is_(None))
-    ).first()
-    if row is None:
+    with ctx.db.read() as tx:
+        policy = tx.policies.get(policy_id)
+    if policy is None:
         raise NotFound("policy", "policy_id", policy_id)
-    return row
+    return policy
+
+
+def _stored_columns(tx: Unit, policy_id: str) -> dict[str, Any]:
+    columns = tx.policies.columns(policy_id)
+    if columns is None:
+        raise NotFound("policy", "policy_id", policy_id)
+    return columns
 
 
 def list_policies(ctx: EngineContext, budget_id: str | None = None) -> list[Policy]:
     """Live policies, of one budget or of all."""
-    query = select(t.policies).where(t.policies.c.deleted_at.is_(None))
-    with ctx.db.read() as conn:
+    with ctx.db.read() as tx:
         if budget_id is not None:
-            budget_row(conn, budget_id)
-            query = query.where(t.policies.c.budget_id == budget_id)
-        rows = conn.execute(query.order_by(t.policies.c.created_at, t.policies.c.id)).all()
-    return [row_to_policy(r) for r in rows]
+            live_budget(tx, budget_id)
+        return tx.policies.live(budget_id)
 
 
 def update_policy(ctx: EngineContext, policy_id: str, **changes: Any) -> Policy:
@@ -242,15 +225,19 @@ def update_policy(ctx: EngineContext, policy_id: str, **changes: Any) -> Policy:
     if "name" in changes:
         fields["name"] = v.text("name", changes["name"], required=True, max_len=200)
     now = utcnow()
-    with ctx.db.write() as conn:
-        before = _policy_row(conn, policy_id)
-        conn.execute(
-            update(t.policies).where(t.policies.c.id == policy_id).values(updated_at=now, **fields)
-        )
-        if any(getattr(before, name) != fields[name] for name in _WINDOW_SHAPING):
-            supersede_windows(conn, policy_id, now)
-        bump_version(conn, POLICIES)
+    with ctx.db.write() as tx:
+        before = _stored_columns(tx, policy_id)
+        tx.policies.update(policy_id, fields, now)
+        if reshapes_windows(before, fields):
+            tx.policies.retire_windows(policy_id, now)
+        bump_version(tx, POLICIES)
     return get_policy(ctx, policy_id)
+
+
+def reshapes_windows(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether a policy's change (its stored columns before and after) makes its
+    live windows count different usage, so they must be replaced."""
+    return any(before[name] != after[name] for name in _WINDOW_SHAPING)
 
 
 #: Columns whose change makes the policy's live windows count different usage:
@@ -299,12 +286,7 @@ def _policy_as_args(policy: Policy) -> dict[str, Any]:
 
 def delete_policy(ctx: EngineContext, policy_id: str) -> None:
     """Soft delete: the policy stops applying; its windows and alerts stay."""
-    now = utcnow()
-    with ctx.db.write() as conn:
-        _policy_row(conn, policy_id)
-        conn.execute(
-            update(t.policies)
-            .where(t.policies.c.id == policy_id)
-            .values(deleted_at=now, updated_at=now, enabled=False)
-        )
-        bump_version(conn, POLICIES)
+    with ctx.db.write() as tx:
+        _stored_columns(tx, policy_id)
+        tx.policies.soft_delete(policy_id, utcnow())
+        bump_version(tx, POLICIES)

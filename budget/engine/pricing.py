@@ -14,7 +14,6 @@ from budget.engine.context import PRICES, EngineContext, bump_version
 from budget.pricing.corrections import corrected_default_prices
 from budget.pricing.cost import MissingRate, compute_cost
 from budget.settings import Settings
-from budget.storage.prices import count_prices, insert_prices
 
 
 def resolve_tier(
@@ -162,10 +161,10 @@ def token_usage(
 def seed_default_prices(ctx: EngineContext) -> int:
     """Fill an empty price table from the catalog shipped with the package,
     with the shipped corrections applied."""
-    with ctx.db.write() as conn:
-        if count_prices(conn):
+    with ctx.db.write() as tx:
+        if tx.prices.count():
             return 0
-        written = insert_prices(conn, corrected_default_prices(), utcnow())
-        bump_version(conn, PRICES)
+        written = tx.prices.insert_catalog(corrected_default_prices(), utcnow())
+        bump_version(tx, PRICES)
     ctx.invalidate()
     return written

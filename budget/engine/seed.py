@@ -15,18 +15,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, case, func, select
-
 from budget.domain import limits
 from budget.domain.enums import Period
 from budget.domain.models import Policy, WindowCounters
 from budget.domain.periods import WindowSpan
 from budget.engine.insight import aggregate as agg
 from budget.engine.insight.buckets import Bucketing, plan
-from budget.storage import tables as t
-from budget.storage.rollups import records_weight
+from budget.engine.insight.rollups import RECORDS_OF_KIND
+from budget.storage.unit import Unit
 
-U = t.usage_records.c
 _NO_BUCKETS = Bucketing.of(None, "UTC")
 
 
@@ -46,9 +43,9 @@ def seed_range(policy: Policy, span: WindowSpan) -> tuple[datetime, datetime] | 
     return (start, end) if start < end else None
 
 
-def seeded(conn: Connection, policy: Policy, span: WindowSpan) -> WindowCounters:
+def seeded(tx: Unit, policy: Policy, span: WindowSpan) -> WindowCounters:
     """The counters a new window of ``policy`` for ``span`` starts with."""
-    usage = usage_in(conn, policy, span)
+    usage = usage_in(tx, policy, span)
     return WindowCounters(
         used_tokens=usage.input_tokens + usage.output_tokens,
         used_nanos=usage.cost_nanos,
@@ -56,49 +53,22 @@ def seeded(conn: Connection, policy: Policy, span: WindowSpan) -> WindowCounters
     )
 
 
-def unpriced_in(conn: Connection, policy: Policy, span: WindowSpan) -> tuple[int, int]:
+def unpriced_in(tx: Unit, policy: Policy, span: WindowSpan) -> tuple[int, int]:
     """(records, tokens) of the window's usage that had no price: what its USD
     counters cannot show."""
-    usage = usage_in(conn, policy, span)
+    usage = usage_in(tx, policy, span)
     return usage.unpriced_records, usage.unpriced_tokens
 
 
-def usage_in(conn: Connection, policy: Policy, span: WindowSpan) -> agg.Counters:
+def usage_in(tx: Unit, policy: Policy, span: WindowSpan) -> agg.Counters:
     """The ledger's usage inside the window that the policy covers, summed."""
     bounds = seed_range(policy, span)
     if bounds is None:
         return agg.Counters()
     start, end = bounds
     if policy.period in (Period.PER_SESSION, Period.PER_TASK):
-        return _from_ledger(conn, policy, span, start, end)
+        subject, _, value = span.period.partition(":")
+        found = tx.window_seeds.ledger_usage(policy, subject, value, start, end, RECORDS_OF_KIND)
+        return agg.Counters(**found)
     query = agg.Query(start, end, _NO_BUCKETS, budget_policies=(policy,))
-    return agg.run(conn, query, plan(start, end, _NO_BUCKETS)).totals
-
-
-def _from_ledger(
-    conn: Connection, policy: Policy, span: WindowSpan, start: datetime, end: datetime
-) -> agg.Counters:
-    from budget.storage.usage import covered_by
-
-    kind, _, value = span.period.partition(":")
-    column = U.session_id if kind == "session" else U.task_id
-    unpriced = U.cost_nanos.is_(None)
-    weight = records_weight()
-    query = select(
-        func.coalesce(func.sum(weight), 0),
-        func.coalesce(func.sum(U.input_tokens), 0),
-        func.coalesce(func.sum(U.output_tokens), 0),
-        func.coalesce(func.sum(U.cost_nanos), 0),
-        func.coalesce(func.sum(case((unpriced, weight), else_=0)), 0),
-        func.coalesce(func.sum(case((unpriced, U.input_tokens + U.output_tokens), else_=0)), 0),
-    ).where(column == value, U.occurred_at >= start, U.occurred_at < end)
-    query = covered_by(query, [policy], conn.dialect.name == "sqlite")
-    records, inp, out, nanos, unpriced_records, unpriced_tokens = conn.execute(query).one()
-    return agg.Counters(
-        records=int(records),
-        input_tokens=int(inp),
-        output_tokens=int(out),
-        cost_nanos=int(nanos),
-        unpriced_records=int(unpriced_records),
-        unpriced_tokens=int(unpriced_tokens),
-    )
+    return agg.run(tx, query, plan(start, end, _NO_BUCKETS)).totals

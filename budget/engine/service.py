@@ -37,6 +37,7 @@ from budget.engine.service_operator import OperatorOperations
 from budget.engine.service_prices import PriceOperations
 from budget.engine.spend import Spend
 from budget.errors import BudgetError
+from budget.storage.health import answer
 
 
 class BudgetService(
@@ -352,10 +353,8 @@ class BudgetService(
 
     def ping(self) -> None:
         """Raise StorageError if the database does not answer."""
-        from sqlalchemy import text
-
-        with self._ctx.db.read() as conn:
-            conn.execute(text("SELECT 1"))
+        with self._ctx.db.read() as tx:
+            answer(tx)
 
     def close(self) -> None:
         """Stop the price refresh, if running, and release the database connections."""

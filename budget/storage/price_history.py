@@ -27,8 +27,8 @@ from budget.pricing.refresh_report import (
 )
 from budget.pricing.sanity import KINDS
 from budget.pricing.serialize import price_from_dict, price_to_dict
+from budget.storage import prices as price_table
 from budget.storage import tables as t
-from budget.storage.prices import _price_row
 from budget.storage.sql import insert_ignoring_conflicts, new_id
 from budget.storage.tables_prices import price_changes, price_sources, price_updates
 
@@ -114,7 +114,8 @@ def insert_rows(conn: Connection, inserts: list[Insert], now: datetime) -> list[
     for item in inserts:
         if item.position is None:
             top += 1
-        rows.append(_price_row(item.price, top if item.position is None else item.position, now))
+        position = top if item.position is None else item.position
+        rows.append(price_table.price_row(item.price, position, now))
     stmt = insert(t.prices).returning(t.prices.c.id, sort_by_parameter_order=True)
     return list(conn.execute(stmt, rows).scalars())
 

@@ -18,9 +18,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from budget.domain.enums import Period
 from budget.domain.models import Policy
 from budget.storage import tables as t
+from budget.storage.coverage import covered_by
 from budget.storage.sql import insert_ignoring_conflicts
 from budget.storage.tables_events import events, webhook_deliveries, webhooks
-from budget.storage.usage import covered_by
 
 if TYPE_CHECKING:
     from budget.storage.unit import Unit
@@ -104,7 +104,7 @@ def old_ledger_where(old: OldLedger, is_sqlite: bool) -> ColumnElement[bool]:
 
 
 def _never_ending_scope(policy: Policy, is_sqlite: bool) -> ColumnElement[bool]:
-    covered = covered_by(select(U.id), [policy], is_sqlite).whereclause
+    covered = covered_by([policy], is_sqlite)
     assert covered is not None
     column = _NEVER_ENDING[policy.period]
     if column is None:

@@ -45,6 +45,8 @@ REPOSITORIES: dict[str, str] = {
     "keys": "budget.storage.keys:Keys",
     "corrections": "budget.storage.corrections:Corrections",
     "prices": "budget.storage.prices:Prices",
+    "price_runs": "budget.storage.price_runs:PriceRuns",
+    "window_seeds": "budget.storage.window_seeds:WindowSeeds",
     #
     # -- events --
     "outbox": "budget.storage.outbox:Outbox",

@@ -9,17 +9,17 @@ stays bounded whatever the ledger's size.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from budget.domain.models import Policy, UsageRecord
 from budget.storage import tables as t
+from budget.storage.coverage import covered_by
 from budget.storage.mapping import row_to_usage
-from budget.storage.sql import json_list_contains
 
 if TYPE_CHECKING:
     from budget.storage.unit import Unit
@@ -44,7 +44,6 @@ _FILTER_COLUMNS = {
 #: The attributes the ledger can be filtered by (equality).
 FILTER_NAMES = frozenset(_FILTER_COLUMNS)
 #: The scope fields a policy matches a ledger row by (tier and tags aside).
-_SCOPE_FILTERS = ("component", "project", "user", "api_key", "provider", "model", "task_type")
 
 #: Where an export stands: the (occurred_at, id) of the last record it read.
 ExportCursor = tuple[Any, str]
@@ -61,24 +60,6 @@ class UsageFilter:
     priced: bool | None = None
     #: A budget's policies: only the usage one of them covers (None: no budget).
     covered_by: tuple[Policy, ...] | None = None
-
-
-def covered_by(query, policies: Sequence[Policy], is_sqlite: bool):
-    """``query`` narrowed to the usage any of ``policies`` covers: every scope
-    filter, tags included, as the policies match requests (dates aside)."""
-    clauses = []
-    for policy in policies:
-        scope = policy.scope
-        conds = [
-            _FILTER_COLUMNS[name] == getattr(scope, name)
-            for name in _SCOPE_FILTERS
-            if getattr(scope, name) is not None
-        ]
-        if scope.tier is not None:
-            conds.append(U.tier == scope.tier.value)
-        conds.extend(json_list_contains(U.tags, tag, is_sqlite) for tag in sorted(scope.tags))
-        clauses.append(and_(*conds) if conds else U.id.is_not(None))
-    return query.where(or_(*clauses) if clauses else false())
 
 
 class Usage:
@@ -146,5 +127,5 @@ class Usage:
         if wanted.priced is not None:
             query = query.where(U.priced.is_(bool(wanted.priced)))
         if wanted.covered_by is not None:
-            query = covered_by(query, wanted.covered_by, self.tx.is_sqlite)
+            query = query.where(covered_by(list(wanted.covered_by), self.tx.is_sqlite))
         return query

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 import budget
+from budget.domain.clock import utcnow
 from budget.domain.enums import Period, PolicyType
 
 
@@ -30,6 +31,16 @@ def test_budget_names_are_unique(svc):
     with pytest.raises(budget.Conflict) as info:
         svc.create_budget(name="dup")
     assert info.value.field == "name" and "dup" in str(info.value)
+
+
+def test_a_name_taken_under_the_check_is_a_conflict_from_storage(svc):
+    # Two writers may both find the name free; the unique index decides, and
+    # the repository names the field and the value.
+    svc.create_budget(name="raced")
+    with pytest.raises(budget.Conflict) as info, svc._ctx.db.write() as tx:
+        tx.budgets.insert({"name": "raced", "active": True, "metadata": {}}, utcnow())
+    assert (info.value.field, info.value.value) == ("name", "raced")
+    assert [b.name for b in svc.list_budgets()] == ["raced"]
 
 
 def test_policy_crud_and_defaults(svc):
