@@ -7,9 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from budget.domain.prices import Price
-from budget.pricing.sources.base import SourceSpec
-from budget.pricing.sources.report import PriceChange, PriceSourceStatus, UpdateReport
-from budget.pricing.sources.runner import Fetched
+from budget.pricing.refresh import Fetched, SourceSpec
+from budget.pricing.refresh_report import PriceChange, PriceSourceStatus, UpdateReport
 from budget.storage import price_history as history
 from budget.storage.unit import Unit
 

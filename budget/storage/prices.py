@@ -11,9 +11,9 @@ from sqlalchemy import Connection, func, insert, select
 
 from budget.domain.money import usd_to_nanos
 from budget.domain.prices import Price
+from budget.pricing.refresh import Insert, Plan, Stored
+from budget.pricing.refresh_report import PriceChange
 from budget.pricing.serialize import price_from_dict, price_to_dict
-from budget.pricing.sources.plan import Insert, Plan, Stored
-from budget.pricing.sources.report import PriceChange
 from budget.storage import price_history as history
 from budget.storage import tables as t
 from budget.storage.unit import Unit
