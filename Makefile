@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 SERVE_STAMP := $(VENV)/.serve-stamp
 STAMP := $(VENV)/.dev-stamp
 
-.PHONY: run test lint format bench init clean
+.PHONY: run test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check budget tests bench scripts
 	$(BIN)/ruff format --check budget tests bench scripts
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format budget tests bench scripts
