@@ -15,12 +15,12 @@ from weakref import WeakKeyDictionary
 
 from budget.domain import validation as v
 from budget.engine.context import EngineContext
-from budget.events import webhook_changes as changes
-from budget.events import webhooks as hooks
 from budget.events.bus import Subscription, bus_for, check_types, close_bus
-from budget.events.dispatcher import Dispatcher
 from budget.events.outbox import assign_sequence, last_sequence, read_events
 from budget.events.types import EVENT_TYPES, Event
+from budget.webhooks import webhook_changes as changes
+from budget.webhooks import webhooks as hooks
+from budget.webhooks.dispatcher import Dispatcher
 
 _DISPATCHERS: WeakKeyDictionary[EngineContext, Dispatcher] = WeakKeyDictionary()
 _LOCK = threading.Lock()

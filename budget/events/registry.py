@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 
 from budget.domain import redact
-from budget.events.backoff import backoff_seconds
 from budget.events.types import EVENT_TYPES
 from budget.settings import Settings
+from budget.webhooks.backoff import backoff_seconds
 
 log = logging.getLogger("budget.registry")
 VERSION = "0.1.0"
