@@ -7,6 +7,9 @@ lifespan that opens the service and starts what runs beside it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -16,10 +19,12 @@ from budget.domain import redact
 from budget.errors import StorageError
 
 API_PREFIX = "/api/v1"
+#: What runs for as long as an app runs (``budget.server`` gives the served app's).
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_api(lifespan=None) -> FastAPI:
-    """The REST API's app, with ``lifespan`` (an async context manager factory)."""
+def create_api(lifespan: Lifespan | None = None) -> FastAPI:
+    """The REST API's app, over the service the caller puts in ``app.state.service``."""
     app = FastAPI(
         title="Budget",
         version="0.1.0",

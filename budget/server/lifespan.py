@@ -9,17 +9,16 @@ registry; and it runs the MCP session manager. They stop in reverse order.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from budget.api.app import Lifespan
 from budget.bootstrap import open as open_budget
 from budget.server.housekeeping import housekeeping
 from budget.server.registry import registered
 from budget.settings import Settings
-
-Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def lifespan_for(settings: Settings | None) -> Lifespan:
