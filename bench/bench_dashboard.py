@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 import budget
 from bench.bench_reports import DAYS, _databases, create_policies, create_windows, timed
 from bench.usage_generator import load
-from budget.api.app import create_app
+from budget.server.app import create_app
 
 PAGES = {"overview": "/", "budgets": "/budgets"}
 

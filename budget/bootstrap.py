@@ -1,5 +1,6 @@
-"""The composition root: the one place that builds settings, the database
-and the engine. Nothing connects or writes at import time."""
+"""The composition root: the one place that builds settings, the database,
+the runtime (the engine's context and what runs beside it) and the service.
+Nothing connects or writes at import time."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 
 from budget.domain import redact
 from budget.engine.catalog_admin import start_scheduler
-from budget.engine.context import EngineContext
+from budget.engine.housekeeping import Housekeeper
 from budget.engine.pricing import seed_default_prices
+from budget.engine.runtime import Runtime
 from budget.engine.service import BudgetService
 from budget.errors import StorageError, ValidationError
 from budget.settings import Settings
@@ -59,19 +61,35 @@ def open(
     With ``deliver_events=True`` (``BUDGET_DELIVER_EVENTS``), another delivers
     webhooks from the event outbox (docs/events.md).
     """
+    settings = _settings(url, settings, overrides)
+    runtime = Runtime(_connect(settings), settings)
+    try:
+        return _start(runtime)
+    except BaseException:
+        runtime.close()
+        raise
+
+
+def _settings(url: str | None, settings: Settings | None, overrides: dict[str, Any]) -> Settings:
+    """``settings`` (default: from the environment) with ``url`` and ``overrides`` applied."""
     if settings is None:
-        settings = Settings(**({"database_url": url} if url else {}), **overrides)
-    elif url or overrides:
-        settings = settings.model_copy(
-            update={**({"database_url": url} if url else {}), **overrides}
-        )
-    db = _connect(settings)
-    ctx = EngineContext(db, settings)
+        return Settings(**({"database_url": url} if url else {}), **overrides)
+    if url or overrides:
+        return settings.model_copy(update={**({"database_url": url} if url else {}), **overrides})
+    return settings
+
+
+def _start(runtime: Runtime) -> BudgetService:
+    """Build the rest in order, on a connected runtime: the shipped prices, the
+    price refresh, the service, webhook delivery and the housekeeper (not
+    started: the server starts it). :meth:`Runtime.close` stops them in reverse."""
+    settings = runtime.settings
     if settings.seed_default_prices:
-        seed_default_prices(ctx)
+        seed_default_prices(runtime)
     if settings.refresh_prices:
-        start_scheduler(ctx)
-    service = BudgetService(ctx)
+        start_scheduler(runtime)
+    service = BudgetService(runtime)
     if settings.deliver_events:
-        service.start_event_delivery()
+        runtime.start_delivery()
+    runtime.housekeeper = Housekeeper(service, settings.housekeeping_interval_seconds)
     return service

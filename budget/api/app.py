@@ -1,8 +1,14 @@
-"""The FastAPI application: /api/v1, /health, /ready, /metrics, /docs, and the dashboard at /."""
+"""The REST API as a FastAPI app: /api/v1, /health, /ready, /metrics and /docs.
+
+It answers over the service in ``app.state.service`` and runs nothing of its
+own; :func:`budget.server.create_app` adds /mcp, the dashboard and the
+lifespan that opens the service and starts what runs beside it.
+"""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -10,32 +16,15 @@ from fastapi.responses import JSONResponse
 from budget.api import metrics, problems
 from budget.api.routes import admin, budgets, events, insight, ledger, operator, prices, retention
 from budget.domain import redact
-from budget.engine.service import BudgetService
 from budget.errors import StorageError
-from budget.events.lifespan import events_lifespan
-from budget.settings import Settings
 
 API_PREFIX = "/api/v1"
+#: What runs for as long as an app runs (``budget.server`` gives the served app's).
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_app(service: BudgetService | None = None, settings: Settings | None = None) -> FastAPI:
-    """The app over ``service``, or over a service opened from ``settings`` at startup."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        owned = None
-        if getattr(app.state, "service", None) is None:
-            from budget.bootstrap import open as open_budget
-
-            owned = open_budget(settings=settings or Settings())
-            app.state.service = owned
-        try:
-            async with events_lifespan(app, owned is not None):
-                yield
-        finally:
-            if owned is not None:
-                owned.close()
-
+def create_api(lifespan: Lifespan | None = None) -> FastAPI:
+    """The REST API's app, over the service the caller puts in ``app.state.service``."""
     app = FastAPI(
         title="Budget",
         version="0.1.0",
@@ -44,7 +33,7 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
         lifespan=lifespan,
         responses=problems.RESPONSES,
     )
-    app.state.service = service
+    app.state.service = None
     problems.install(app)
     metrics.install(app)
     app.include_router(operator.router, prefix=API_PREFIX)  # before /usage/{usage_id}
@@ -52,12 +41,13 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(insight.router, prefix=API_PREFIX)
     app.include_router(retention.router, prefix=API_PREFIX)
-    from budget.mcp import http as mcp_http  # the MCP SDK loads only for a served app
+    _health(app)
+    _register_problem_schema(app)
+    return app
 
-    mcp_http.mount(app)
-    from budget import web
 
-    web.mount(app)
+def _health(app: FastAPI) -> None:
+    """/health (the process answers) and /ready (the database answers)."""
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -73,9 +63,6 @@ def create_app(service: BudgetService | None = None, settings: Settings | None =
             detail = redact.text(exc.message)
             return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
         return JSONResponse({"status": "ready"})
-
-    _register_problem_schema(app)
-    return app
 
 
 def _register_problem_schema(app: FastAPI) -> None:

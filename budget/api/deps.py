@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
 
-from budget.api.server import is_loopback
+from budget.api.loopback import is_loopback
 from budget.engine.keys import ApiKey, bind_request, sees_budget, visible_budget
 from budget.engine.service import BudgetService
 from budget.errors import NotFound

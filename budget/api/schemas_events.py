@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from budget.api.schemas import Int, Strict
 from budget.domain import redact
 from budget.events.types import Event
-from budget.events.webhooks import Delivery, Webhook
+from budget.webhooks.webhooks import Delivery, Webhook
 
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=60)]

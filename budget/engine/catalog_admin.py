@@ -16,7 +16,6 @@ import threading
 import weakref
 from datetime import datetime, timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
@@ -52,7 +51,8 @@ STATUSES = ("verified", "unverified", "corrected", CONFLICT, OVERRIDE)
 
 
 class PriceRuntime:
-    """Per-engine state of the price sources: configuration, HTTP, scheduler."""
+    """Per-engine state of the price sources: configuration, HTTP, scheduler
+    (built by :class:`budget.engine.runtime.Runtime`)."""
 
     def __init__(self, ctx: EngineContext) -> None:
         settings = ctx.settings
@@ -69,16 +69,9 @@ class PriceRuntime:
         self.run_lock = threading.Lock()
 
 
-_RUNTIMES: WeakKeyDictionary[EngineContext, PriceRuntime] = WeakKeyDictionary()
-_RUNTIMES_LOCK = threading.Lock()
-
-
 def runtime(ctx: EngineContext) -> PriceRuntime:
-    """The price runtime of an engine (built on first use)."""
-    with _RUNTIMES_LOCK:
-        if ctx not in _RUNTIMES:
-            _RUNTIMES[ctx] = PriceRuntime(ctx)
-        return _RUNTIMES[ctx]
+    """The price runtime of an engine: the one its runtime built (``ctx.prices``)."""
+    return ctx.prices
 
 
 # --- refresh ------------------------------------------------------------------
@@ -136,8 +129,8 @@ def start_scheduler(ctx: EngineContext) -> RefreshScheduler:
 
 def stop_scheduler(ctx: EngineContext) -> None:
     """Stop the refresh thread, if one runs."""
-    rt = _RUNTIMES.get(ctx)
-    if rt is not None and rt.scheduler is not None:
+    rt = runtime(ctx)
+    if rt.scheduler is not None:
         rt.scheduler.stop()
         rt.scheduler = None
 

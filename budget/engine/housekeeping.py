@@ -2,8 +2,10 @@
 reservations, raise forecast alerts and, with ``retention_days`` set, prune
 what is older than that (docs/retention.md), without waiting for a caller.
 
-``budget serve`` starts it; a library user can call ``sweep_expired()`` and
-``forecast()`` from a scheduler of their own, or start a Housekeeper.
+Every opened service has one (``service.runtime.housekeeper``), built by
+``budget.bootstrap`` and stopped by ``service.close()``; ``budget serve``
+starts it. A library user can call ``sweep_expired()`` and ``forecast()``
+from a scheduler of their own, or start it.
 """
 
 from __future__ import annotations

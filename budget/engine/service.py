@@ -28,8 +28,8 @@ from budget.engine import (
     record,
     summaries,
 )
-from budget.engine.context import EngineContext
 from budget.engine.listing import Listing
+from budget.engine.runtime import Runtime
 from budget.engine.service_alerts import AlertOperations
 from budget.engine.service_events import EventOperations
 from budget.engine.service_insight import InsightOperations
@@ -48,12 +48,19 @@ class BudgetService(
     Build one with :func:`budget.open`; it is safe to share between threads.
     """
 
-    def __init__(self, ctx: EngineContext) -> None:
-        self._ctx = ctx
+    def __init__(self, runtime: Runtime) -> None:
+        #: The engine context every use case is handed, and what runs beside them.
+        self._ctx = runtime
 
     @property
     def settings(self):
         return self._ctx.settings
+
+    @property
+    def runtime(self) -> Runtime:
+        """What runs in this process beside the use cases: the event bus, the
+        webhook dispatcher, the price refresh and the housekeeper."""
+        return self._ctx
 
     # --- budgets and policies ---------------------------------------------
 
@@ -357,10 +364,9 @@ class BudgetService(
             answer(tx)
 
     def close(self) -> None:
-        """Stop the price refresh, if running, and release the database connections."""
-        self.stop_price_refresh()
-        self.close_events()
-        self._ctx.db.dispose()
+        """Stop what runs in the background, newest first, and release the
+        database connections (see :meth:`Runtime.close`)."""
+        self._ctx.close()
 
     def __enter__(self) -> BudgetService:
         return self

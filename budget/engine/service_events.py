@@ -9,27 +9,23 @@ background (:meth:`start_event_delivery`, or ``budget.open(..., deliver_events=T
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
-from weakref import WeakKeyDictionary
 
 from budget.domain import validation as v
-from budget.engine.context import EngineContext
-from budget.events import webhook_changes as changes
-from budget.events import webhooks as hooks
-from budget.events.bus import Subscription, bus_for, check_types, close_bus
-from budget.events.dispatcher import Dispatcher
+from budget.engine.listing import Listing
+from budget.engine.runtime import Runtime
+from budget.events.bus import Subscription, check_types
 from budget.events.outbox import assign_sequence, last_sequence, read_events
 from budget.events.types import EVENT_TYPES, Event
-
-_DISPATCHERS: WeakKeyDictionary[EngineContext, Dispatcher] = WeakKeyDictionary()
-_LOCK = threading.Lock()
+from budget.webhooks import webhook_changes as changes
+from budget.webhooks import webhooks as hooks
+from budget.webhooks.dispatcher import Dispatcher
 
 
 class EventOperations:
     """Hear about spend without polling."""
 
-    _ctx: EngineContext
+    _ctx: Runtime
 
     # --- in-process subscribers -------------------------------------------------
 
@@ -46,9 +42,7 @@ class EventOperations:
         Callbacks run on a background thread, in commit order; a slow one
         never slows the caller. ``subscription.cancel()`` stops it.
         """
-        bus = bus_for(self._ctx.db.engine, create=True)
-        assert bus is not None
-        return bus.subscribe(callback, types, budget_id)
+        return self._ctx.bus.subscribe(callback, types, budget_id)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Stop a subscription (the same as ``subscription.cancel()``)."""
@@ -56,8 +50,7 @@ class EventOperations:
 
     def flush_subscribers(self, timeout: float = 5.0) -> bool:
         """Wait until subscribers were handed every event committed so far."""
-        bus = bus_for(self._ctx.db.engine)
-        return True if bus is None else bus.flush(timeout)
+        return self._ctx.bus.flush(timeout)
 
     # --- the outbox ---------------------------------------------------------------
 
@@ -147,8 +140,6 @@ class EventOperations:
     ) -> list[hooks.Delivery]:
         """A webhook's deliveries, newest first: pending (with the next attempt),
         delivered, or dead (after ``webhook_max_attempts`` failures)."""
-        from budget.engine.service import Listing
-
         items, total = hooks.list_deliveries(
             self._ctx, webhook_id, status=status, limit=limit, offset=offset
         )
@@ -175,33 +166,18 @@ class EventOperations:
 
     def start_event_delivery(self) -> Dispatcher:
         """Start (once) the background thread that delivers webhooks."""
-        with _LOCK:
-            dispatcher = _DISPATCHERS.get(self._ctx)
-            if dispatcher is None:
-                dispatcher = _DISPATCHERS[self._ctx] = Dispatcher(self._ctx)
-        dispatcher.start()
-        return dispatcher
+        return self._ctx.start_delivery()
 
     def stop_event_delivery(self) -> None:
         """Stop the webhook thread, if it runs (in-flight sends finish first)."""
-        with _LOCK:
-            dispatcher = _DISPATCHERS.pop(self._ctx, None)
-        if dispatcher is not None:
-            dispatcher.stop()
+        self._ctx.stop_delivery()
 
     def deliver_events_now(self) -> int:
         """One delivery pass in the calling thread (fan out, claim, send, record);
         returns how many deliveries were tried. For tests and cron jobs."""
-        dispatcher = _DISPATCHERS.get(self._ctx)
-        if dispatcher is not None:
-            return dispatcher.run_once(wait=True)
-        once = Dispatcher(self._ctx)
-        try:
-            return once.run_once(wait=True)
-        finally:
-            once.stop()
+        return self._ctx.deliver_once()
 
     def close_events(self) -> None:
-        """Stop the dispatcher and the subscribers' thread (``close()`` calls this)."""
+        """Stop the dispatcher and the subscribers' thread (``close()`` does too)."""
         self.stop_event_delivery()
-        close_bus(self._ctx.db.engine)
+        self._ctx.bus.close()

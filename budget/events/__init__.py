@@ -1,3 +1,4 @@
-"""Events: the outbox, in-process subscribers, webhooks, the SSE stream and
-the service-registry client. Nothing here connects or starts a thread at
-import time; the service starts what it needs (see docs/events.md)."""
+"""Events: the outbox (every change others may care about, stored in the
+change's own transaction), its event types, and the in-process subscribers.
+Webhook delivery reads the outbox from :mod:`budget.webhooks`. Nothing here
+connects or starts a thread at import time (see docs/events.md)."""

@@ -17,9 +17,8 @@ import queue
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, event
 
 from budget.errors import ValidationError
 from budget.events.types import EVENT_TYPES, Event
@@ -124,6 +123,15 @@ class EventBus:
         threading.Thread(target=wait, daemon=True).start()
         return done.wait(timeout)
 
+    def attach(self, engine: Engine) -> None:
+        """Make this the bus of ``engine``: every connection it hands out carries
+        it, so an event emitted in a transaction finds its subscribers."""
+
+        def carry(_dbapi_conn, record, _proxy) -> None:
+            record.info[_BUS_KEY] = self
+
+        event.listen(engine, "checkout", carry)
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop the subscriber thread (queued events are still delivered first)."""
         with self._lock:
@@ -157,22 +165,10 @@ class EventBus:
                 log.exception("event subscriber %r failed on %s", sub.callback, event.event_id)
 
 
-_BUSES: WeakKeyDictionary[Engine, EventBus] = WeakKeyDictionary()
-_BUSES_LOCK = threading.Lock()
+#: Where a connection carries the bus of its engine (see :meth:`EventBus.attach`).
+_BUS_KEY = "budget.event_bus"
 
 
-def bus_for(engine: Engine, create: bool = False) -> EventBus | None:
-    """The bus of an engine (made on first use with ``create``)."""
-    bus = _BUSES.get(engine)
-    if bus is None and create:
-        with _BUSES_LOCK:
-            bus = _BUSES.setdefault(engine, EventBus())
-    return bus
-
-
-def close_bus(engine: Engine) -> None:
-    """Stop and forget the bus of an engine, if it has one."""
-    with _BUSES_LOCK:
-        bus = _BUSES.pop(engine, None)
-    if bus is not None:
-        bus.close()
+def bus_of(conn: Connection) -> EventBus | None:
+    """The bus of the engine ``conn`` belongs to (None: no runtime attached one)."""
+    return conn.info.get(_BUS_KEY)

@@ -19,7 +19,7 @@ from budget.domain.clock import utcnow
 from budget.domain.enums import AlertKind, AllocationStatus
 from budget.domain.models import Allocation, Policy, UsageRecord
 from budget.events import types as ev
-from budget.events.bus import bus_for
+from budget.events.bus import bus_of
 from budget.events.outbox import insert_event
 from budget.events.types import Event
 from budget.pricing.serialize import price_to_dict
@@ -44,7 +44,7 @@ def emit(
         budget_ids=tuple(dict.fromkeys(b for b in budget_ids if b)),
     )
     insert_event(conn, event)
-    bus = bus_for(conn.engine)
+    bus = bus_of(conn)
     if bus is not None and bus.active:
         after_commit(conn, partial(bus.publish, event))
     return event

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from budget.api import problems
 from budget.api.deps import get_caller
-from budget.api.server import is_loopback
+from budget.api.loopback import is_loopback
 from budget.mcp import identity
 from budget.mcp.server import build_server
 

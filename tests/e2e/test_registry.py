@@ -14,9 +14,9 @@ import httpx
 import pytest
 from webhook_receiver import refusing_url
 
-from budget.events.registry import RegistryClient
 from budget.events.types import EVENT_TYPES
 from budget.mcp import TOOL_NAMES
+from budget.server.registry import RegistryClient
 from budget.settings import Settings
 
 

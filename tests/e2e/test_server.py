@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -128,3 +129,60 @@ def test_two_workers_enforce_one_limit_exactly(server):
     with httpx.Client(base_url=server, timeout=10) as http:
         (window,) = http.get(f"{V1}/budgets/{team['budget_id']}/summary").json()["windows"]
     assert window["tokens_reserved"] == 3000 and window["tokens_remaining"] == 0
+
+
+SERVE_IN_CODE = """
+import sys
+from budget.server.run import serve
+from budget.settings import Settings
+
+port, url = int(sys.argv[1]), sys.argv[2]
+serve("127.0.0.1", port, 2, Settings(database_url=url, allocation_ttl_seconds=4321))
+"""
+
+
+def test_settings_given_in_code_reach_every_worker(db_url, tmp_path):
+    """Two workers, settings given as keywords only (nothing in the environment):
+    every allocation, whichever worker answers it, lives the TTL given in code."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUDGET_")}
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SERVE_IN_CODE, str(port), db_url],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log_path.read_text())
+                time.sleep(0.2)
+
+            def lifetime(i: int) -> float:
+                with httpx.Client(base_url=base, timeout=10) as http:  # a new connection each
+                    alloc = http.post(
+                        f"{V1}/allocations", json={"context_id": f"ttl-{i}", "tokens": 10}
+                    ).json()
+                return (
+                    datetime.fromisoformat(alloc["expires_at"])
+                    - datetime.fromisoformat(alloc["created_at"])
+                ).total_seconds()
+
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                lifetimes = list(pool.map(lifetime, range(24)))
+            assert all(abs(seconds - 4321) < 5 for seconds in lifetimes), lifetimes
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()

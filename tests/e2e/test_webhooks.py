@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 from webhook_receiver import Receiver
 
 from budget.events import types as ev
-from budget.events.signing import verify_signature
+from budget.webhooks.signing import verify_signature
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "prices"
 FAST_ENV = {

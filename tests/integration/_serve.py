@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 
-from budget.api.app import create_app
+from budget.server.app import create_app
 
 
 def free_port() -> int:

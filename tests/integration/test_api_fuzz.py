@@ -15,7 +15,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 import budget
-from budget.api.app import create_app
+from budget.server.app import create_app
 from budget.settings import Settings
 
 app = create_app()

@@ -14,11 +14,11 @@ from mcp import Client
 from typer.testing import CliRunner
 
 import budget
-from budget.api.app import create_app
 from budget.cli.app import app as cli_app
 from budget.engine.seed import usage_in
 from budget.mcp import identity
 from budget.mcp.server import build_server
+from budget.server.app import create_app
 
 V1 = "/api/v1"
 GPT = {"provider": "openai", "model": "gpt-4o"}

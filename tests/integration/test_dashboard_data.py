@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
-from budget.api.app import create_app
+from budget.server.app import create_app
 
 V1 = "/api/v1"
 

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 import budget
-from budget.api.app import create_app
 from budget.cli.app import app as cli_app
+from budget.server.app import create_app
 
 V1 = "/api/v1"
 CALL = {"provider": "openai", "model": "gpt-4o-mini"}

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import budget
-from budget.api.app import create_app
+from budget.server.app import create_app
 
 V1 = "/api/v1"
 

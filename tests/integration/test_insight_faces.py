@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import budget
-from budget.api.app import create_app
 from budget.cli.app import app as cli_app
+from budget.server.app import create_app
 from budget.settings import Settings
 
 V1 = "/api/v1"

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import budget
-from budget.api.app import create_app
+from budget.server.app import create_app
 
 V1 = "/api/v1"
 UNPRICED = {"context_id": "c", "provider": "acme", "model": "mystery-1", "tokens": 100}

@@ -16,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from webhook_receiver import refusing_url
 
 import budget
-from budget.api.app import create_app
 from budget.api.metrics_dir import MULTIPROC_ENV, multiprocess_metrics
 from budget.engine.metrics_snapshot import SnapshotCache, take_snapshot
+from budget.server.app import create_app
 
 Samples = dict[tuple[str, frozenset], float]
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from budget.api.app import create_app
 from budget.cli.app import app as cli_app
+from budget.server.app import create_app
 
 V1 = "/api/v1"
 

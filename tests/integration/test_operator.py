@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 import budget
-from budget.api.app import create_app
 from budget.api.usage_export import CSV_COLUMNS
 from budget.domain.clock import utcnow
 from budget.engine import doctor
 from budget.errors import ValidationError
+from budget.server.app import create_app
 from budget.settings import Settings
 
 V1 = "/api/v1"

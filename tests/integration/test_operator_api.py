@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import budget
-from budget.api.app import create_app
 from budget.domain.enums import AlertKind
+from budget.server.app import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _serve import serving

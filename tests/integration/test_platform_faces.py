@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from budget.api.app import create_app
 from budget.domain.enums import AlertKind
+from budget.server.app import create_app
 
 V1 = "/api/v1"
 

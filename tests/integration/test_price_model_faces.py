@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import budget
-from budget.api.app import create_app
 from budget.cli.app import app as cli_app
 from budget.errors import ValidationError
+from budget.server.app import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _serve import serving

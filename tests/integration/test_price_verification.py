@@ -144,7 +144,7 @@ def test_a_single_source_unit_error_is_flagged_and_never_prices_a_call(
 def test_the_price_body_carries_the_verification_of_each_field(prices: Service) -> None:
     from fastapi.testclient import TestClient
 
-    from budget.api.app import create_app
+    from budget.server.app import create_app
 
     prices.update_prices()
     with TestClient(create_app(prices), base_url="http://127.0.0.1") as client:

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from budget.api.app import create_app
 from budget.domain.clock import utcnow
+from budget.server.app import create_app
 
 V1 = "/api/v1"
 

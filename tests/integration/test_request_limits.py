@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import budget
-from budget.api.app import create_app
+from budget.server.app import create_app
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:

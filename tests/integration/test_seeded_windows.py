@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
 import budget
-from budget.api.app import create_app
 from budget.domain.models import Policy
+from budget.server.app import create_app
 from budget.storage import tables as t
 from budget.storage.mapping import row_to_attributes, row_to_policy
 

@@ -15,7 +15,7 @@ from webhook_receiver import Receiver, refusing_url
 
 import budget
 from budget.events import types as ev
-from budget.events.signing import verify_signature
+from budget.webhooks.signing import verify_signature
 
 FAST = {
     "webhook_max_attempts": 3,

@@ -16,10 +16,10 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from webhook_receiver import Receiver
 
 import budget
-from budget.api.app import create_app
 from budget.errors import ValidationError
 from budget.events import types as ev
-from budget.events.signing import verify_signature
+from budget.server.app import create_app
+from budget.webhooks.signing import verify_signature
 
 FAST = {"webhook_max_attempts": 2, "webhook_timeout_seconds": 2.0, "pool_size": 5}
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from test_concurrency import WindowMonitor, hammer_threads, open_service
 
 import budget
-from budget.api.app import create_app
+from budget.server.app import create_app
 from budget.settings import Settings
 
 

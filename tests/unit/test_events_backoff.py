@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from budget.errors import ValidationError
-from budget.events.backoff import backoff_seconds
 from budget.events.bus import EventBus, check_types
 from budget.events.types import EVENT_TYPES, USAGE_RECORDED, Event
+from budget.webhooks.backoff import backoff_seconds
 
 
 def test_backoff_doubles_up_to_the_cap():

@@ -14,9 +14,10 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from budget.events.deliveries import Claim
-from budget.events.sender import delivery_headers, event_body
-from budget.events.signing import (
+from budget.events.types import Event
+from budget.webhooks.deliveries import Claim
+from budget.webhooks.sender import delivery_headers, event_body
+from budget.webhooks.signing import (
     compute_signature,
     new_secret,
     parse_signature_header,
@@ -26,7 +27,6 @@ from budget.events.signing import (
     standard_signature,
     verify_signature,
 )
-from budget.events.types import Event
 
 SECRET = "whsec_test"
 BODY = b'{"id":"evt_1","type":"usage.recorded"}'

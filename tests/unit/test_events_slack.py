@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from budget.events import types as ev
-from budget.events.slack import dashboard_link, fill_text, slack_message
 from budget.events.types import Event
+from budget.webhooks.slack import dashboard_link, fill_text, slack_message
 
 WHEN = datetime(2026, 12, 1, 15, tzinfo=UTC)
 THRESHOLD = {

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from budget.events.targets import (
+from budget.webhooks.targets import (
     TargetPolicy,
     TargetRefused,
     address_kind,

@@ -42,8 +42,8 @@ def serve(
 
     Example: budget serve --port 8013 --workers 2
     """
-    from budget.api.server import check_bind, check_port
-    from budget.api.server import serve as run_server
+    from budget.server.bind import check_bind, check_port
+    from budget.server.run import serve as run_server
 
     local = LocalBackend(cli.options.database_url)
     try:

@@ -2,10 +2,10 @@
 
 A webhook receives the events that pass its filters (types; a budget) from
 the moment it is created. Its secret is generated here and returned once;
-deliveries are signed with it (see :mod:`budget.events.signing`). Its URL
+deliveries are signed with it (see :mod:`budget.webhooks.signing`). Its URL
 must reach a public address unless the settings allow others
-(:mod:`budget.events.targets`). Changes, pausing and secret rotation are in
-:mod:`budget.events.webhook_changes`.
+(:mod:`budget.webhooks.targets`). Changes, pausing and secret rotation are in
+:mod:`budget.webhooks.webhook_changes`.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ from sqlalchemy import delete, func, select, update
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
-from budget.engine.context import EngineContext
 from budget.errors import NotFound, ValidationError
 from budget.events.bus import check_types
 from budget.events.outbox import assign_sequence, last_sequence
-from budget.events.signing import new_secret
-from budget.events.slack import SLACK, SLACK_DEFAULT_TYPES, WEBHOOK_KINDS
-from budget.events.targets import TargetPolicy, TargetRefused, checked_addresses
 from budget.storage import tables as t
 from budget.storage.sql import new_id
 from budget.storage.tables_events import webhook_deliveries, webhooks
+from budget.webhooks.context import WebhookContext
+from budget.webhooks.signing import new_secret
+from budget.webhooks.slack import SLACK, SLACK_DEFAULT_TYPES, WEBHOOK_KINDS
+from budget.webhooks.targets import TargetPolicy, TargetRefused, checked_addresses
 
 H = webhooks.c
 D = webhook_deliveries.c
@@ -111,13 +111,13 @@ def _has_valid_port(parts) -> bool:
     return True
 
 
-def target_policy(ctx: EngineContext) -> TargetPolicy:
+def target_policy(ctx: WebhookContext) -> TargetPolicy:
     """Which addresses webhooks may reach, from the settings."""
     s = ctx.settings
     return TargetPolicy.of(s.webhook_allow_private, s.webhook_allowed_networks)
 
 
-def check_target(ctx: EngineContext, url: Any) -> str:
+def check_target(ctx: WebhookContext, url: Any) -> str:
     """:func:`check_url`, and every address its host resolves to must be one
     webhooks may reach. A name that does not resolve is accepted: every
     connection resolves and checks again."""
@@ -142,7 +142,7 @@ def check_kind(kind: Any) -> str:
 
 
 def create_webhook(
-    ctx: EngineContext,
+    ctx: WebhookContext,
     url: Any,
     *,
     events: Any = None,
@@ -208,14 +208,14 @@ def _webhook(row: Any) -> Webhook:
     )
 
 
-def list_webhooks(ctx: EngineContext) -> list[Webhook]:
+def list_webhooks(ctx: WebhookContext) -> list[Webhook]:
     """Every webhook, oldest first."""
     with ctx.db.read() as conn:
         rows = conn.execute(select(webhooks).order_by(H.created_at, H.id)).all()
     return [_webhook(r) for r in rows]
 
 
-def get_webhook(ctx: EngineContext, webhook_id: str) -> Webhook:
+def get_webhook(ctx: WebhookContext, webhook_id: str) -> Webhook:
     """One webhook (never its secret), or NotFound naming ``webhook_id``."""
     with ctx.db.read() as conn:
         row = conn.execute(select(webhooks).where(H.id == webhook_id)).first()
@@ -224,7 +224,7 @@ def get_webhook(ctx: EngineContext, webhook_id: str) -> Webhook:
     return _webhook(row)
 
 
-def set_active(ctx: EngineContext, webhook_id: str, active: bool) -> Webhook:
+def set_active(ctx: WebhookContext, webhook_id: str, active: bool) -> Webhook:
     """Pause (False) or resume (True) a webhook. A paused webhook is sent nothing;
     its position in the event stream stays, so on resume it gets every event
     of its filters since it was paused (then new ones), in order."""
@@ -240,7 +240,7 @@ def set_active(ctx: EngineContext, webhook_id: str, active: bool) -> Webhook:
     return get_webhook(ctx, webhook_id)
 
 
-def delete_webhook(ctx: EngineContext, webhook_id: str) -> None:
+def delete_webhook(ctx: WebhookContext, webhook_id: str) -> None:
     """Remove a webhook and its delivery records; nothing more is sent to it."""
     with ctx.db.write() as conn:
         conn.execute(delete(webhook_deliveries).where(D.webhook_id == webhook_id))
@@ -250,7 +250,7 @@ def delete_webhook(ctx: EngineContext, webhook_id: str) -> None:
 
 
 def list_deliveries(
-    ctx: EngineContext,
+    ctx: WebhookContext,
     webhook_id: str,
     *,
     status: Any = None,
@@ -294,7 +294,7 @@ def row_to_delivery(row: Any) -> Delivery:
 
 
 def replay(
-    ctx: EngineContext,
+    ctx: WebhookContext,
     webhook_id: str,
     *,
     delivery_id: Any = None,

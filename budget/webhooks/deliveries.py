@@ -18,10 +18,10 @@ from sqlalchemy import Connection, bindparam, func, literal, select, update
 
 from budget.events.outbox import events_by_sequence, last_sequence
 from budget.events.types import Event
-from budget.events.webhooks import DEAD, DELIVERED, PENDING
 from budget.storage.sql import insert_ignoring_conflicts
 from budget.storage.tables import UTCDateTime
 from budget.storage.tables_events import events, webhook_deliveries, webhooks
+from budget.webhooks.webhooks import DEAD, DELIVERED, PENDING
 
 E = events.c
 D = webhook_deliveries.c

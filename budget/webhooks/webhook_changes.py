@@ -16,18 +16,18 @@ from sqlalchemy import update
 
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
-from budget.engine.context import EngineContext
 from budget.errors import NotFound, ValidationError
 from budget.events.bus import check_types
-from budget.events.signing import new_secret
-from budget.events.webhooks import (
+from budget.storage.tables_events import webhooks
+from budget.webhooks.context import WebhookContext
+from budget.webhooks.signing import new_secret
+from budget.webhooks.webhooks import (
     Webhook,
     budget_exists,
     check_kind,
     check_target,
     get_webhook,
 )
-from budget.storage.tables_events import webhooks
 
 H = webhooks.c
 _UNSET: Any = object()
@@ -36,7 +36,7 @@ MAX_OVERLAP_SECONDS = 30 * 86400
 
 
 def update_webhook(
-    ctx: EngineContext,
+    ctx: WebhookContext,
     webhook_id: str,
     *,
     url: Any = _UNSET,
@@ -73,7 +73,7 @@ def update_webhook(
 
 
 def rotate_secret(
-    ctx: EngineContext, webhook_id: str, *, overlap_seconds: Any = None
+    ctx: WebhookContext, webhook_id: str, *, overlap_seconds: Any = None
 ) -> tuple[Webhook, str]:
     """Give the webhook a new secret (returned, shown only now); the current one
     keeps signing too for ``overlap_seconds`` (default: the setting; 0: none).
@@ -98,7 +98,7 @@ def rotate_secret(
     return get_webhook(ctx, webhook_id), secret
 
 
-def _overlap(ctx: EngineContext, value: Any) -> int:
+def _overlap(ctx: WebhookContext, value: Any) -> int:
     if value is None:
         return ctx.settings.webhook_secret_overlap_seconds
     if isinstance(value, bool) or not isinstance(value, int):

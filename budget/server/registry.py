@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import httpx
+from fastapi import FastAPI
 
 from budget.domain import redact
-from budget.events.backoff import backoff_seconds
 from budget.events.types import EVENT_TYPES
+from budget.mcp import TOOL_NAMES
 from budget.settings import Settings
+from budget.webhooks.backoff import backoff_seconds
 
 log = logging.getLogger("budget.registry")
 VERSION = "0.1.0"
@@ -55,8 +60,6 @@ class RegistryState:
 
 def registration(settings: Settings) -> dict[str, Any]:
     """The body of ``POST /register``."""
-    from budget.mcp import TOOL_NAMES
-
     base = (
         settings.advertised_url or f"http://{settings.service_host}:{settings.service_port}"
     ).rstrip("/")
@@ -176,3 +179,18 @@ class RegistryClient:
         if response is not None and response.status_code < 400:
             self.state.registered = False
             self.state.history.append("unregister")
+
+
+@asynccontextmanager
+async def registered(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Keep the server registered while the app runs (only with ``registry_url``);
+    the client is ``app.state.registry``."""
+    client = RegistryClient(settings) if settings.registry_url else None
+    app.state.registry = client
+    if client is not None:
+        client.start()
+    try:
+        yield
+    finally:
+        if client is not None:
+            await anyio.to_thread.run_sync(client.stop)

@@ -7,9 +7,9 @@ and per receiver; a kept connection the receiver closed meanwhile is retried
 once on a fresh one. Redirects are not followed (a 3xx is a failure).
 
 A new connection goes to an address of the receiver's host checked against
-the target policy (:mod:`budget.events.targets`) right then, after DNS
+the target policy (:mod:`budget.webhooks.targets`) right then, after DNS
 resolution; a refused target is a failed attempt whose error says why.
-A ``slack`` webhook gets a Slack message (:mod:`budget.events.slack`)
+A ``slack`` webhook gets a Slack message (:mod:`budget.webhooks.slack`)
 instead of the event itself.
 """
 
@@ -21,8 +21,8 @@ import threading
 import time
 from urllib.parse import SplitResult, urlsplit
 
-from budget.events.deliveries import Claim, Outcome
-from budget.events.signing import (
+from budget.webhooks.deliveries import Claim, Outcome
+from budget.webhooks.signing import (
     DELIVERY_HEADER,
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
@@ -30,8 +30,8 @@ from budget.events.signing import (
     signature_header,
     standard_headers,
 )
-from budget.events.slack import SLACK, slack_message
-from budget.events.targets import TargetPolicy, TargetRefused, connect_checked
+from budget.webhooks.slack import SLACK, slack_message
+from budget.webhooks.targets import TargetPolicy, TargetRefused, connect_checked
 
 USER_AGENT = "budget-webhooks/0.1"
 _MAX_BODY = 65536

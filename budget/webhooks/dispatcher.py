@@ -18,12 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 from budget.domain.clock import utcnow
-from budget.engine.context import EngineContext
-from budget.events import deliveries as q
-from budget.events.backoff import backoff_seconds
 from budget.events.outbox import assign_sequence
-from budget.events.sender import Sender
-from budget.events.targets import TargetPolicy
+from budget.webhooks import deliveries as q
+from budget.webhooks.backoff import backoff_seconds
+from budget.webhooks.context import WebhookContext
+from budget.webhooks.sender import Sender
+from budget.webhooks.targets import TargetPolicy
 
 log = logging.getLogger("budget.events")
 
@@ -31,7 +31,7 @@ log = logging.getLogger("budget.events")
 class Dispatcher:
     """Delivers webhooks for one engine; ``start()`` / ``stop()``, or ``run_once()``."""
 
-    def __init__(self, ctx: EngineContext) -> None:
+    def __init__(self, ctx: WebhookContext) -> None:
         s = ctx.settings
         self._ctx = ctx
         self.interval = s.event_dispatch_interval_seconds
