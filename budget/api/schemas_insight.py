@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 from pydantic import Strict as StrictType
 
-from budget.api.schemas import Bool, Id, Strict, Tags, Text, Tokens
+from budget.api.schemas import Bool, Strict, Tags, Tokens, declared
 from budget.api.schemas_ledger import DenialOut
 from budget.domain.enums import Tier
 
@@ -214,19 +214,19 @@ class RecommendationOut(_FromDict):
 class RouteIn(Strict):
     """A request to route: the preferred model, expected tokens, the caller's attributes."""
 
-    preferred_model: Text
-    provider: Text | None = None
-    task_type: Text | None = None
+    preferred_model: declared("model")
+    provider: declared("provider") | None = None
+    task_type: declared("task_type") | None = None
     input_tokens: Tokens = 0
     max_output_tokens: Tokens = 0
-    component: Text | None = None
-    project: Text | None = None
-    user: Text | None = None
-    api_key: Text | None = None
+    component: declared("component") | None = None
+    project: declared("project") | None = None
+    user: declared("user") | None = None
+    api_key: declared("api_key") | None = None
     tier: Tier | None = None
     tags: Tags | None = None
-    session_id: Id | None = None
-    task_id: Id | None = None
+    session_id: declared("session_id") | None = None
+    task_id: declared("task_id") | None = None
     priority: (
         Annotated[int, StrictType(), Field(ge=1, le=10)]
         | Literal["low", "normal", "high", "critical"]

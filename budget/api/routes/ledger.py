@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
 from budget.api.metrics import count_allocation
-from budget.api.schemas import Page
+from budget.api.schemas import Page, declared_query, money
 from budget.api.schemas_ledger import (
     AdjustIn,
     AllocationIn,
@@ -135,16 +135,20 @@ def adjust_usage(usage_id: str, body: AdjustIn, svc: ServiceDep, _: AdminDep) ->
     return UsageOut.of(svc.adjust_usage(usage_id, **body.model_dump(exclude_none=True)))
 
 
+def _filter(name: str) -> Any:
+    return declared_query(name, min_length=0)
+
+
 def ledger_filters(
-    component: Filter = None,
-    project: Filter = None,
-    user: Filter = None,
-    api_key: Filter = None,
-    provider: Filter = None,
-    model: Filter = None,
-    context_id: Filter = None,
-    allocation_id: Filter = None,
-    task_type: Filter = None,
+    component: _filter("component") = None,
+    project: _filter("project") = None,
+    user: _filter("user") = None,
+    api_key: _filter("api_key") = None,
+    provider: _filter("provider") = None,
+    model: _filter("model") = None,
+    context_id: _filter("context_id") = None,
+    allocation_id: _filter("allocation_id") = None,
+    task_type: _filter("task_type") = None,
 ) -> dict[str, Any]:
     """The attribute filters of ``GET /usage``, ``/usage/totals`` and
     ``/usage/export`` (those given)."""
@@ -216,7 +220,7 @@ def usage_totals(
     return UsageTotalsOut(
         records=totals["records"],
         tokens=totals["tokens"],
-        cost=format(totals["cost"], "f"),
+        cost=money(totals["cost"]),
         unpriced_records=totals["unpriced_records"],
     )
 
