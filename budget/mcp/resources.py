@@ -10,7 +10,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 
 from budget.api.schemas import SummaryOut
 from budget.errors import BudgetError
-from budget.mcp.tools import GetService
+from budget.mcp.calling import GetService
 
 PRICE_KINDS = ("input", "output", "cached_input", "cache_write", "reasoning")
 

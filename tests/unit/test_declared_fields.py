@@ -3,6 +3,9 @@ database can hold the longest value each one accepts."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from sqlalchemy import String
 
@@ -113,3 +116,19 @@ def test_the_domain_and_rest_take_the_declared_length(name):
         v.text(name, "x" * (longest + 1))
     rest = ScopeFields.model_json_schema()["properties"][name]
     assert {"type": "string", "maxLength": longest}.items() <= rest["anyOf"][0].items()
+
+
+def test_mcp_tool_arguments_take_the_declared_lengths():
+    from budget.mcp import arguments
+
+    for alias, name in (("Component", "component"), ("TaskType", "task_type")):
+        (field,) = getattr(arguments, alias).__metadata__
+        assert any(getattr(m, "max_length", None) == scope.max_length(name) for m in field.metadata)
+
+
+def test_the_mcp_tool_modules_import_shared_helpers_not_each_other():
+    folder = Path(__file__).parents[2] / "budget" / "mcp"
+    for module in ("tools_insight", "tools_ledger", "calling", "arguments"):
+        tree = ast.parse((folder / f"{module}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "budget.mcp.tools" not in imported, module
