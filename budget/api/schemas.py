@@ -53,6 +53,12 @@ def declared_query(name: str, *, min_length: int = 1) -> Any:
     return Annotated[str | None, Query(min_length=min_length, max_length=longest, pattern=_NO_NUL)]
 
 
+def declared_param(name: str) -> Any:
+    """A required query parameter holding the declared text field ``name``."""
+    longest = scope.text_field(name).max_length
+    return Annotated[str, Query(min_length=1, max_length=longest, pattern=_NO_NUL)]
+
+
 def optional(name: str) -> tuple[Any, Any]:
     """A model field for the declared text field ``name``: optional, described."""
     return declared(name) | None, Field(None, description=scope.text_field(name).help)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
-from budget.api.schemas import declared_query
+from budget.api.schemas import declared_param, declared_query
 from budget.api.schemas_insight import (
     BucketName,
     Capability,
@@ -37,7 +37,8 @@ from budget.domain.enums import Tier
 
 router = APIRouter(tags=["insight"], route_class=StrictRoute)
 Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-Name = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+Provider = declared_param("provider")
+Model = declared_param("model")
 TagText = Annotated[
     str, Query(min_length=1, max_length=scope.max_length("tag"), pattern=r"^[^\x00]*$")
 ]
@@ -211,7 +212,7 @@ def recommendations(
 
 
 @router.get("/models/facts", response_model=ModelFactsOut)
-def model_facts(svc: ServiceDep, _: ClientDep, provider: Name, model: Name) -> ModelFactsOut:
+def model_facts(svc: ServiceDep, _: ClientDep, provider: Provider, model: Model) -> ModelFactsOut:
     """What the sources state about a model: mode, context window, output cap,
     modalities, capabilities, lifecycle (current, deprecated, retired, unknown) and
     which source said each. The model is a query parameter (ids may contain ``/``)."""
