@@ -34,6 +34,11 @@ Offset = Annotated[int, Query(ge=0, le=10**9)]
 Filter = Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$")]
 
 
+def _filter(name: str) -> Any:
+    """An optional query filter on the declared text field ``name`` (blank: none)."""
+    return declared_query(name, min_length=0)
+
+
 @router.post(
     "/allocations",
     status_code=201,
@@ -61,7 +66,7 @@ def check(body: CheckIn, svc: ServiceDep, caller: ClientDep) -> CheckOut:
 def list_allocations(
     svc: ServiceDep,
     caller: ClientDep,
-    context_id: Filter = None,
+    context_id: _filter("context_id") = None,
     status: AllocationStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -133,10 +138,6 @@ def adjust_usage(usage_id: str, body: AdjustIn, svc: ServiceDep, _: AdminDep) ->
     """Set a usage record's cost and/or token counts (admin): a compensating entry
     holds the difference from what stands now."""
     return UsageOut.of(svc.adjust_usage(usage_id, **body.model_dump(exclude_none=True)))
-
-
-def _filter(name: str) -> Any:
-    return declared_query(name, min_length=0)
 
 
 def ledger_filters(
