@@ -64,8 +64,10 @@ def optional(name: str) -> tuple[Any, Any]:
     return declared(name) | None, Field(None, description=scope.text_field(name).help)
 
 
+#: A name, or any short text.
 Text = declared("name")
 LongText = declared("description", min_length=0)
+#: An id the caller chooses (context, session, task, request).
 Id = declared("context_id")
 Usd = Annotated[Decimal, Field(ge=0, le=limits.MAX_USD_LIMIT, max_digits=22, decimal_places=9)]
 Share = Annotated[Decimal, Field(gt=0, le=1)]
@@ -197,7 +199,7 @@ class PolicyIn(ScopeFields):
         "(with period minute: requests per minute).",
     )
     name: Text | None = None
-    timezone: Text = "UTC"
+    timezone: declared("timezone") = "UTC"
     warning_thresholds: Annotated[list[Share], Field(max_length=20)] | None = None
     action_threshold: Share | None = Decimal("0.95")
     critical_headroom: Annotated[Decimal, Field(ge=0, lt=1)] = Decimal(0)
@@ -222,7 +224,7 @@ class PolicyPatch(ScopeFields):
     cost_limit: Usd | None = None
     request_limit: TokenLimit | None = None
     name: Text = Field(default=None)
-    timezone: Text = Field(default=None)
+    timezone: declared("timezone") = Field(default=None)
     warning_thresholds: Annotated[list[Share], Field(max_length=20)] = Field(default=None)
     action_threshold: Share | None = None
     critical_headroom: Annotated[Decimal, Field(ge=0, lt=1)] = Field(default=None)

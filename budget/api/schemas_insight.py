@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 from pydantic import Strict as StrictType
 
 from budget.api.schemas import Bool, Strict, Tags, Tokens, declared
@@ -47,7 +47,7 @@ Capability = Literal[
 ]
 #: What recommend and route leave out unless included (engine/insight/eligibility.py).
 Include = Literal["deprecated", "retired", "unknown", "base", "fine_tuned"]
-Zone = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+Zone = declared("timezone")
 
 
 class _FromDict(BaseModel):

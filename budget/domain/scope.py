@@ -17,6 +17,7 @@ from budget.domain.limits import (
     KEY_LENGTH,
     NAME_LENGTH,
     SHORT_LENGTH,
+    ZONE_LENGTH,
 )
 
 
@@ -64,6 +65,7 @@ TEXT_FIELDS: dict[str, TextField] = _by_name(
     TextField("name", NAME_LENGTH, "A name, unique among its kind."),
     TextField("owner", NAME_LENGTH, "Who owns the budget."),
     TextField("description", DESCRIPTION_LENGTH, "What the budget is for."),
+    TextField("timezone", ZONE_LENGTH, "An IANA time zone, e.g. Europe/Paris."),
 )
 
 #: The scope attributes that are free text, in ``SCOPE_FIELDS`` order

@@ -46,10 +46,10 @@ Include = Annotated[
     ),
 ]
 
-
 UsedModel = text("model", required=True, description="The model you would use.")
 PreferredModel = text("model", required=True, description="The model you would like.")
 FitWithin = text("budget", description="Budget id or name to fit within.")
+Zone = text("timezone", required=True, description="IANA zone for buckets.")
 
 
 def as_json(result: Any) -> Json:
@@ -153,7 +153,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         bucket: Annotated[
             str | None, Field(description="Time buckets: hour, day, week or month.")
         ] = None,
-        timezone: Annotated[str, Field(description="IANA zone for buckets.")] = "UTC",
+        timezone: Zone = "UTC",
         budget: OptBudgetRef = None,
         top: Annotated[int | None, Field(ge=1, le=1000)] = None,
         provider: Provider = None,

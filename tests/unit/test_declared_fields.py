@@ -80,6 +80,7 @@ STORED_IN = {
     "name": ("budgets.name", "policies.name", "api_keys.name"),
     "owner": ("budgets.owner",),
     "description": ("budgets.description",),
+    "timezone": ("policies.timezone",),
 }
 
 
