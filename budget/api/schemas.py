@@ -10,20 +10,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import Query
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     create_model,
 )
 from pydantic import (
     Strict as StrictType,
 )
 
+from budget.api.schemas_declared import declared, optional
 from budget.api.times import Instant
-from budget.domain import limits, scope
+from budget.domain import limits
 from budget.domain import models as m
 from budget.domain.enums import Period, PolicyType, Tier
 from budget.domain.money_text import decimal_text
@@ -35,33 +34,6 @@ MAX_TOKENS = limits.MAX_TOKENS
 Int = Annotated[int, StrictType(), Field(ge=-limits.INT64_MAX, le=limits.INT64_MAX)]
 Bool = Annotated[bool, StrictType()]
 Tokens = Annotated[int, StrictType(), Field(ge=0, le=MAX_TOKENS)]
-_NO_NUL = r"^[^\x00]*$"
-
-
-def declared(name: str, *, min_length: int = 1) -> Any:
-    """The string type of the text field ``name`` as :mod:`budget.domain.scope`
-    declares it (its length; never a NUL)."""
-    longest = scope.text_field(name).max_length
-    return Annotated[
-        str, StringConstraints(min_length=min_length, max_length=longest, pattern=_NO_NUL)
-    ]
-
-
-def declared_query(name: str, *, min_length: int = 1) -> Any:
-    """An optional query parameter filtering on the declared text field ``name``."""
-    longest = scope.text_field(name).max_length
-    return Annotated[str | None, Query(min_length=min_length, max_length=longest, pattern=_NO_NUL)]
-
-
-def declared_param(name: str) -> Any:
-    """A required query parameter holding the declared text field ``name``."""
-    longest = scope.text_field(name).max_length
-    return Annotated[str, Query(min_length=1, max_length=longest, pattern=_NO_NUL)]
-
-
-def optional(name: str) -> tuple[Any, Any]:
-    """A model field for the declared text field ``name``: optional, described."""
-    return declared(name) | None, Field(None, description=scope.text_field(name).help)
 
 
 #: A name, or any short text.

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from budget.api.schemas import Int, Strict, declared
+from budget.api.schemas import Int, Strict
+from budget.api.schemas_declared import declared
 from budget.domain import redact
 from budget.events.types import Event
 from budget.events.webhooks import Delivery, Webhook

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 from pydantic import Strict as StrictType
 
-from budget.api.schemas import Bool, Strict, Tags, Tokens, declared
+from budget.api.schemas import Bool, Strict, Tags, Tokens
+from budget.api.schemas_declared import declared
 from budget.api.schemas_ledger import DenialOut
 from budget.domain.enums import Tier
 

@@ -20,10 +20,10 @@ from budget.api.schemas import (
     Text,
     Tokens,
     Usd,
-    declared,
     money,
     money_parts,
 )
+from budget.api.schemas_declared import declared
 from budget.domain import models as m
 from budget.domain.enums import AlertKind, AllocationStatus, Severity
 

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from budget.api.schemas import Instant, Strict, Text, Tokens, declared, money, money_parts
+from budget.api.schemas import Instant, Strict, Text, Tokens, money, money_parts
+from budget.api.schemas_declared import declared
 from budget.api.schemas_ledger import ServiceTierName
 from budget.domain import models as m
 from budget.domain.prices import Price

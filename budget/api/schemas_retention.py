@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from budget.api.schemas import Bool, Id, Strict, Text, declared
+from budget.api.schemas import Bool, Id, Strict, Text
+from budget.api.schemas_declared import declared
 from budget.api.times import Instant
 from budget.domain.enums import AlertKind
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
-from budget.api.schemas import declared_param, declared_query
+from budget.api.schemas_declared import declared_param, declared_query
 from budget.api.schemas_insight import (
     BucketName,
     Capability,

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
 from budget.api.metrics import count_allocation
-from budget.api.schemas import Page, declared_query, money
+from budget.api.schemas import Page, money
+from budget.api.schemas_declared import declared_query
 from budget.api.schemas_ledger import (
     AdjustIn,
     AllocationIn,

@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
-from budget.api.schemas import Page, declared_param, declared_query
+from budget.api.schemas import Page
+from budget.api.schemas_declared import declared_param, declared_query
 from budget.api.schemas_prices import (
     OverrideIn,
     PriceConflictOut,
