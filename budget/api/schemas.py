@@ -14,16 +14,18 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
+    create_model,
 )
 from pydantic import (
     Strict as StrictType,
 )
 
+from budget.api.schemas_declared import declared, optional
 from budget.api.times import Instant
 from budget.domain import limits
 from budget.domain import models as m
 from budget.domain.enums import Period, PolicyType, Tier
+from budget.domain.money_text import decimal_text
 
 T = TypeVar("T")
 MAX_TOKENS = limits.MAX_TOKENS
@@ -32,15 +34,16 @@ MAX_TOKENS = limits.MAX_TOKENS
 Int = Annotated[int, StrictType(), Field(ge=-limits.INT64_MAX, le=limits.INT64_MAX)]
 Bool = Annotated[bool, StrictType()]
 Tokens = Annotated[int, StrictType(), Field(ge=0, le=MAX_TOKENS)]
-_NO_NUL = r"^[^\x00]*$"
-Text = Annotated[
-    str, StringConstraints(min_length=1, max_length=limits.NAME_LENGTH, pattern=_NO_NUL)
-]
-LongText = Annotated[str, StringConstraints(max_length=limits.DESCRIPTION_LENGTH, pattern=_NO_NUL)]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=limits.ID_LENGTH, pattern=_NO_NUL)]
+
+
+#: A name, or any short text.
+Text = declared("name")
+LongText = declared("description", min_length=0)
+#: An id the caller chooses (context, session, task, request).
+Id = declared("context_id")
 Usd = Annotated[Decimal, Field(ge=0, le=limits.MAX_USD_LIMIT, max_digits=22, decimal_places=9)]
 Share = Annotated[Decimal, Field(gt=0, le=1)]
-Tags = Annotated[list[Text], Field(max_length=limits.MAX_TAGS)]
+Tags = Annotated[list[declared("tag")], Field(max_length=limits.MAX_TAGS)]
 Metadata = Annotated[dict[str, Any], Field(max_length=limits.MAX_METADATA_KEYS)]
 TokenLimit = Annotated[int, StrictType(), Field(gt=0, le=limits.MAX_TOKEN_LIMIT)]
 ScopeName = Literal[m.SCOPE_FIELDS]  # type: ignore[valid-type]
@@ -75,7 +78,8 @@ def field_of(loc: tuple | list, skip: frozenset[str] = frozenset()) -> str:
 
 
 def money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+    """A USD amount as the API writes it: a plain decimal string; None stays None."""
+    return decimal_text(value)
 
 
 def money_parts(parts: dict[str, Decimal] | None) -> dict[str, str] | None:
@@ -102,7 +106,7 @@ class Page(BaseModel, Generic[T]):
 class BudgetIn(Strict):
     name: Text
     description: LongText | None = None
-    owner: Text | None = None
+    owner: declared("owner") | None = None
     active: Bool = True
     metadata: Metadata = Field(default_factory=dict)
 
@@ -112,7 +116,7 @@ class BudgetPatch(Strict):
 
     name: Text = Field(default=None)
     description: LongText | None = None
-    owner: Text | None = None
+    owner: declared("owner") | None = None
     active: Bool = Field(default=None)
     metadata: Metadata = Field(default=None)
 
@@ -144,16 +148,16 @@ class BudgetOut(BaseModel):
 # --- policies ------------------------------------------------------------------
 
 
-class ScopeFields(Strict):
-    component: Text | None = None
-    project: Text | None = None
-    user: Text | None = None
-    api_key: Text | None = None
-    provider: Text | None = None
-    model: Text | None = None
-    tier: Tier | None = None
-    task_type: Text | None = None
-    tags: Tags | None = None
+def _scope_fields() -> type[Strict]:
+    """The request attributes a body may carry, built from their declarations."""
+    fields: dict[str, Any] = {
+        name: (Tier | None, None) if name == "tier" else optional(name) for name in m.SCOPE_FIELDS
+    }
+    fields["tags"] = (Tags | None, None)
+    return create_model("ScopeFields", __base__=Strict, __module__=__name__, **fields)
+
+
+ScopeFields = _scope_fields()
 
 
 class PolicyIn(ScopeFields):
@@ -167,7 +171,7 @@ class PolicyIn(ScopeFields):
         "(with period minute: requests per minute).",
     )
     name: Text | None = None
-    timezone: Text = "UTC"
+    timezone: declared("timezone") = "UTC"
     warning_thresholds: Annotated[list[Share], Field(max_length=20)] | None = None
     action_threshold: Share | None = Decimal("0.95")
     critical_headroom: Annotated[Decimal, Field(ge=0, lt=1)] = Decimal(0)
@@ -192,7 +196,7 @@ class PolicyPatch(ScopeFields):
     cost_limit: Usd | None = None
     request_limit: TokenLimit | None = None
     name: Text = Field(default=None)
-    timezone: Text = Field(default=None)
+    timezone: declared("timezone") = Field(default=None)
     warning_thresholds: Annotated[list[Share], Field(max_length=20)] = Field(default=None)
     action_threshold: Share | None = None
     critical_headroom: Annotated[Decimal, Field(ge=0, lt=1)] = Field(default=None)
@@ -367,7 +371,7 @@ class PastWindowOut(BaseModel):
             cost_used=money(w.cost_used) or "0",
             token_limit=w.token_limit,
             cost_limit=money(w.cost_limit),
-            peak_fill=None if w.peak_fill is None else format(w.peak_fill, "f"),
+            peak_fill=decimal_text(w.peak_fill),
             superseded_at=w.superseded_at,
             subject=w.subject,
         )

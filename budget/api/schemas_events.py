@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from budget.api.schemas import Int, Strict
+from budget.api.schemas_declared import declared
 from budget.domain import redact
 from budget.events.types import Event
 from budget.webhooks.webhooks import Delivery, Webhook
 
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=60)]
-BudgetId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\x00]*$")]
+BudgetId = declared("budget_id")
 
 
 class EventOut(BaseModel):

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 from pydantic import Strict as StrictType
 
-from budget.api.schemas import Bool, Id, Strict, Tags, Text, Tokens
+from budget.api.schemas import Bool, Strict, Tags, Tokens
+from budget.api.schemas_declared import declared
 from budget.api.schemas_ledger import DenialOut
 from budget.domain.enums import Tier
 
@@ -47,7 +48,7 @@ Capability = Literal[
 ]
 #: What recommend and route leave out unless included (engine/insight/eligibility.py).
 Include = Literal["deprecated", "retired", "unknown", "base", "fine_tuned"]
-Zone = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+Zone = declared("timezone")
 
 
 class _FromDict(BaseModel):
@@ -214,19 +215,19 @@ class RecommendationOut(_FromDict):
 class RouteIn(Strict):
     """A request to route: the preferred model, expected tokens, the caller's attributes."""
 
-    preferred_model: Text
-    provider: Text | None = None
-    task_type: Text | None = None
+    preferred_model: declared("model")
+    provider: declared("provider") | None = None
+    task_type: declared("task_type") | None = None
     input_tokens: Tokens = 0
     max_output_tokens: Tokens = 0
-    component: Text | None = None
-    project: Text | None = None
-    user: Text | None = None
-    api_key: Text | None = None
+    component: declared("component") | None = None
+    project: declared("project") | None = None
+    user: declared("user") | None = None
+    api_key: declared("api_key") | None = None
     tier: Tier | None = None
     tags: Tags | None = None
-    session_id: Id | None = None
-    task_id: Id | None = None
+    session_id: declared("session_id") | None = None
+    task_id: declared("task_id") | None = None
     priority: (
         Annotated[int, StrictType(), Field(ge=1, le=10)]
         | Literal["low", "normal", "high", "critical"]

@@ -23,6 +23,7 @@ from budget.api.schemas import (
     money,
     money_parts,
 )
+from budget.api.schemas_declared import declared
 from budget.domain import models as m
 from budget.domain.enums import AlertKind, AllocationStatus, Severity
 
@@ -41,8 +42,8 @@ class RequestFields(ScopeFields):
         Annotated[int, StrictType(), Field(ge=1, le=10)]
         | Literal["low", "normal", "high", "critical"]
     ) = 5
-    session_id: Id | None = None
-    task_id: Id | None = None
+    session_id: declared("session_id") | None = None
+    task_id: declared("task_id") | None = None
     ttl_seconds: Annotated[int, StrictType(), Field(ge=1, le=31 * 86400)] | None = None
     metadata: Metadata = Field(default_factory=dict)
     service_tier: ServiceTierName | None = Field(
@@ -187,11 +188,11 @@ class UsageIn(ScopeFields):
     service_tier: ServiceTierName | None = Field(
         None, description="standard (default), batch, flex or priority."
     )
-    allocation_id: Annotated[str, StringConstraints(max_length=40)] | None = None
-    request_id: Id | None = None
+    allocation_id: declared("allocation_id", min_length=0) | None = None
+    request_id: declared("request_id") | None = None
     context_id: Id | None = None
-    session_id: Id | None = None
-    task_id: Id | None = None
+    session_id: declared("session_id") | None = None
+    task_id: declared("task_id") | None = None
     latency_ms: Annotated[int, StrictType(), Field(ge=0, le=10**9)] | None = None
     metadata: Metadata = Field(default_factory=dict)
     occurred_at: Instant | None = None
@@ -279,7 +280,7 @@ class VoidIn(Strict):
     """Cancel a usage record with a compensating entry."""
 
     reason: Reason
-    request_id: Id | None = Field(
+    request_id: declared("request_id") | None = Field(
         None, description="Idempotency key; by default a repeated void returns the first."
     )
 
@@ -288,7 +289,7 @@ class AdjustIn(Strict):
     """What the usage record should say: its cost and/or token counts."""
 
     reason: Reason
-    request_id: Id | None = None
+    request_id: declared("request_id") | None = None
     cost: Usd | None = Field(None, description="The new cost in USD (priced records only).")
     input_tokens: Tokens | None = None
     output_tokens: Tokens | None = None
@@ -350,12 +351,12 @@ class AcknowledgeIn(Strict):
 class KeyIn(Strict):
     name: Text
     role: Literal["admin", "client"] = "client"
-    user: Text | None = Field(
+    user: declared("user") | None = Field(
         default=None, description="A client key's user: filled into its requests."
     )
-    project: Text | None = None
-    component: Text | None = None
-    budgets: Annotated[list[Text], Field(max_length=50)] | None = Field(
+    project: declared("project") | None = None
+    component: declared("component") | None = None
+    budgets: Annotated[list[declared("budget")], Field(max_length=50)] | None = Field(
         default=None, description="Budget ids or names a client key sees (default: all)."
     )
 

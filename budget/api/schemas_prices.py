@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from budget.api.schemas import Instant, Strict, Text, Tokens, money, money_parts
+from budget.api.schemas_declared import declared
 from budget.api.schemas_ledger import ServiceTierName
 from budget.domain import models as m
 from budget.domain.prices import Price
@@ -186,8 +187,8 @@ class UpdateIn(Strict):
 
 
 class OverrideIn(Strict):
-    provider: Text
-    model: Text
+    provider: declared("provider")
+    model: declared("model")
     input: Rate
     output: Rate | None = None
     cached_input: Rate | None = None
@@ -202,8 +203,8 @@ class OverrideIn(Strict):
 
 
 class EstimateIn(Strict):
-    provider: Text
-    model: Text
+    provider: declared("provider")
+    model: declared("model")
     input_tokens: Tokens = 0
     output_tokens: Tokens = 0
     cached_input_tokens: Tokens = 0

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from budget.api.schemas import Bool, Id, Strict, Text
+from budget.api.schemas_declared import declared
 from budget.api.times import Instant
 from budget.domain.enums import AlertKind
 
@@ -50,7 +51,7 @@ class AcknowledgeManyIn(Strict):
     alert_ids: Annotated[list[Id], Field(max_length=1000)] | None = None
     all: Bool = False
     kind: AlertKind | None = None
-    budget_id: Annotated[str, StringConstraints(max_length=40)] | None = None
+    budget_id: declared("budget_id", min_length=0) | None = None
     before: Instant | None = None
 
 

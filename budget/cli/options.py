@@ -8,28 +8,37 @@ from typing import Annotated, Any
 
 import typer
 
+from budget.domain import scope as scope_fields
 from budget.domain.enums import Tier
 from budget.errors import ValidationError
 
 SCOPE = "Scope (request attributes)"
 
-Component = Annotated[str | None, typer.Option(help="Component name.", rich_help_panel=SCOPE)]
-Project = Annotated[str | None, typer.Option(help="Project name.", rich_help_panel=SCOPE)]
-User = Annotated[str | None, typer.Option(help="User name.", rich_help_panel=SCOPE)]
-ApiKeyAttr = Annotated[
-    str | None,
-    typer.Option("--api-key", help="The caller's API key label.", rich_help_panel=SCOPE),
-]
-Provider = Annotated[str | None, typer.Option(help="Provider, e.g. openai.", rich_help_panel=SCOPE)]
-Model = Annotated[str | None, typer.Option(help="Model, e.g. gpt-4o.", rich_help_panel=SCOPE)]
+
+def scope_option(name: str) -> Any:
+    """The option of the declared text field ``name`` (:mod:`budget.domain.scope`):
+    its flag (``--task-type``) and help, in the scope panel."""
+    declared = scope_fields.text_field(name)
+    return Annotated[
+        str | None, typer.Option(declared.option, help=declared.help, rich_help_panel=SCOPE)
+    ]
+
+
+Component = scope_option("component")
+Project = scope_option("project")
+User = scope_option("user")
+ApiKeyAttr = scope_option("api_key")
+Provider = scope_option("provider")
+Model = scope_option("model")
 TierOpt = Annotated[Tier | None, typer.Option(help="Model tier.", rich_help_panel=SCOPE)]
-TaskType = Annotated[
-    str | None,
-    typer.Option("--task-type", help="Task type: chat, coding, ...", rich_help_panel=SCOPE),
-]
+TaskType = scope_option("task_type")
 Tags = Annotated[
     list[str] | None,
-    typer.Option("--tag", help="A tag (repeat for several).", rich_help_panel=SCOPE),
+    typer.Option(
+        scope_fields.text_field("tag").option,
+        help=scope_fields.text_field("tag").help + " Repeat for several.",
+        rich_help_panel=SCOPE,
+    ),
 ]
 Meta = Annotated[
     list[str] | None,

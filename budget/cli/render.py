@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
+from budget.domain.money_text import decimal_of, usd_exact
 from budget.remote.errors import denial_of
 
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
@@ -39,14 +40,11 @@ def when(value: str | None) -> str:
 
 
 def usd(value: str | None) -> str:
+    """An API body's USD amount as ``$0.0094``; text that is not a number as it is."""
     if value is None:
         return ""
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        return value
-    text = format(amount.normalize(), "f") if amount else "0"
-    return f"${text}"
+    amount = decimal_of(value)
+    return value if amount is None else usd_exact(amount)
 
 
 def limits(tokens: int | None, cost: str | None) -> str:

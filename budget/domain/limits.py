@@ -37,6 +37,8 @@ SHORT_LENGTH = 100
 ID_LENGTH = 300
 #: Budget, policy, allocation and usage ids Budget makes (``bud_…``).
 KEY_LENGTH = 40
+#: IANA time zone names (the longest in use is about 30 characters).
+ZONE_LENGTH = 64
 #: Free text: a budget's description.
 DESCRIPTION_LENGTH = 4000
 #: Tags on one request or policy, and the length of each.

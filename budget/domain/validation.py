@@ -9,14 +9,13 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, TypeVar
 
-from budget.domain import limits, when
+from budget.domain import limits, scope, when
 from budget.domain.enums import Priority
 from budget.errors import ValidationError
 
 E = TypeVar("E", bound=Enum)
 
 MAX_TOKENS = limits.MAX_TOKENS
-MAX_TEXT = limits.NAME_LENGTH
 
 
 def tokens(
@@ -63,8 +62,13 @@ def _names(enum: type[Enum]) -> str:
     return ", ".join(str(m.value) for m in enum)
 
 
-def text(field: str, value: Any, *, required: bool = False, max_len: int = MAX_TEXT) -> str | None:
-    """A short string; blank counts as missing."""
+def text(
+    field: str, value: Any, *, required: bool = False, max_len: int | None = None
+) -> str | None:
+    """A short string; blank counts as missing. ``max_len`` defaults to the
+    length declared for ``field`` (:mod:`budget.domain.scope`)."""
+    if max_len is None:
+        max_len = scope.max_length(field)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ValidationError(field, value, "must be a non-empty string")
@@ -105,13 +109,13 @@ def flag(field: str, value: Any) -> bool:
 
 def provider(field: str, value: Any, *, required: bool = False) -> str | None:
     """A provider name, lowercased (ids are matched case-insensitively)."""
-    name = text(field, value, required=required, max_len=100)
+    name = text(field, value, required=required, max_len=scope.max_length("provider"))
     return name.lower() if name else name
 
 
 def model(field: str, value: Any, *, required: bool = False) -> str | None:
     """A model id, lowercased (ids are matched case-insensitively)."""
-    name = text(field, value, required=required, max_len=200)
+    name = text(field, value, required=required, max_len=scope.max_length("model"))
     return name.lower() if name else name
 
 
@@ -197,7 +201,7 @@ def tag_set(field: str, value: Any) -> frozenset[str]:
     for tag in value:
         if not isinstance(tag, str) or not tag.strip():
             raise ValidationError(field, tag, "each tag must be a non-empty string")
-        out.add(text(field, tag, max_len=limits.NAME_LENGTH))
+        out.add(text(field, tag, max_len=scope.max_length("tag")))
     if len(out) > limits.MAX_TAGS:
         raise ValidationError(field, len(out), f"at most {limits.MAX_TAGS} tags")
     return frozenset(out)

@@ -26,6 +26,7 @@ from budget.engine import (
     pricing,
     queries,
     record,
+    resolve,
     summaries,
 )
 from budget.engine.listing import Listing
@@ -82,6 +83,11 @@ class BudgetService(
     def find_budget(self, name: str) -> Budget:
         """A live budget by name."""
         return budgets.find_budget(self._ctx, name)
+
+    def resolve_budget(self, ref: str) -> Budget:
+        """A live budget by id, else by name: what a person may type for a budget.
+        Raises NotFound naming ``ref`` when neither matches."""
+        return resolve.resolve_budget(self._ctx, ref)
 
     def list_budgets(
         self,

@@ -10,7 +10,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 
 from budget.api.schemas import SummaryOut
 from budget.errors import BudgetError
-from budget.mcp.tools import GetService
+from budget.mcp.calling import GetService
 
 PRICE_KINDS = ("input", "output", "cached_input", "cache_write", "reasoning")
 
@@ -42,12 +42,14 @@ def register(server: MCPServer, get: GetService) -> None:
     @server.resource(
         "budget://budgets/{budget_id}/status",
         name="budget-status",
-        description="One budget's windows: limit, used, reserved, remaining, resets_at.",
+        description="One budget's windows (the budget by id or name): limit, used, "
+        "reserved, remaining, resets_at.",
         mime_type="application/json",
     )
     def budget_status(budget_id: str) -> str:
+        svc = get()
         try:
-            return _json(_summary(get(), budget_id))
+            return _json(_summary(svc, svc.resolve_budget(budget_id).budget_id))
         except BudgetError as exc:
             raise ResourceError(exc.message) from None
 

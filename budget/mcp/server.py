@@ -9,7 +9,7 @@ from mcp.server.mcpserver import MCPServer
 
 from budget.engine.service import BudgetService
 from budget.mcp import resources, tools
-from budget.mcp.tools import GetService
+from budget.mcp.calling import GetService
 
 INSTRUCTIONS = (
     "Budget keeps an LLM token-and-cost ledger with limits. Before calling a model, "

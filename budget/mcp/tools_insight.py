@@ -15,17 +15,19 @@ from pydantic import Field
 
 from budget.domain import limits
 from budget.mcp import identity
-from budget.mcp.tools import (
-    READ,
-    GetService,
-    Json,
+from budget.mcp.arguments import (
+    Component,
     Model,
+    ModelName,
+    OptBudgetRef,
+    Project,
     Provider,
+    ProviderName,
     TaskType,
-    call,
-    resolve_budget,
-    tool,
+    User,
+    text,
 )
+from budget.mcp.calling import READ, GetService, Json, call, tool, visible_budget_id
 
 Tier = Annotated[
     str | None,
@@ -44,6 +46,11 @@ Include = Annotated[
     ),
 ]
 
+UsedModel = text("model", required=True, description="The model you would use.")
+PreferredModel = text("model", required=True, description="The model you would like.")
+FitWithin = text("budget", description="Budget id or name to fit within.")
+Zone = text("timezone", required=True, description="IANA zone for buckets.")
+
 
 def as_json(result: Any) -> Json:
     """A result's ``to_dict()``; a list of results as ``{"items": [...]}``."""
@@ -57,7 +64,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
 
     @tool(server, READ)
     def recommend_model(
-        model: Annotated[str, Field(description="The model you would use.", max_length=200)],
+        model: UsedModel,
         provider: Provider = None,
         task_type: TaskType = None,
         min_context_window: Annotated[int | None, Field(ge=1, le=10**9)] = None,
@@ -67,14 +74,14 @@ def register_insight(server: MCPServer, get: GetService) -> None:
             Field(description="Needed capabilities, e.g. vision, tools.", max_length=20),
         ] = None,
         max_tier: Tier = None,
-        budget: Annotated[str | None, Field(description="Budget id or name to fit within.")] = None,
+        budget: FitWithin = None,
         limit: Annotated[int, Field(ge=1, le=50)] = 5,
         include: Include = None,
     ) -> Json:
         """Cheaper models that can do the same job, cheapest first, with what each
         would save per call at the catalog's prices."""
         svc = get()
-        budget_id = resolve_budget(svc, budget) if budget else None
+        budget_id = svc.resolve_budget(budget).budget_id if budget else None
         result = call(
             svc.recommend_models,
             model=model,
@@ -92,8 +99,8 @@ def register_insight(server: MCPServer, get: GetService) -> None:
 
     @tool(server, READ)
     def model_facts(
-        model: Annotated[str, Field(description="The model id, e.g. gpt-4o.", max_length=200)],
-        provider: Annotated[str, Field(description="The provider, e.g. openai.", max_length=100)],
+        model: ModelName,
+        provider: ProviderName,
     ) -> Json:
         """What the sources state about a model: kind (chat, embedding …), context
         window, output cap, modalities, capabilities and lifecycle (current,
@@ -102,14 +109,14 @@ def register_insight(server: MCPServer, get: GetService) -> None:
 
     @tool(server, READ)
     def route_request(
-        preferred_model: Annotated[str, Field(description="The model you would like.")],
+        preferred_model: PreferredModel,
         provider: Provider = None,
         task_type: TaskType = None,
         input_tokens: Annotated[int, Field(ge=0, le=limits.MAX_TOKENS)] = 0,
         max_output_tokens: Annotated[int, Field(ge=0, le=limits.MAX_TOKENS)] = 0,
-        component: Annotated[str | None, Field(max_length=200)] = None,
-        project: Annotated[str | None, Field(max_length=200)] = None,
-        user: Annotated[str | None, Field(max_length=200)] = None,
+        component: Component = None,
+        project: Project = None,
+        user: User = None,
         include: Include = None,
     ) -> Json:
         """Which model to use for this request given the remaining budget: the
@@ -146,8 +153,8 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         bucket: Annotated[
             str | None, Field(description="Time buckets: hour, day, week or month.")
         ] = None,
-        timezone: Annotated[str, Field(description="IANA zone for buckets.")] = "UTC",
-        budget: Annotated[str | None, Field(description="Budget id or name.")] = None,
+        timezone: Zone = "UTC",
+        budget: OptBudgetRef = None,
         top: Annotated[int | None, Field(ge=1, le=1000)] = None,
         provider: Provider = None,
         model: Model = None,
@@ -155,7 +162,7 @@ def register_insight(server: MCPServer, get: GetService) -> None:
         """Tokens and USD for a period, grouped (and bucketed over time), with totals:
         where the money went."""
         svc = get()
-        budget_id = identity.budget(resolve_budget(svc, budget) if budget else None)
+        budget_id = visible_budget_id(svc, budget)
         filters = {"provider": provider, "model": model}
         result = call(
             svc.usage_report,

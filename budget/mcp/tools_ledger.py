@@ -16,18 +16,16 @@ from pydantic import Field
 from budget.api.schemas_ledger import UsageOut
 from budget.errors import Forbidden
 from budget.mcp import identity
-from budget.mcp.tools import GetService, Json, OptCount, call, dump, tool
+from budget.mcp.arguments import OptCount, UsageId, text
+from budget.mcp.calling import GetService, Json, call, dump, tool
 
 CORRECT = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-UsageId = Annotated[str, Field(description="The usage record to correct (use_…).", max_length=40)]
 Reason = Annotated[
     str, Field(description="Why it is corrected; kept with the entry.", max_length=1000)
 ]
-RequestId = Annotated[
-    str | None, Field(description="Idempotency key of the correction.", max_length=300)
-]
+RequestId = text("request_id", description="Idempotency key of the correction.")
 
 
 def _admin_only() -> None:

@@ -4,7 +4,6 @@ the response every page shares (session cookie, no caching, a strict CSP)."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -14,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from budget.api.deps import Caller
+from budget.domain.money_text import decimal_of, usd_rounded
 from budget.web import session
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -31,30 +31,15 @@ NAV = (
 )
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
 def usd(value: Any) -> str:
     """$1,234.56 for amounts of a dollar or more, four decimals below (never a
     misleading $0.00 for a small non-zero amount)."""
-    amount = _decimal(value)
-    if amount is None:
-        return "—"
-    if abs(amount) >= 1:
-        return f"${amount:,.2f}"
-    if amount != 0 and abs(amount) < Decimal("0.0001"):
-        return "<$0.0001" if amount > 0 else "-<$0.0001"
-    return f"${amount:.4f}"
+    amount = decimal_of(value)
+    return "—" if amount is None else usd_rounded(amount)
 
 
 def count(value: Any) -> str:
-    amount = _decimal(value)
+    amount = decimal_of(value)
     return "—" if amount is None else f"{int(amount):,}"
 
 
@@ -64,7 +49,7 @@ def amount(value: Any, unit: str) -> str:
 
 
 def percent(value: Any, signed: bool = False) -> str:
-    share = _decimal(value)
+    share = decimal_of(value)
     if share is None:
         return "—"
     text = f"{share * 100:.1f}%"

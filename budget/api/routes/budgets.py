@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from budget.api.deps import AdminDep, ClientDep, ServiceDep
+from budget.api.deps import AdminDep, Caller, ClientDep, ServiceDep
 from budget.api.schemas import (
     BudgetIn,
     BudgetOut,
@@ -19,7 +19,9 @@ from budget.api.schemas import (
     SummaryOut,
 )
 from budget.api.strict import StrictRoute
+from budget.domain.models import Budget
 from budget.engine.keys import budgets_seen, sees_budget
+from budget.engine.service import BudgetService
 from budget.errors import NotFound
 
 router = APIRouter(tags=["budgets"], route_class=StrictRoute)
@@ -50,20 +52,35 @@ def list_budgets(
     )
 
 
+def seen_budget(svc: BudgetService, caller: Caller, ref: str) -> Budget:
+    """The budget ``ref`` names (its id, else its name) if the caller's key sees
+    it; NotFound naming ``ref`` otherwise, as if it did not exist."""
+    found = svc.resolve_budget(ref)
+    if not sees_budget(caller.key, found.budget_id):
+        raise NotFound("budget", "id or name", ref)
+    return found
+
+
 @router.get("/budgets/{budget_id}", response_model=BudgetOut)
 def get_budget(budget_id: str, svc: ServiceDep, caller: ClientDep) -> BudgetOut:
-    caller.sees(budget_id)
-    return BudgetOut.of(svc.get_budget(budget_id))
+    """One budget, by id or name."""
+    return BudgetOut.of(seen_budget(svc, caller, budget_id))
 
 
 @router.patch("/budgets/{budget_id}", response_model=BudgetOut)
-def update_budget(budget_id: str, body: BudgetPatch, svc: ServiceDep, _: AdminDep) -> BudgetOut:
-    return BudgetOut.of(svc.update_budget(budget_id, **body.model_dump(exclude_unset=True)))
+def update_budget(
+    budget_id: str, body: BudgetPatch, svc: ServiceDep, caller: AdminDep
+) -> BudgetOut:
+    """Change the fields given of a budget (by id or name)."""
+    found = seen_budget(svc, caller, budget_id)
+    changes = body.model_dump(exclude_unset=True)
+    return BudgetOut.of(svc.update_budget(found.budget_id, **changes))
 
 
 @router.delete("/budgets/{budget_id}", status_code=204)
-def delete_budget(budget_id: str, svc: ServiceDep, _: AdminDep) -> Response:
-    svc.delete_budget(budget_id)
+def delete_budget(budget_id: str, svc: ServiceDep, caller: AdminDep) -> Response:
+    """Delete a budget (by id or name) and its policies."""
+    svc.delete_budget(seen_budget(svc, caller, budget_id).budget_id)
     return Response(status_code=204)
 
 
@@ -76,20 +93,25 @@ def budget_summary(
     subject: Annotated[list[str] | None, Query()] = None,
 ) -> SummaryOut:
     """Each policy's current window; a policy with ``each`` shows its ``top``
-    fullest windows, or those of ``subject`` (``?subject=user=alice``)."""
-    caller.sees(budget_id)
-    return SummaryOut.of(svc.summary(budget_id, top, subject or None))
+    fullest windows, or those of ``subject`` (``?subject=user=alice``); the
+    budget by id or name."""
+    found = seen_budget(svc, caller, budget_id)
+    return SummaryOut.of(svc.summary(found.budget_id, top, subject or None))
 
 
 @router.post("/budgets/{budget_id}/policies", status_code=201, response_model=PolicyOut)
-def add_policy(budget_id: str, body: PolicyIn, svc: ServiceDep, _: AdminDep) -> PolicyOut:
-    return PolicyOut.of(svc.add_policy(budget_id, **body.model_dump(exclude_unset=True)))
+def add_policy(budget_id: str, body: PolicyIn, svc: ServiceDep, caller: AdminDep) -> PolicyOut:
+    """Add a policy to a budget (by id or name)."""
+    found = seen_budget(svc, caller, budget_id)
+    fields = body.model_dump(exclude_unset=True)
+    return PolicyOut.of(svc.add_policy(found.budget_id, **fields))
 
 
 @router.get("/budgets/{budget_id}/policies", response_model=list[PolicyOut])
 def list_budget_policies(budget_id: str, svc: ServiceDep, caller: ClientDep) -> list[PolicyOut]:
-    caller.sees(budget_id)
-    return [PolicyOut.of(p) for p in svc.list_policies(budget_id)]
+    """A budget's policies (the budget by id or name)."""
+    found = seen_budget(svc, caller, budget_id)
+    return [PolicyOut.of(p) for p in svc.list_policies(found.budget_id)]
 
 
 @router.get("/policies", response_model=list[PolicyOut])

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
+from budget.api.schemas_declared import declared_param, declared_query
 from budget.api.schemas_insight import (
     BucketName,
     Capability,
@@ -31,12 +32,16 @@ from budget.api.schemas_insight import (
 )
 from budget.api.strict import StrictRoute
 from budget.api.times import ZonedInstant
+from budget.domain import scope
 from budget.domain.enums import Tier
 
 router = APIRouter(tags=["insight"], route_class=StrictRoute)
 Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-Name = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-TagText = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+Provider = declared_param("provider")
+Model = declared_param("model")
+TagText = Annotated[
+    str, Query(min_length=1, max_length=scope.max_length("tag"), pattern=r"^[^\x00]*$")
+]
 Format = Annotated[
     Literal["json", "csv"] | None, Query(description="csv, or json (default; or Accept)")
 ]
@@ -49,14 +54,14 @@ CSV = {
 
 
 def report_filters(
-    component: Filter = None,
-    project: Filter = None,
-    user: Filter = None,
-    api_key: Filter = None,
-    provider: Filter = None,
-    model: Filter = None,
+    component: declared_query("component") = None,
+    project: declared_query("project") = None,
+    user: declared_query("user") = None,
+    api_key: declared_query("api_key") = None,
+    provider: declared_query("provider") = None,
+    model: declared_query("model") = None,
     tier: Tier | None = None,
-    task_type: Filter = None,
+    task_type: declared_query("task_type") = None,
     tag: Annotated[list[TagText] | None, Query(max_length=20)] = None,
 ) -> dict[str, Any]:
     """Attribute filters of a report (``tag`` repeated: records carrying all of them)."""
@@ -174,9 +179,11 @@ def analysis(
 def recommendations(
     svc: ServiceDep,
     _: ClientDep,
-    model: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")],
-    provider: Filter = None,
-    task_type: Filter = None,
+    model: Annotated[
+        str, Query(min_length=1, max_length=scope.max_length("model"), pattern=r"^[^\x00]*$")
+    ],
+    provider: declared_query("provider") = None,
+    task_type: declared_query("task_type") = None,
     min_context_window: Annotated[int | None, Query(ge=1, le=10**9)] = None,
     same_provider: bool = False,
     capability: Annotated[list[Capability] | None, Query(max_length=11)] = None,
@@ -205,7 +212,7 @@ def recommendations(
 
 
 @router.get("/models/facts", response_model=ModelFactsOut)
-def model_facts(svc: ServiceDep, _: ClientDep, provider: Name, model: Name) -> ModelFactsOut:
+def model_facts(svc: ServiceDep, _: ClientDep, provider: Provider, model: Model) -> ModelFactsOut:
     """What the sources state about a model: mode, context window, output cap,
     modalities, capabilities, lifecycle (current, deprecated, retired, unknown) and
     which source said each. The model is a query parameter (ids may contain ``/``)."""

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
 from budget.api.metrics import count_allocation
-from budget.api.schemas import Page
+from budget.api.schemas import Page, money
+from budget.api.schemas_declared import declared_query
 from budget.api.schemas_ledger import (
     AdjustIn,
     AllocationIn,
@@ -32,6 +33,11 @@ router = APIRouter(tags=["allocations and usage"], route_class=StrictRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 Filter = Annotated[str | None, Query(max_length=300, pattern=r"^[^\x00]*$")]
+
+
+def _filter(name: str) -> Any:
+    """An optional query filter on the declared text field ``name`` (blank: none)."""
+    return declared_query(name, min_length=0)
 
 
 @router.post(
@@ -61,7 +67,7 @@ def check(body: CheckIn, svc: ServiceDep, caller: ClientDep) -> CheckOut:
 def list_allocations(
     svc: ServiceDep,
     caller: ClientDep,
-    context_id: Filter = None,
+    context_id: _filter("context_id") = None,
     status: AllocationStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -136,15 +142,15 @@ def adjust_usage(usage_id: str, body: AdjustIn, svc: ServiceDep, _: AdminDep) ->
 
 
 def ledger_filters(
-    component: Filter = None,
-    project: Filter = None,
-    user: Filter = None,
-    api_key: Filter = None,
-    provider: Filter = None,
-    model: Filter = None,
-    context_id: Filter = None,
-    allocation_id: Filter = None,
-    task_type: Filter = None,
+    component: _filter("component") = None,
+    project: _filter("project") = None,
+    user: _filter("user") = None,
+    api_key: _filter("api_key") = None,
+    provider: _filter("provider") = None,
+    model: _filter("model") = None,
+    context_id: _filter("context_id") = None,
+    allocation_id: _filter("allocation_id") = None,
+    task_type: _filter("task_type") = None,
 ) -> dict[str, Any]:
     """The attribute filters of ``GET /usage``, ``/usage/totals`` and
     ``/usage/export`` (those given)."""
@@ -216,7 +222,7 @@ def usage_totals(
     return UsageTotalsOut(
         records=totals["records"],
         tokens=totals["tokens"],
-        cost=format(totals["cost"], "f"),
+        cost=money(totals["cost"]),
         unpriced_records=totals["unpriced_records"],
     )
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 
 from budget.api.deps import AdminDep, ClientDep, ServiceDep
 from budget.api.schemas import Page
+from budget.api.schemas_declared import declared_param, declared_query
 from budget.api.schemas_prices import (
     OverrideIn,
     PriceConflictOut,
@@ -24,7 +25,8 @@ from budget.api.strict import StrictRoute
 from budget.api.times import Instant
 
 router = APIRouter(prefix="/prices", tags=["prices"], route_class=StrictRoute)
-Name = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+Provider = declared_param("provider")
+Model = declared_param("model")
 Filter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
@@ -34,8 +36,8 @@ Offset = Annotated[int, Query(ge=0, le=10**9)]
 def list_prices(
     svc: ServiceDep,
     _: ClientDep,
-    provider: Filter = None,
-    model: Filter = None,
+    provider: declared_query("provider", min_length=0) = None,
+    model: declared_query("model", min_length=0) = None,
     search: Filter = None,
     source: Filter = None,
     verification: Filter = None,
@@ -67,14 +69,16 @@ def list_prices(
 
 @router.get("/current", response_model=PriceOut)
 def current_price(
-    svc: ServiceDep, _: ClientDep, provider: Name, model: Name, at: Instant | None = None
+    svc: ServiceDep, _: ClientDep, provider: Provider, model: Model, at: Instant | None = None
 ) -> PriceOut:
     """The price a call would be costed with now (or at ``at``)."""
     return PriceOut.of(svc.get_price(provider, model, at=at))
 
 
 @router.get("/history", response_model=list[PriceOut])
-def price_history(svc: ServiceDep, _: ClientDep, provider: Name, model: Name) -> list[PriceOut]:
+def price_history(
+    svc: ServiceDep, _: ClientDep, provider: Provider, model: Model
+) -> list[PriceOut]:
     """Every price row of a model, oldest first."""
     return [PriceOut.of(p) for p in svc.price_history(provider, model)]
 
@@ -119,6 +123,6 @@ def set_override(body: OverrideIn, svc: ServiceDep, _: AdminDep) -> PriceOut:
 
 
 @router.delete("/override", response_model=PriceOut)
-def clear_override(svc: ServiceDep, _: AdminDep, provider: Name, model: Name) -> PriceOut:
+def clear_override(svc: ServiceDep, _: AdminDep, provider: Provider, model: Model) -> PriceOut:
     """Remove the manual price; returns the price now in force."""
     return PriceOut.of(svc.clear_price_override(provider, model))
