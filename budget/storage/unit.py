@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 #: Repository name -> "module:Class". Kept in sections by area.
 REPOSITORIES: dict[str, str] = {
     # -- the write path --
+    "batch": "budget.storage.batch:Batch",
     "meta": "budget.storage.meta:Meta",
     "windows": "budget.storage.windows:Windows",
     "allocations": "budget.storage.allocations:Allocations",
