@@ -17,7 +17,7 @@ Driver errors are re-raised as SQLAlchemy's exceptions, so the unit of work
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import Connection
@@ -129,16 +129,22 @@ class Batch:
 
     def pipelined(self) -> AbstractContextManager[Statements]:
         """Queue the statements run inside without waiting for each (see :func:`pipeline`)."""
+        own = self._own()
+        if not own.is_postgresql:  # SQLite runs each statement as it comes
+            return nullcontext(own)
         return pipeline(self.tx.conn)
 
     def runner(self) -> Statements:
         """The transaction's runner (the pipeline's, inside one)."""
-        conn = self.tx.conn
-        active = conn.info.get(_ACTIVE)
-        if active is not None:
-            return active
+        own = self._own()
+        if not own.is_postgresql:
+            return own
+        active = own.conn.info.get(_ACTIVE)
+        return own if active is None else active
+
+    def _own(self) -> Statements:
         if self._runner is None:
-            self._runner = Statements(conn)
+            self._runner = Statements(self.tx.conn)
         return self._runner
 
 
