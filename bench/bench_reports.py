@@ -212,7 +212,7 @@ def create_windows(svc: budget.BudgetService, now: datetime) -> dict[str, Any]:
     """Each policy's current window, made by the engine as a first request would
     (summed from the rollups, docs/limits.md); how long each took, in ms."""
     from budget.domain.periods import calendar_window, load_timezone
-    from budget.engine.windows import ensure_windows
+    from budget.engine.new_windows import ensure_windows
 
     ctx = svc._ctx
     took = []

@@ -6,8 +6,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
-
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.enums import AlertKind, PolicyType, Severity
@@ -17,16 +15,14 @@ from budget.engine.context import EngineContext
 from budget.engine.windows import Target
 from budget.errors import NotFound
 from budget.events import emit as events
-from budget.storage import tables as t
-from budget.storage.denial_counts import count_denials
-from budget.storage.mapping import row_to_alert
-from budget.storage.sql import insert_ignoring_conflicts, new_id
+from budget.storage.alerts import ANY_BUDGET, AlertFilter
+from budget.storage.unit import Unit
 
 LIMIT = Decimal(1)
 
 
 def raise_alert(
-    conn: Connection,
+    tx: Unit,
     *,
     kind: AlertKind,
     severity: Severity,
@@ -40,26 +36,24 @@ def raise_alert(
     now: datetime | None = None,
 ) -> bool:
     """Store an alert unless one with the same dedup key exists; True if new."""
-    stmt = insert_ignoring_conflicts(conn, t.alerts, index_elements=["dedup_key"]).values(
-        id=new_id("alr"),
-        kind=kind.value,
-        severity=severity.value,
-        dedup_key=dedup_key,
-        message=message,
-        budget_id=budget_id,
-        policy_id=policy_id,
-        window_key=window,
-        threshold=None if threshold is None else str(threshold),
-        details=details or {},
-        created_at=now or utcnow(),
-        acknowledged_by=None,
-        acknowledged_at=None,
+    return tx.alerts.insert_once(
+        {
+            "kind": kind.value,
+            "severity": severity.value,
+            "dedup_key": dedup_key,
+            "message": message,
+            "budget_id": budget_id,
+            "policy_id": policy_id,
+            "window_key": window,
+            "threshold": None if threshold is None else str(threshold),
+            "details": details or {},
+            "created_at": now or utcnow(),
+        }
     )
-    return conn.execute(stmt.returning(t.alerts.c.id)).first() is not None
 
 
 def check_thresholds(
-    conn: Connection,
+    tx: Unit,
     target: Target,
     after: WindowCounters,
     added_tokens: int,
@@ -85,12 +79,12 @@ def check_thresholds(
         for dim, limit, used_after, added in dims:
             mark = threshold * limit
             if used_after - added < mark <= used_after:
-                _threshold_alert(conn, target, kind, threshold, dim, limit, used_after, now)
+                _threshold_alert(tx, target, kind, threshold, dim, limit, used_after, now)
                 break
 
 
 def _threshold_alert(
-    conn: Connection,
+    tx: Unit,
     target: Target,
     kind: AlertKind,
     threshold: Decimal,
@@ -117,7 +111,7 @@ def _threshold_alert(
         "resets_at": span.ends_at.isoformat() if span.ends_at else None,
     }
     new = raise_alert(
-        conn,
+        tx,
         kind=kind,
         severity=severity,
         dedup_key=f"{kind.value}:{policy.policy_id}:{span.key}:{threshold}",
@@ -133,7 +127,7 @@ def _threshold_alert(
         details=details,
     )
     if new:
-        events.threshold_crossed(conn, target, kind, threshold, details, now)
+        events.threshold_crossed(tx, target, kind, threshold, details, now)
 
 
 def list_alerts(
@@ -147,51 +141,38 @@ def list_alerts(
     offset: int = 0,
 ) -> tuple[list[Alert], int]:
     """Alerts, newest first, with the total that match."""
-    query = select(t.alerts)
-    if budget_id is not None:
-        query = query.where(t.alerts.c.budget_id == budget_id)
-    if kind is not None:
-        query = query.where(t.alerts.c.kind == v.choice("kind", kind, AlertKind).value)
-    if acknowledged is not None:
-        col = t.alerts.c.acknowledged_at
-        query = query.where(col.is_not(None) if acknowledged else col.is_(None))
-    start = v.instant("since", since)
-    if start is not None:
-        query = query.where(t.alerts.c.created_at >= start)
+    selected = AlertFilter(
+        budget_id=ANY_BUDGET if budget_id is None else budget_id,
+        kind=None if kind is None else v.choice("kind", kind, AlertKind).value,
+        acknowledged=acknowledged,
+        created_since=v.instant("since", since),
+    )
     limit, offset = v.page(limit, offset)
-    with ctx.db.read() as conn:
-        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(
-            query.order_by(t.alerts.c.created_at.desc(), t.alerts.c.id).limit(limit).offset(offset)
-        ).all()
-    return [row_to_alert(r) for r in rows], total
+    with ctx.db.read() as tx:
+        return tx.alerts.page(selected, limit, offset)
 
 
 def acknowledge_alert(ctx: EngineContext, alert_id: str, by: str) -> Alert:
     """Mark an alert as seen; acknowledging twice keeps the first acknowledgement."""
     who = v.text("acknowledged_by", by, required=True, max_len=200)
-    with ctx.db.write() as conn:
-        row = conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).first()
-        if row is None:
+    with ctx.db.write() as tx:
+        alert = tx.alerts.get(alert_id)
+        if alert is None:
             raise NotFound("alert", "alert_id", alert_id)
-        if row.acknowledged_at is None:
-            conn.execute(
-                update(t.alerts)
-                .where(t.alerts.c.id == alert_id)
-                .values(acknowledged_by=who, acknowledged_at=utcnow())
-            )
-        row = conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id)).one()
-    return row_to_alert(row)
+        if alert.acknowledged_at is None:
+            tx.alerts.acknowledge(AlertFilter(alert_ids=[alert_id]), who, utcnow())
+            alert = tx.alerts.get(alert_id)
+    return alert
 
 
 def record_denial(ctx: EngineContext, denied, now: datetime) -> None:
     """One ``denied`` alert (and event) per policy window a refusal names; every
     refusal counts in the denial counters (``/metrics``)."""
-    with ctx.db.write() as conn:
-        count_denials(conn, denied.denials, now)
+    with ctx.db.write() as tx:
+        tx.alerts.count_denials(denied.denials, now)
         for d in denied.denials:
             new = raise_alert(
-                conn,
+                tx,
                 kind=AlertKind.DENIED,
                 severity=Severity.CRITICAL,
                 dedup_key=f"denied:{d.policy_id}:{d.window_key}",
@@ -203,22 +184,22 @@ def record_denial(ctx: EngineContext, denied, now: datetime) -> None:
                 now=now,
             )
             if new:
-                events.allocation_denied(conn, d, now)
+                events.allocation_denied(tx, d, now)
 
 
 def record_unpriced(ctx: EngineContext, unknown, now: datetime) -> None:
     """The unpriced-model alert of a refused allocation, in its own transaction."""
-    with ctx.db.write() as conn:
-        raise_unpriced_alert(conn, unknown.provider, unknown.model, now)
+    with ctx.db.write() as tx:
+        raise_unpriced_alert(tx, unknown.provider, unknown.model, now)
 
 
 def raise_unpriced_alert(
-    conn: Connection, provider: str, model: str, now: datetime, hint: str | None = None
+    tx: Unit, provider: str, model: str, now: datetime, hint: str | None = None
 ) -> None:
     """One alert (and event) per unpriced model and day: its usage is counted but not
     costed. ``hint``: what the catalog looked for (platform, ids, fallbacks)."""
     new = raise_alert(
-        conn,
+        tx,
         kind=AlertKind.UNPRICED_MODEL,
         severity=Severity.WARNING,
         dedup_key=f"unpriced:{provider}:{model}:{now.date().isoformat()}",
@@ -231,4 +212,4 @@ def raise_unpriced_alert(
         now=now,
     )
     if new:
-        events.unpriced_model(conn, provider, model, now)
+        events.unpriced_model(tx, provider, model, now)

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
-
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.enums import AlertKind
 from budget.domain.limits import KEY_LENGTH
 from budget.engine.context import EngineContext
 from budget.errors import ValidationError
-from budget.storage import tables as t
+from budget.storage.alerts import ANY_BUDGET, AlertFilter
 
-L = t.alerts.c
 MAX_IDS = 1000
 
 
@@ -40,27 +37,23 @@ def acknowledge_alerts(
     one. ``all=True`` is needed to acknowledge every open alert without a filter.
     """
     who = v.text("acknowledged_by", by, required=True, max_len=200)
-    ids = _ids(alert_ids)
-    conditions = [L.acknowledged_at.is_(None)]
-    if ids is not None:
-        conditions.append(L.id.in_(ids))
-    if kind is not None:
-        conditions.append(L.kind == v.choice("kind", kind, AlertKind).value)
-    if budget_id is not None:
-        conditions.append(L.budget_id == v.text("budget_id", budget_id, max_len=KEY_LENGTH))
-    moment = v.instant("before", before)
-    if moment is not None:
-        conditions.append(L.created_at < moment)
-    if len(conditions) == 1 and all is not True:
+    selected = AlertFilter(
+        alert_ids=_ids(alert_ids),
+        kind=None if kind is None else v.choice("kind", kind, AlertKind).value,
+        budget_id=ANY_BUDGET
+        if budget_id is None
+        else v.text("budget_id", budget_id, max_len=KEY_LENGTH),
+        created_before=v.instant("before", before),
+    )
+    if selected == AlertFilter() and all is not True:
         raise ValidationError(
             "alert_ids",
             None,
             "name the alerts to acknowledge (ids), a filter (kind, budget_id, before) "
             "or all=true for every open alert",
         )
-    stmt = update(t.alerts).where(*conditions).values(acknowledged_by=who, acknowledged_at=utcnow())
-    with ctx.db.write() as conn:
-        return conn.execute(stmt).rowcount or 0
+    with ctx.db.write() as tx:
+        return tx.alerts.acknowledge(selected, who, utcnow())
 
 
 def _ids(alert_ids: Any) -> list[str] | None:

@@ -2,66 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import replace
 
 from budget.domain.clock import utcnow
-from budget.domain.enums import PolicyType
-from budget.domain.money import nanos_to_usd
-from budget.engine.allocate import AllocationRequest, require_price_for_hard_usd, reservation_cost
+from budget.engine.allocation_request import AllocationRequest
 from budget.engine.context import EngineContext
-from budget.engine.denials import denial_of, over_limits, over_request_limit
+from budget.engine.dry_run import CheckResult, dry_run
 from budget.engine.insight.routing import suggest_cheaper
-from budget.engine.windows import current_counters, matching_spans
-from budget.errors import Denial
 
-
-@dataclass(frozen=True)
-class CheckResult:
-    """Whether an allocation would be granted now, and why not."""
-
-    allowed: bool
-    tokens: int
-    estimated_cost: Decimal | None
-    denials: tuple[Denial, ...]
-    over_soft_limit: bool
-    recommended_model: str | None
-    policy_ids: tuple[str, ...]
+__all__ = ["CheckResult", "check"]
 
 
 def check(ctx: EngineContext, request: AllocationRequest) -> CheckResult:
-    """Evaluate every matching policy against its current counters."""
+    """Evaluate every matching policy against its current counters; over a
+    soft limit or on a denial, with the cheaper model allocate would suggest."""
     now = utcnow()
-    with ctx.db.read() as conn:
-        ctx.refresh(conn)
-        nanos, priced = reservation_cost(ctx, request, now)
-        spans = matching_spans(ctx, request.attributes, now, gate=True)
-        require_price_for_hard_usd(request, [policy for policy, _ in spans], priced)
-        denials: list[Denial] = []
-        over_soft = False
-        for policy, span in spans:
-            if policy.type not in (PolicyType.HARD_LIMIT, PolicyType.SOFT_LIMIT):
-                continue
-            counters = current_counters(conn, policy, span)
-            over_tokens, over_cost = over_limits(
-                policy, counters, request.tokens, nanos, request.critical
-            )
-            over_tokens = over_tokens or over_request_limit(policy, counters, request.critical)
-            # A soft USD limit cannot be checked without a price: count it as over.
-            over_cost = over_cost or (not priced and policy.cost_limit_nanos is not None)
-            if policy.type is PolicyType.SOFT_LIMIT:
-                over_soft = over_soft or over_tokens or over_cost
-            elif over_tokens or over_cost:
-                denials.append(denial_of(policy, span, counters, request, nanos))
-    recommended = None
-    if over_soft or denials:
-        recommended = suggest_cheaper(ctx, request.attributes, now)
-    return CheckResult(
-        allowed=not denials,
-        tokens=request.tokens,
-        estimated_cost=nanos_to_usd(nanos) if priced else None,
-        denials=tuple(denials),
-        over_soft_limit=over_soft,
-        recommended_model=recommended,
-        policy_ids=tuple(p.policy_id for p, _ in spans),
-    )
+    result = dry_run(ctx, request, now)
+    if not result.wants_advice:
+        return result
+    recommended = suggest_cheaper(ctx, request.attributes, now)
+    return replace(result, recommended_model=recommended)

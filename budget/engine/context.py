@@ -13,21 +13,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
-
 from budget.domain.models import Policy, RequestAttributes
 from budget.domain.periods import WindowSpan
 from budget.pricing.catalog import PriceCatalog
 from budget.settings import Settings
-from budget.storage import tables as t
 from budget.storage.database import Database, after_commit
-from budget.storage.mapping import row_to_policy
-from budget.storage.prices import load_current_prices
-from budget.storage.sql import insert_ignoring_conflicts
+from budget.storage.unit import Unit
 
-_VERSIONS = select(t.meta.c.key, t.meta.c.value)
-#: The same read as driver SQL, for the write path's pipelined statements.
-VERSIONS_SQL = "SELECT key, value FROM meta"
 POLICIES = "policies_version"
 PRICES = "prices_version"
 
@@ -103,6 +95,9 @@ class EngineContext:
         self.held = HeldCache()
         #: The last calendar window of each (policy, period, timezone).
         self.calendar_spans: dict[tuple, WindowSpan] = {}
+        #: Soft windows (policy id, window key) last found over their limit:
+        #: a request meeting one looks for its advice before reserving.
+        self.over_soft: set[tuple[str, str]] = set()
         self.last_sweep = 0.0
         self._read_versions_at = 0.0
         self._seen_changes = -1
@@ -115,7 +110,7 @@ class EngineContext:
 
     @staticmethod
     def check_versions(rows, expected: tuple[int, int]) -> None:
-        """Raise :class:`StaleCache` unless ``rows`` (meta key, value), read in
+        """Raise :class:`StaleCache` unless ``rows`` (meta key, value: pairs or a dict), read in
         the caller's transaction, are the ``expected`` versions: the ones the
         caller's plan was made with. Versions only grow, so a plan made from a
         cache at least that new is current."""
@@ -125,8 +120,8 @@ class EngineContext:
 
     def reload(self) -> None:
         """Bring the cached policies and prices up to date."""
-        with self.db.read() as conn:
-            self.refresh(conn)
+        with self.db.read() as tx:
+            self.refresh(tx)
 
     def refresh_at_most_every(self, seconds: float) -> None:
         """For reads that may see prices a little late (a cost estimate): read
@@ -139,9 +134,9 @@ class EngineContext:
         self.reload()
         self._read_versions_at = now
 
-    def refresh(self, conn: Connection) -> None:
+    def refresh(self, tx: Unit) -> None:
         """Reload policies and prices if another call changed them."""
-        versions = dict(conn.execute(_VERSIONS).all())
+        versions = tx.meta.versions()
         policy_version = versions.get(POLICIES, 0)
         price_version = versions.get(PRICES, 0)
         if self._is_current(policy_version, price_version):
@@ -152,9 +147,9 @@ class EngineContext:
         with self._loading:
             cache = self._cache
             if cache.version != policy_version:
-                self._load_policies(conn, policy_version)
+                self._load_policies(tx, policy_version)
             if cache.catalog_version != price_version or cache.catalog is None:
-                self._load_catalog(conn, price_version)
+                self._load_catalog(tx, price_version)
 
     def _is_current(self, policy_version: int, price_version: int) -> bool:
         cache = self._cache
@@ -164,18 +159,8 @@ class EngineContext:
             and cache.catalog is not None
         )
 
-    def _load_policies(self, conn: Connection, version: int) -> None:
-        rows = conn.execute(
-            select(t.policies)
-            .join(t.budgets, t.budgets.c.id == t.policies.c.budget_id)
-            .where(
-                t.policies.c.deleted_at.is_(None),
-                t.budgets.c.deleted_at.is_(None),
-                t.budgets.c.active.is_(True),
-            )
-            .order_by(t.policies.c.created_at, t.policies.c.id)
-        ).all()
-        policies = tuple(row_to_policy(r) for r in rows)
+    def _load_policies(self, tx: Unit, version: int) -> None:
+        policies = tx.meta.policies_in_force()
         with self._lock:
             # a policy change may have retired windows: find them again
             self.window_ids.clear()
@@ -183,8 +168,8 @@ class EngineContext:
             self._cache.policies_by_id = {p.policy_id: p for p in policies}
             self._cache.version = version
 
-    def _load_catalog(self, conn: Connection, version: int) -> None:
-        catalog = PriceCatalog(load_current_prices(conn))
+    def _load_catalog(self, tx: Unit, version: int) -> None:
+        catalog = PriceCatalog(tx.meta.current_prices())
         with self._lock:
             self._cache.catalog = catalog
             self._cache.catalog_version = version
@@ -199,8 +184,8 @@ class EngineContext:
     @property
     def catalog(self) -> PriceCatalog:
         if self._cache.catalog is None:
-            with self.db.read() as conn:
-                self.refresh(conn)
+            with self.db.read() as tx:
+                self.refresh(tx)
         assert self._cache.catalog is not None
         return self._cache.catalog
 
@@ -219,8 +204,7 @@ def _count_local_change() -> None:
     _LOCAL[0] += 1
 
 
-def bump_version(conn: Connection, key: str) -> None:
+def bump_version(tx: Unit, key: str) -> None:
     """Tell every process that policies or prices changed (same transaction)."""
-    after_commit(conn, _count_local_change)
-    conn.execute(insert_ignoring_conflicts(conn, t.meta).values(key=key, value=0))
-    conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=t.meta.c.value + 1))
+    after_commit(tx, _count_local_change)
+    tx.meta.bump(key)

@@ -32,8 +32,9 @@ from budget.domain.prices import COST_PARTS
 from budget.engine.alerts import check_thresholds
 from budget.engine.context import EngineContext, StaleCache
 from budget.engine.insight import rollups
+from budget.engine.new_windows import ensure_windows
 from budget.engine.pricing import token_usage
-from budget.engine.windows import ensure_windows, matching_spans, window_targets
+from budget.engine.windows import matching_spans, window_targets
 from budget.errors import Conflict, IdempotencyConflict, NotFound, StorageError, ValidationError
 from budget.events import emit as events
 from budget.storage.mapping import row_to_attributes, row_to_usage

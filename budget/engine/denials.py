@@ -8,16 +8,13 @@ limit and a dry run (``check``), which limit a request passes.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from budget.domain.enums import LimitKind
 from budget.domain.models import Policy, WindowCounters
 from budget.domain.money import nanos_to_usd
 from budget.domain.periods import WindowSpan
+from budget.engine.allocation_request import AllocationRequest
 from budget.errors import Denial
-
-if TYPE_CHECKING:  # allocate imports this module
-    from budget.engine.allocate import AllocationRequest
 
 
 def over_limits(

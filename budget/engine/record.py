@@ -9,23 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.enums import Tier
 from budget.domain.models import UsageRecord
 from budget.domain.prices import TokenUsage
 from budget.engine.context import EngineContext, StaleCache
+from budget.engine.new_windows import ensure_windows
 from budget.engine.pricing import token_usage, valid_service_tier
 from budget.engine.queries import release
 from budget.engine.record_write import AlreadyRecorded, plan, write
-from budget.engine.windows import ensure_windows
 from budget.errors import BudgetError, IdempotencyConflict, StorageError, ValidationError
-from budget.storage import tables as t
-from budget.storage.mapping import row_to_usage
-
-U = t.usage_records.c
 
 
 @dataclass(frozen=True)
@@ -188,9 +182,9 @@ def _record_all(ctx: EngineContext, items: list[UsageInput]) -> list[UsageRecord
         ensure_windows(ctx, [span for p in planned for span in p.spans], now)
         created: dict[tuple[str, str], int] = {}
 
-        def work(conn, todo=planned, at=now, seen=expected, created=created):
+        def work(tx, todo=planned, at=now, seen=expected, created=created):
             created.clear()
-            return write(ctx, conn, todo, at, seen, created)
+            return write(ctx, tx, todo, at, seen, created)
 
         try:
             written = ctx.db.run_write(work)
@@ -233,11 +227,10 @@ def _refuse_repeated_ids(items: list[UsageInput]) -> None:
 
 def _existing(ctx: EngineContext, items: list[UsageInput]) -> dict[str, UsageRecord]:
     ids = [item.request_id for item in items if item.request_id]
-    with ctx.db.read() as conn:
-        rows = conn.execute(select(t.usage_records).where(U.request_id.in_(ids))).all()
-    found = {row.request_id: row for row in rows}
+    with ctx.db.read() as tx:
+        found = tx.ledger.by_request_ids(ids)
     for index, item in enumerate(items):
-        row = found.get(item.request_id)
-        if row is not None and row.content_hash != item.content_hash:
-            raise _ItemError(index, IdempotencyConflict(item.request_id or "", row.id))
-    return {rid: row_to_usage(row) for rid, row in found.items()}
+        record, content_hash = found.get(item.request_id, (None, None))
+        if record is not None and content_hash != item.content_hash:
+            raise _ItemError(index, IdempotencyConflict(item.request_id or "", record.usage_id))
+    return {rid: record for rid, (record, _) in found.items()}

@@ -16,14 +16,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection
-
 from budget.domain.enums import AllocationStatus
 from budget.domain.models import SCOPE_FIELDS, Policy, RequestAttributes
 from budget.domain.periods import WindowSpan
 from budget.domain.prices import COST_PARTS, CostBreakdown
 from budget.engine.alerts import check_thresholds, raise_unpriced_alert
-from budget.engine.context import VERSIONS_SQL, EngineContext, Held
+from budget.engine.context import EngineContext, Held
 from budget.engine.expiry import expire_if_due, locked_allocation
 from budget.engine.insight import rollups
 from budget.engine.pricing import cost_of, resolve_tier
@@ -31,13 +29,9 @@ from budget.engine.windows import Target, matching_spans, window_targets
 from budget.errors import NotFound, ValidationError
 from budget.events import emit as events
 from budget.events.emit import window_ref
-from budget.storage import allocations as store_allocations
-from budget.storage import ledger as store_ledger
-from budget.storage import windows as store_windows
-from budget.storage.batch import Statements, pipeline
+from budget.storage.ledger import new_usage_id
 from budget.storage.mapping import attributes_to_columns, row_to_attributes, row_to_usage
-from budget.storage.sql import new_id
-from budget.storage.windows import counters_by_id
+from budget.storage.unit import Unit
 
 _ATTRS = (*SCOPE_FIELDS, "tags", "session_id", "task_id")
 
@@ -97,12 +91,8 @@ def held_allocation(ctx: EngineContext, allocation_id: str) -> Held:
     held = ctx.held.get(allocation_id)
     if held is not None:
         return held
-    with ctx.db.read() as conn:
-        s = Statements(conn)
-        row = store_allocations.decode(
-            next(iter(s.fetchall(store_allocations.read(s, allocation_id))), None)
-        )
-        windows = s.fetchall(store_allocations.held_windows(s, allocation_id))
+    with ctx.db.read() as tx:
+        row, windows = tx.allocations.held(allocation_id)
     if row is None:
         raise NotFound("allocation", "allocation_id", allocation_id)
     held = Held(
@@ -110,7 +100,7 @@ def held_allocation(ctx: EngineContext, allocation_id: str) -> Held:
         row.context_id,
         row_to_attributes(row),
         row.expires_at,
-        tuple((w[0], w[1], w[2]) for w in windows),
+        tuple(windows),
     )
     ctx.held.put(held)
     return held
@@ -118,41 +108,38 @@ def held_allocation(ctx: EngineContext, allocation_id: str) -> Held:
 
 def write(
     ctx: EngineContext,
-    conn: Connection,
+    tx: Unit,
     planned: list[Planned],
     now: datetime,
     expected: tuple[int, int],
     created: dict[tuple[str, str], int],
 ):
-    """Record the planned reports in the transaction of ``conn``; their records.
+    """Record the planned reports in the transaction ``tx``; their records.
     ``expected``: the cache versions the plan was made with; windows created
     go to ``created``, for the caller to cache once the transaction commits."""
     for p in planned:
-        p.targets = window_targets(ctx, conn, p.spans, now, created)  # made by ensure_windows
+        p.targets = window_targets(ctx, tx, p.spans, now, created)  # made by ensure_windows
     for p in planned:
         if p.held is not None and p.held.expires_at <= now:
-            row = locked_allocation(conn, p.held.allocation_id)
+            row = locked_allocation(tx, p.held.allocation_id)
             if row is None:
                 raise pruned_allocation(ctx, p.held.allocation_id)
-            expire_if_due(conn, row, now)
+            expire_if_due(tx, row, now)
     with_allocation = sorted((p for p in planned if p.held), key=lambda p: p.held.allocation_id)
     alone = [p for p in planned if p.held is None]
-    with pipeline(conn) as s:
-        before = {
-            p.index: store_allocations.lock_state(s, p.held.allocation_id) for p in with_allocation
-        }
-        store_windows.lock(s, _all_windows(planned))
-        inserts = store_ledger.insert_many(s, [p.values for p in planned])
+    with tx.batch.pipelined():
+        before = {p.index: tx.allocations.lock_state(p.held.allocation_id) for p in with_allocation}
+        tx.windows.lock(_all_windows(planned))
+        inserted = tx.ledger.insert([p.values for p in planned])
         # The versions are read after the ledger insert: a window being created
         # holds that insert back until it commits, so a plan made before a
         # policy change sees the change here and restarts (docs/limits.md).
-        versions = s.run(VERSIONS_SQL)
+        versions = tx.meta.queue_versions()
         summed = _summed(alone)
-        counted_alone = store_windows.add_used_each(s, summed) if summed else None
+        counted_alone = tx.windows.add_used_each(summed)
         counted, drawn = {}, {}
         for p in with_allocation:
-            counted[p.index] = store_windows.count(
-                s,
+            counted[p.index] = tx.windows.count(
                 [x.window_id for x in p.targets],
                 p.tokens,
                 p.nanos,
@@ -161,38 +148,36 @@ def write(
                 release=p.item.release,
             )
             release_at = now if p.item.release else None
-            drawn[p.index] = store_allocations.draw(
-                s, p.held.allocation_id, p.tokens, p.nanos, release_at=release_at
+            drawn[p.index] = tx.allocations.draw(
+                p.held.allocation_id, p.tokens, p.nanos, release_at=release_at
             )
-        rollups.apply_usages(conn, [p.values for p in planned])
-        if len(store_ledger.inserted_ids(s, inserts)) != len(planned):
+        rollups.apply_usages(tx, [p.values for p in planned])
+        if len(inserted.result()) != len(planned):
             raise AlreadyRecorded()
-        ctx.check_versions(s.fetchall(versions), expected)
-        after_alone = counters_by_id(s.fetchall(counted_alone)) if counted_alone else {}
+        ctx.check_versions(versions.result(), expected)
+        after_alone = counted_alone.result()
         results = {
             p.index: (
-                _state(ctx, s.fetchall(before[p.index]), p.held.allocation_id),
-                counters_by_id(s.fetchall(counted[p.index]))
-                if counted[p.index] is not None
-                else {},
-                s.fetchall(drawn[p.index])[0],
+                _state(ctx, before[p.index].result(), p.held.allocation_id),
+                counted[p.index].result(),
+                drawn[p.index].result(),
             )
             for p in with_allocation
         }
-    _alerts_alone(conn, alone, summed, after_alone, now)
+    _alerts_alone(tx, alone, summed, after_alone, now)
     for p in with_allocation:
         after = results[p.index][1]
         for target in p.targets:
-            check_thresholds(conn, target, after[target.window_id], p.tokens, p.nanos, now)
+            check_thresholds(tx, target, after[target.window_id], p.tokens, p.nanos, now)
     unpriced = {
         (p.values["provider"] or "", p.values["model"] or "") for p in planned if p.cost is None
     }
     for provider, model in sorted(unpriced):
         hint = ctx.catalog.resolve(provider, model, now).hint() if provider and model else None
-        raise_unpriced_alert(conn, provider, model, now, hint)
+        raise_unpriced_alert(tx, provider, model, now, hint)
     records = {
         p.index: events.usage_recorded(
-            conn, row_to_usage(SimpleNamespace(**p.values)), p.targets, now
+            tx, row_to_usage(SimpleNamespace(**p.values)), p.targets, now
         )
         for p in planned
     }
@@ -200,7 +185,7 @@ def write(
         (status, remaining), _, new = results[p.index]
         if p.item.release and status == AllocationStatus.ACTIVE.value:
             returned = remaining - min(remaining, p.tokens)
-            closed_event(ctx, conn, p.held, store_allocations.decode(new), returned, now)
+            closed_event(ctx, tx, p.held, new, returned, now)
     return records
 
 
@@ -211,11 +196,11 @@ def pruned_allocation(ctx: EngineContext, allocation_id: str) -> NotFound:
     return NotFound("allocation", "allocation_id", allocation_id)
 
 
-def _state(ctx: EngineContext, rows: list, allocation_id: str):
+def _state(ctx: EngineContext, state: tuple[str, int] | None, allocation_id: str):
     """(status, tokens_remaining) of the allocation before this write."""
-    if not rows:
+    if state is None:
         raise pruned_allocation(ctx, allocation_id)
-    return rows[0]
+    return state
 
 
 def _all_windows(planned: list[Planned]) -> list[int]:
@@ -235,10 +220,10 @@ def _summed(planned: list[Planned]) -> dict[int, tuple[int, int, int]]:
     return out
 
 
-def _alerts_alone(conn, planned, summed, after, now) -> None:
+def _alerts_alone(tx: Unit, planned, summed, after, now) -> None:
     targets = {x.window_id: x for p in planned for x in p.targets}
     for window_id, (tokens, nanos, _) in summed.items():
-        check_thresholds(conn, targets[window_id], after[window_id], tokens, nanos, now)
+        check_thresholds(tx, targets[window_id], after[window_id], tokens, nanos, now)
 
 
 def held_refs(ctx: EngineContext, held: Held) -> list[dict[str, Any]] | None:
@@ -253,13 +238,15 @@ def held_refs(ctx: EngineContext, held: Held) -> list[dict[str, Any]] | None:
     return refs
 
 
-def closed_event(ctx: EngineContext, conn, held: Held, new, returned: int, now: datetime) -> None:
+def closed_event(
+    ctx: EngineContext, tx: Unit, held: Held, new, returned: int, now: datetime
+) -> None:
     """The event of an allocation closed now (``new``: its row after) that gave
     back ``returned`` unused tokens."""
     closed = SimpleNamespace(**{**vars(new), "tokens_remaining": returned})
     status = AllocationStatus(new.status)
     refs = held_refs(ctx, held)
-    events.allocation_closed(conn, closed, status, held.window_ids, now, windows=refs)
+    events.allocation_closed(tx, closed, status, held.window_ids, now, windows=refs)
     ctx.held.drop(held.allocation_id)
 
 
@@ -294,7 +281,7 @@ def _row(item, attrs, context_id, cost, price, at: datetime, now: datetime) -> d
         parts = {f"{name}_nanos": getattr(cost, f"{name}_nanos") for name in COST_PARTS}
     priced_by = price if cost is not None else None  # the price the cost was computed with
     return dict(
-        id=new_id("use"),
+        id=new_usage_id(),
         request_id=item.request_id,
         content_hash=item.content_hash,
         allocation_id=item.allocation_id,

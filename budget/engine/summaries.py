@@ -29,9 +29,9 @@ from budget.domain.periods import CALENDAR_PERIODS, WindowSpan, calendar_window,
 from budget.engine.budgets import get_budget
 from budget.engine.context import EngineContext
 from budget.engine.expiry import expire_allocations
+from budget.engine.new_windows import current_counters
 from budget.engine.policies import get_policy, list_policies
 from budget.engine.seed import unpriced_in
-from budget.engine.windows import current_counters
 from budget.errors import ValidationError
 from budget.storage.unit import Unit
 from budget.storage.window_reads import StoredWindow

@@ -15,9 +15,13 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import Row, bindparam, select, update
+
+from budget.domain.enums import AllocationStatus
 from budget.storage import tables
-from budget.storage.batch import Statements, defer
-from budget.storage.sql import db_json, db_time, from_db_json, from_db_time, to_dialect
+from budget.storage.batch import Pending, Statements, defer
+from budget.storage.sql import db_json, db_time, from_db_json, from_db_time, new_id, to_dialect
+from budget.storage.unit import Unit
 
 #: Every column of ``allocations``, in table order (the insert writes them all).
 COLUMNS = tuple(column.name for column in tables.allocations.columns)
@@ -54,6 +58,11 @@ def insert(s: Statements, values: dict[str, Any], window_ids: Sequence[int]) -> 
         "SELECT ?, value FROM json_each(?)"
     )
     defer(s.conn, sql, (values["id"], json.dumps(sorted(window_ids))))
+
+
+def new_allocation_id() -> str:
+    """A new allocation's id."""
+    return new_id("alc")
 
 
 _READ = f"SELECT {_SELECT} FROM allocations WHERE id = %s"
@@ -176,3 +185,115 @@ def _to_db(dialect: str, column: str, value: Any) -> Any:
     if column in _TIMES:
         return db_time(dialect, value)
     return value
+
+
+A = tables.allocations.c
+AW = tables.allocation_windows.c
+ACTIVE = AllocationStatus.ACTIVE.value
+# Statements are built once: building and hashing them costs more than running them.
+_BY_ID = select(tables.allocations).where(A.id == bindparam("aid"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_WINDOW_IDS = select(AW.window_id).where(AW.allocation_id == bindparam("aid"))
+_CLOSE_AS = (
+    update(tables.allocations)
+    .where(A.id == bindparam("aid"))
+    .values(
+        status=bindparam("status"),
+        closed_at=bindparam("closed_at"),
+        tokens_remaining=0,
+        nanos_remaining=0,
+    )
+)
+_ACTIVE_BY_IDS = (
+    select(tables.allocations)
+    .where(A.id.in_(bindparam("ids", expanding=True)), A.status == ACTIVE)
+    .order_by(A.id)
+)
+_ACTIVE_BY_IDS_LOCKED = _ACTIVE_BY_IDS.with_for_update(skip_locked=True)
+_WINDOWS_OF = select(AW.window_id).where(AW.allocation_id.in_(bindparam("ids", expanding=True)))
+
+
+class Allocations:
+    """Allocation rows in one transaction.
+
+    The write path's statements (:meth:`insert`, :meth:`lock_state`,
+    :meth:`draw`) go through the transaction's pipeline; the rest, rare, are
+    plain statements returning attribute rows.
+    """
+
+    def __init__(self, tx: Unit) -> None:
+        self.tx = tx
+
+    # -- the write path's statements (pipelined) --
+
+    def insert(self, values: dict[str, Any], window_ids: Sequence[int]) -> None:
+        """Store a new allocation (every column in ``values``) and the windows
+        it holds; sent with the COMMIT."""
+        insert(self.tx.batch.runner(), values, window_ids)
+
+    def lock_state(self, allocation_id: str) -> Pending[tuple[str, int] | None]:
+        """(status, tokens_remaining) as they are now, the row locked for this
+        transaction (PostgreSQL); None if it does not exist."""
+        s = self.tx.batch.runner()
+        cursor = lock_state(s, allocation_id)
+        return Pending(lambda: next(iter(s.fetchall(cursor)), None))
+
+    def draw(
+        self, allocation_id: str, tokens: int, nanos: int, *, release_at: datetime | None = None
+    ) -> Pending[SimpleNamespace | None]:
+        """:func:`draw`: the row after when it releases the allocation (its
+        closing event shows it), else None."""
+        s = self.tx.batch.runner()
+        cursor = draw(s, allocation_id, tokens, nanos, release_at=release_at)
+
+        def after() -> SimpleNamespace | None:
+            rows = s.fetchall(cursor)  # read either way: it waits for the pipeline
+            return decode(rows[0]) if release_at is not None else None
+
+        return Pending(after)
+
+    def held(self, allocation_id: str) -> tuple[SimpleNamespace | None, list[tuple[int, str, str]]]:
+        """The row (not locked), and (window id, policy id, window key) of
+        each window the allocation holds."""
+        s = self.tx.batch.runner()
+        row = decode(next(iter(s.fetchall(read(s, allocation_id))), None))
+        windows = s.fetchall(held_windows(s, allocation_id))
+        return row, [(w[0], w[1], w[2]) for w in windows]
+
+    # -- closing and expiry --
+
+    def locked(self, allocation_id: str) -> Row | None:
+        """The row, locked for this transaction (PostgreSQL)."""
+        query = _BY_ID_LOCKED if self.tx.dialect.name == "postgresql" else _BY_ID
+        return self.tx.execute(query, {"aid": allocation_id}).first()
+
+    def get(self, allocation_id: str) -> Row:
+        """The row as it is now (it must exist)."""
+        return self.tx.execute(_BY_ID, {"aid": allocation_id}).one()
+
+    def window_ids(self, allocation_id: str) -> list[int]:
+        """The windows it holds, by id."""
+        return sorted(self.tx.execute(_WINDOW_IDS, {"aid": allocation_id}).scalars())
+
+    def close_as(self, allocation_id: str, status: AllocationStatus, now: datetime) -> None:
+        """Close it with ``status``: nothing remains reserved."""
+        self.tx.execute(_CLOSE_AS, {"aid": allocation_id, "status": status.value, "closed_at": now})
+
+    def overdue(self, now: datetime, *, window_id: int | None, limit: int) -> list[str]:
+        """Ids of active allocations past their deadline (those holding one
+        window, or any), the longest overdue first."""
+        query = select(A.id).where(A.status == ACTIVE, A.expires_at <= now)
+        if window_id is not None:
+            query = query.where(A.id.in_(select(AW.allocation_id).where(AW.window_id == window_id)))
+        return list(self.tx.execute(query.order_by(A.expires_at).limit(limit)).scalars().all())
+
+    def lock_active(self, allocation_ids: Sequence[str]) -> list[Row]:
+        """The rows still active among these, by id; on PostgreSQL locked,
+        skipping those another transaction holds."""
+        query = _ACTIVE_BY_IDS_LOCKED if self.tx.dialect.name == "postgresql" else _ACTIVE_BY_IDS
+        return list(self.tx.execute(query, {"ids": sorted(allocation_ids)}).all())
+
+    def windows_of(self, allocation_ids: Sequence[str]) -> list[int]:
+        """The windows these allocations hold, by id, each once."""
+        ids = list(allocation_ids)
+        return sorted(set(self.tx.execute(_WINDOWS_OF, {"ids": ids}).scalars().all()))

@@ -17,11 +17,16 @@ Driver errors are re-raised as SQLAlchemy's exceptions, so the unit of work
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from budget.storage.unit import Unit
+
+T = TypeVar("T")
 
 _ACTIVE = "budget.pipeline"
 _DEFERRED = "budget.deferred"
@@ -97,6 +102,50 @@ class _Rows:
 
     def fetchall(self) -> list[tuple]:
         return self.rows
+
+
+class Pending(Generic[T]):
+    """The result of a statement already sent: read when first asked for,
+    which in a pipeline waits for every statement queued before it."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, read: Callable[[], T]) -> None:
+        self._read = read
+
+    def result(self) -> T:
+        return self._read()
+
+
+class Batch:
+    """The unit's statement runner: ``with tx.batch.pipelined():`` sends the
+    repositories' write-path statements together (PostgreSQL)."""
+
+    __slots__ = ("_runner", "tx")
+
+    def __init__(self, tx: Unit) -> None:
+        self.tx = tx
+        self._runner: Statements | None = None
+
+    def pipelined(self) -> AbstractContextManager[Statements]:
+        """Queue the statements run inside without waiting for each (see :func:`pipeline`)."""
+        own = self._own()
+        if not own.is_postgresql:  # SQLite runs each statement as it comes
+            return nullcontext(own)
+        return pipeline(self.tx.conn)
+
+    def runner(self) -> Statements:
+        """The transaction's runner (the pipeline's, inside one)."""
+        own = self._own()
+        if not own.is_postgresql:
+            return own
+        active = own.conn.info.get(_ACTIVE)
+        return own if active is None else active
+
+    def _own(self) -> Statements:
+        if self._runner is None:
+            self._runner = Statements(self.tx.conn)
+        return self._runner
 
 
 def statements(conn: Connection) -> Statements:

@@ -19,12 +19,12 @@ from budget.storage import ledger as store_ledger
 from budget.storage import tables as t
 from budget.storage import windows as store_windows
 from budget.storage.batch import pipeline
+from budget.storage.meta import VERSIONS_SQL
 from budget.storage.sql import new_id
 from budget.storage.unit import Unit
 
 U = t.usage_records.c
 #: The version counters, read in the correction's transaction.
-_VERSIONS = "SELECT key, value FROM meta"
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Corrections:
         with pipeline(self.tx.conn) as s:
             store_windows.lock(s, sorted(added))
             inserts = store_ledger.insert_many(s, [values])
-            versions = s.run(_VERSIONS)
+            versions = s.run(VERSIONS_SQL)
             counted = store_windows.add_used_each(s, added) if added else None
             alongside()
             inserted = bool(store_ledger.inserted_ids(s, inserts))

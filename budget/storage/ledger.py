@@ -18,9 +18,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import select, text
+
+from budget.domain.models import UsageRecord
 from budget.storage import tables
-from budget.storage.batch import Statements
-from budget.storage.sql import db_json, db_time, to_dialect
+from budget.storage.batch import Pending, Statements
+from budget.storage.mapping import row_to_usage
+from budget.storage.sql import db_json, db_time, new_id, to_dialect
+from budget.storage.unit import Unit
 
 #: Every column of ``usage_records``, in table order (the insert writes them all).
 COLUMNS = tuple(column.name for column in tables.usage_records.columns)
@@ -149,3 +154,39 @@ def _upsert_unnest_sql(
 def inserted_ids(s: Statements, cursors: Iterable) -> set[str]:
     """The ids the insert cursors returned."""
     return {row[0] for cursor in cursors for row in s.fetchall(cursor)}
+
+
+def new_usage_id() -> str:
+    """A new usage record's id."""
+    return new_id("use")
+
+
+_HOLD_WRITES = text("LOCK TABLE usage_records IN SHARE MODE")
+U = tables.usage_records.c
+
+
+class Ledger:
+    """The usage ledger in one transaction."""
+
+    def __init__(self, tx: Unit) -> None:
+        self.tx = tx
+
+    def insert(self, rows: Sequence[Mapping[str, Any]]) -> Pending[set[str]]:
+        """Append usage rows (:func:`insert_many`, pipelined); the ids inserted
+        (a row whose request id was recorded before is not)."""
+        s = self.tx.batch.runner()
+        cursors = insert_many(s, rows)
+        return Pending(lambda: inserted_ids(s, cursors))
+
+    def hold_writes(self) -> None:
+        """PostgreSQL: wait for the transactions that wrote usage to finish and
+        hold new usage writes back until this transaction ends (SHARE lock)."""
+        if self.tx.dialect.name == "postgresql":
+            self.tx.execute(_HOLD_WRITES)
+
+    def by_request_ids(self, request_ids: Sequence[str]) -> dict[str, tuple[UsageRecord, str]]:
+        """The records with these request ids, with their content hashes, by request id."""
+        rows = self.tx.execute(
+            select(tables.usage_records).where(U.request_id.in_(list(request_ids)))
+        ).all()
+        return {row.request_id: (row_to_usage(row), row.content_hash) for row in rows}

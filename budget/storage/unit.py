@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 #: Repository name -> "module:Class". Kept in sections by area.
 REPOSITORIES: dict[str, str] = {
     # -- the write path --
+    "batch": "budget.storage.batch:Batch",
     "meta": "budget.storage.meta:Meta",
     "windows": "budget.storage.windows:Windows",
     "allocations": "budget.storage.allocations:Allocations",
@@ -69,14 +70,25 @@ class Unit:
             return getattr(self.conn, name)
         repository = self._repositories.get(name)
         if repository is None:
-            module, _, cls = spec.partition(":")
-            repository = getattr(import_module(module), cls)(self)
-            self._repositories[name] = repository
+            repository = self._repositories[name] = _repository_class(name, spec)(self)
         return repository
 
     @property
     def is_sqlite(self) -> bool:
         return self.conn.dialect.name == "sqlite"
+
+
+#: Repository classes found so far: importing on every transaction costs the
+#: write path a few percent.
+_CLASSES: dict[str, type] = {}
+
+
+def _repository_class(name: str, spec: str) -> type:
+    cls = _CLASSES.get(name)
+    if cls is None:
+        module, _, attribute = spec.partition(":")
+        cls = _CLASSES[name] = getattr(import_module(module), attribute)
+    return cls
 
 
 def connection(tx: Unit | Connection) -> Connection:

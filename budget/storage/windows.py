@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from functools import lru_cache
 
-from budget.domain.models import WindowCounters
-from budget.storage.batch import Statements
-from budget.storage.sql import to_dialect
+from sqlalchemy import bindparam, select, update
+
+from budget.domain.models import Policy, WindowCounters
+from budget.domain.periods import WindowSpan
+from budget.storage import tables as t
+from budget.storage.batch import Pending, Statements
+from budget.storage.sql import insert_ignoring_conflicts, lock_rows, to_dialect
+from budget.storage.unit import Unit
 
 COUNTERS = "id, used_tokens, reserved_tokens, used_nanos, reserved_nanos, used_requests"
 
@@ -215,3 +221,136 @@ def _count_sql(dialect: str, release: bool, n: int) -> str:
         "reserved_nanos = reserved_nanos - v.rf * d.n "
         f"FROM v, d WHERE windows.id = v.wid RETURNING {COUNTERS}"
     )
+
+
+W = t.windows.c
+# Statements are built once: building and hashing them costs more than running them.
+_FIND = select(W.id).where(W.policy_id == bindparam("pid"), W.window_key == bindparam("key"))
+_READ_BY_KEY = select(
+    W.used_tokens, W.reserved_tokens, W.used_nanos, W.reserved_nanos, W.used_requests
+).where(W.policy_id == bindparam("pid"), W.window_key == bindparam("key"))
+_ADD_RESERVED = (
+    update(t.windows)
+    .where(W.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        reserved_tokens=W.reserved_tokens + bindparam("tokens"),
+        reserved_nanos=W.reserved_nanos + bindparam("nanos"),
+    )
+)
+
+
+def counters_of_row(row) -> WindowCounters:
+    """The counters of a windows row."""
+    return WindowCounters(
+        row.used_tokens, row.reserved_tokens, row.used_nanos, row.reserved_nanos, row.used_requests
+    )
+
+
+class Windows:
+    """Policy windows and their counters in one transaction.
+
+    The counter changes of the write path (:meth:`reserve`, :meth:`count`,
+    :meth:`add_used_each`) are queued in the transaction's pipeline and
+    return a :class:`~budget.storage.batch.Pending` of the counters after.
+    """
+
+    def __init__(self, tx: Unit) -> None:
+        self.tx = tx
+
+    # -- the write path's statements (pipelined) --
+
+    def lock(self, window_ids: Sequence[int]) -> None:
+        """PostgreSQL: lock these windows in id order for the rest of the transaction."""
+        lock(self.tx.batch.runner(), window_ids)
+
+    def reserve(
+        self,
+        limits: Sequence[tuple[int, int | None, int | None, int | None]],
+        tokens: int,
+        nanos: int,
+    ) -> Pending[dict[int, WindowCounters]]:
+        """:func:`reserve`: the counters of the windows whose limits held."""
+        s = self.tx.batch.runner()
+        cursor = reserve(s, limits, tokens, nanos)
+        return Pending(lambda: counters_by_id(s.fetchall(cursor)))
+
+    def count(
+        self,
+        use_ids: Sequence[int],
+        tokens: int,
+        nanos: int,
+        *,
+        allocation_id: str,
+        held_ids: Sequence[int],
+        release: bool = False,
+    ) -> Pending[dict[int, WindowCounters]]:
+        """:func:`count`: usage drawn from an allocation; the counters after."""
+        s = self.tx.batch.runner()
+        cursor = count(
+            s,
+            use_ids,
+            tokens,
+            nanos,
+            allocation_id=allocation_id,
+            held_ids=held_ids,
+            release=release,
+        )
+        if cursor is None:
+            return Pending(dict)
+        return Pending(lambda: counters_by_id(s.fetchall(cursor)))
+
+    def add_used_each(
+        self, added: dict[int, tuple[int, int, int]]
+    ) -> Pending[dict[int, WindowCounters]]:
+        """:func:`add_used_each`: usage drawn from no allocation; the counters after."""
+        if not added:
+            return Pending(dict)
+        s = self.tx.batch.runner()
+        cursor = add_used_each(s, added)
+        return Pending(lambda: counters_by_id(s.fetchall(cursor)))
+
+    # -- finding, creating and retiring windows --
+
+    def find(self, policy_id: str, window_key: str) -> int | None:
+        """The id of a policy's window with this key, if it exists."""
+        return self.tx.execute(_FIND, {"pid": policy_id, "key": window_key}).scalar()
+
+    def insert(
+        self, policy: Policy, span: WindowSpan, counters: WindowCounters, now: datetime
+    ) -> int:
+        """Create the window (unless another transaction just did) starting
+        from ``counters``; its id."""
+        self.tx.execute(
+            insert_ignoring_conflicts(self.tx, t.windows).values(
+                policy_id=policy.policy_id,
+                window_key=span.key,
+                starts_at=span.starts_at,
+                ends_at=span.ends_at,
+                used_tokens=counters.used_tokens,
+                reserved_tokens=0,
+                used_nanos=counters.used_nanos,
+                reserved_nanos=0,
+                used_requests=counters.used_requests,
+                created_at=now,
+                subject=dict(span.subject) or None,
+            )
+        )
+        return self.tx.execute(_FIND, {"pid": policy.policy_id, "key": span.key}).scalar_one()
+
+    def counters(self, policy_id: str, window_key: str) -> WindowCounters | None:
+        """A window's counters, None if it does not exist."""
+        row = self.tx.execute(_READ_BY_KEY, {"pid": policy_id, "key": window_key}).first()
+        return None if row is None else counters_of_row(row)
+
+    # -- expiry --
+
+    def lock_rows(self, window_ids: Sequence[int]) -> None:
+        """PostgreSQL: lock these windows in id order (a statement of its own)."""
+        lock_rows(self.tx.conn, t.windows, list(window_ids))
+
+    def return_reserved(self, window_ids: Sequence[int], tokens: int, nanos: int) -> None:
+        """Take ``tokens`` and ``nanos`` out of these windows' reservations."""
+        if window_ids and (tokens or nanos):
+            self.tx.execute(
+                _ADD_RESERVED, {"ids": list(window_ids), "tokens": -tokens, "nanos": -nanos}
+            )

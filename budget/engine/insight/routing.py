@@ -33,14 +33,14 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from budget.domain import validation as v
 from budget.domain.clock import utcnow
 from budget.domain.models import RequestAttributes
 from budget.domain.prices import TokenUsage
 from budget.engine import pricing
+from budget.engine.allocation_request import build_request
 from budget.engine.context import EngineContext
+from budget.engine.dry_run import dry_run
 from budget.engine.insight.capabilities import facts_of, parse_capabilities
 from budget.engine.insight.eligibility import Constraints, parse_include
 from budget.engine.insight.recommend import (
@@ -71,22 +71,19 @@ ATTRIBUTES = (
 MAX_CANDIDATES = 5
 
 
-def suggest_cheaper(
-    ctx: EngineContext, attrs: RequestAttributes, at: datetime, conn: Connection | None = None
-) -> str | None:
+def suggest_cheaper(ctx: EngineContext, attrs: RequestAttributes, at: datetime) -> str | None:
     """The cheaper model allocate and check suggest over a soft limit (or on a denial):
-    a configured fallback, else the first of the same ranking routing uses."""
+    a configured fallback, else the first of the same ranking routing uses. It
+    reads the usage of the last weeks in a read transaction of its own: never
+    inside a write transaction, which would hold its locks meanwhile."""
     if not attrs.provider or not attrs.model:
         return None
     if attrs.model in ctx.settings.fallback_models:
         return ctx.settings.fallback_models[attrs.model]
     try:
         current = current_price(ctx, attrs.model, attrs.provider, at)
-        if conn is None:
-            with ctx.db.read() as own:
-                mix = token_mix(own, current, at, attrs.task_type)
-        else:
-            mix = token_mix(conn, current, at, attrs.task_type)
+        with ctx.db.read() as tx:
+            mix = token_mix(tx, current, at, attrs.task_type)
         facts = facts_of(current.provider, current.model)
         window = facts.window if facts is not None else None
         window = window or current.context_window
@@ -244,8 +241,8 @@ def _cheapest_fit(
         what = f"this request of {usage.input_tokens:,} input + {usage.output_tokens:,} output"
         mix = TokenMix(1, usage, "request", what)
     else:
-        with ctx.db.read() as conn:
-            mix = token_mix(conn, price, now, task)
+        with ctx.db.read() as tx:
+            mix = token_mix(tx, price, now, task)
     per_request = mix.per_request()
     preferred = pricing.cost_of(price, per_request, now)
     candidates, refused = screen(ctx, price, constraints, now)
@@ -298,11 +295,8 @@ def _price_or_none(ctx: EngineContext, model: str, provider: str | None, now: da
 
 
 def _dry_run(ctx: EngineContext, provider: str, model: str, request: dict[str, Any]):
-    # allocate and check import this module (suggest_cheaper): import them here.
-    from budget.engine.allocate import build_request
-    from budget.engine.check import check
-
-    return check(ctx, build_request(ctx, provider=provider, model=model, **request))
+    """What allocate would decide for this model (no advice: routing is the advice)."""
+    return dry_run(ctx, build_request(ctx, provider=provider, model=model, **request))
 
 
 def _considered(provider: str, model: str, result) -> Considered:
