@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import budget
-from budget.api.app import create_app
+from budget.server.app import create_app
 
 V1 = "/api/v1"
 
