@@ -4,8 +4,6 @@ package root needs ``budget`` itself for them."""
 
 from __future__ import annotations
 
-import importlib.metadata
-
 DISTRIBUTION = "budget-gate"
 __version__ = "0.1.0"
 
@@ -13,6 +11,8 @@ __version__ = "0.1.0"
 def installed_version() -> str:
     """The version of the installed ``budget-gate`` distribution; from a source
     checkout that is not installed, the package's own ``__version__``."""
+    import importlib.metadata  # slow to import: only when asked
+
     try:
         return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pydantic
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from budget.api.schemas_ledger import UsageIn
-from budget.cli.client import Client
 from budget.cli.commands.usage import app
 from budget.cli.runtime import EXIT_INPUT, Cli, command, console_for
 from budget.errors import BudgetError, Conflict, NotFound, PriceUnknown, ValidationError
+
+if TYPE_CHECKING:
+    from budget.cli.client import Client
 
 ROW_ERRORS = (ValidationError, NotFound, Conflict, PriceUnknown)
 INT_COLUMNS = frozenset(
@@ -183,17 +183,22 @@ def send(client: Client, batch: list[tuple[int, dict[str, Any]]], report: Report
     report.tally(records, before)
 
 
-def parse_body(model: type[pydantic.BaseModel], body: Any) -> pydantic.BaseModel:
-    """Validate a request body as the API does; its first error as a ValidationError."""
+def usage_body(raw: dict[str, Any]) -> dict[str, Any]:
+    """A row as POST /usage's body, validated as the API does (UsageIn); its
+    first error as a ValidationError."""
+    import pydantic
+
     from budget.api.schemas import field_of
+    from budget.api.schemas_ledger import UsageIn
 
     try:
-        return model.model_validate(body)
+        usage = UsageIn.model_validate(raw)
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
         raise ValidationError(
             field_of(err.get("loc", ())), err.get("input"), err.get("msg", "invalid")
         ) from None
+    return usage.model_dump(mode="json", exclude_none=True)
 
 
 @command(app, "import")
@@ -231,7 +236,7 @@ def import_(
             report.fail(line, raw)
             continue
         try:
-            body = parse_body(UsageIn, raw).model_dump(mode="json", exclude_none=True)
+            body = usage_body(raw)
         except ValidationError as exc:
             report.fail(line, exc.message)
             continue
