@@ -41,6 +41,8 @@ def local_client(database_url: str | None, *, must_exist: bool = False) -> Clien
     except BaseException:
         svc.close()
         raise
+    from budget.cli.asgi import AppTransport
+
     http = httpx.Client(transport=AppTransport(app), base_url=LOCAL_BASE_URL)
     return Client(http, redact.url(svc.settings.database_url), 0, on_close=svc.close)
 
@@ -53,22 +55,3 @@ def local_app(svc: Any) -> Any:
     app = create_app(service=svc, settings=svc.settings)
     app.dependency_overrides[get_caller] = lambda: OPEN_CALLER
     return app
-
-
-class AppTransport(httpx.BaseTransport):
-    """httpx's ASGI transport for a synchronous client: each request runs the
-    app on an event loop of its own. An exception the app does not handle is
-    raised here, as it would be if the command had called the engine itself."""
-
-    def __init__(self, app: Any) -> None:
-        self._asgi = httpx.ASGITransport(app=app)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        import anyio
-
-        return anyio.run(self._answer, request)
-
-    async def _answer(self, request: httpx.Request) -> httpx.Response:
-        response = await self._asgi.handle_async_request(request)
-        content = await response.aread()
-        return httpx.Response(response.status_code, headers=response.headers, content=content)
