@@ -82,22 +82,25 @@ class Client:
     """The REST API's operations, as the commands need them, over ``http``.
 
     ``target`` names where they run in messages (a server URL, or the local
-    database URL with its password masked); ``on_close`` releases what the
-    transport holds (the local service).
+    database URL with its password masked), ``timeout`` the seconds a server
+    is given to answer (for messages; ``http`` applies it); ``on_close`` releases what the
+    transport holds (the local service); ``skew`` is how far the service's
+    clock is ahead of this one, when known (None: learnt from a Date header).
     """
 
     def __init__(
         self,
         http: httpx.Client,
         target: str,
-        timeout: float,
+        timeout: float | None = None,
         on_close: Callable[[], None] | None = None,
+        skew: timedelta | None = None,
     ) -> None:
         self._http = http
         self.target = target
         self._timeout = timeout
         self._on_close = on_close
-        self._skew: timedelta | None = None
+        self._skew = skew
 
     def close(self) -> None:
         """Release the connections (and the local service)."""
@@ -110,7 +113,8 @@ class Client:
 
     def _unavailable(self, exc: httpx.HTTPError) -> ServerUnavailable:
         if isinstance(exc, httpx.TimeoutException):
-            return ServerUnavailable(f"{self.target} did not answer within {self._timeout:g} s")
+            within = f" within {self._timeout:g} s" if self._timeout else " in time"
+            return ServerUnavailable(f"{self.target} did not answer{within}")
         return ServerUnavailable(f"cannot reach {self.target}: {exc}")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -9,6 +9,7 @@ treats every request as the admin's, as a keyless server on loopback does.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -44,7 +45,8 @@ def local_client(database_url: str | None, *, must_exist: bool = False) -> Clien
     from budget.cli.asgi import AppTransport
 
     http = httpx.Client(transport=AppTransport(app), base_url=LOCAL_BASE_URL)
-    return Client(http, redact.url(svc.settings.database_url), 0, on_close=svc.close)
+    target = redact.url(svc.settings.database_url)
+    return Client(http, target, on_close=svc.close, skew=timedelta(0))
 
 
 def local_app(svc: Any) -> Any:
