@@ -56,12 +56,6 @@ class ServerUnavailable(RemoteError):
     title = "Server unavailable"
 
 
-class Unsupported(RemoteError):
-    """An operation the REST API does not offer."""
-
-    code = "unsupported"
-
-
 _CLASSES: dict[str, type[BudgetError]] = {
     "invalid_input": ValidationError,
     "malformed_json": ValidationError,
