@@ -16,7 +16,6 @@ Adding an operation is one method here, e.g.::
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -25,8 +24,8 @@ from urllib.parse import quote
 
 import httpx
 
-from budget.cli.errors import ServerUnavailable, error_from_response
-from budget.errors import NotFound, ValidationError
+from budget.cli.errors import ServerUnavailable, error_from_response, require_sendable
+from budget.errors import NotFound
 from budget.remote.wire import API_PREFIX
 
 Json = Any
@@ -39,43 +38,6 @@ def _p(value: str) -> str:
 
 def _set(query: Json) -> Json:
     return {k: v for k, v in (query or {}).items() if v is not None}
-
-
-def _unsendable(value: Any, path: str = "") -> tuple[str, str, str] | None:
-    """The field, value and reason of the first thing in a body that JSON
-    cannot carry: text that is not UTF-8 (bytes from the command line that
-    were not) or a number that is not finite; None when all can be sent."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path, value.encode("utf-8", "replace").decode(), "is not valid UTF-8 text"
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else (path, str(value), "must be a finite number")
-    if isinstance(value, dict):
-        entries = []
-        for key, item in value.items():
-            name = str(key).encode("utf-8", "replace").decode()
-            where = f"{path}.{name}" if path else name
-            entries += [(where, str(key)), (where, item)]
-    elif isinstance(value, list | tuple):
-        entries = [(f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value)]
-    else:
-        return None
-    for where, item in entries:
-        found = _unsendable(item, where)
-        if found is not None:
-            return found
-    return None
-
-
-def _require_sendable(**parts: Any) -> None:
-    """Refuse a body or query JSON cannot carry, naming its field."""
-    for part in parts.values():
-        found = _unsendable(part)
-        if found is not None:
-            raise ValidationError(*found)
 
 
 class Client:
@@ -118,7 +80,7 @@ class Client:
         return ServerUnavailable(f"cannot reach {self.target}: {exc}")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        _require_sendable(**kwargs)
+        require_sendable(**kwargs)
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -273,7 +235,7 @@ class Client:
         """GET /usage/export as ``fmt`` (csv, jsonl) text chunks, streamed; the
         request is sent (and an error answer raised) before the first chunk."""
         params = _set(query) | {"format": fmt}
-        _require_sendable(params=params)
+        require_sendable(params=params)
         request = self._http.build_request("GET", API_PREFIX + "/usage/export", params=params)
         try:
             response = self._http.send(request, stream=True)
