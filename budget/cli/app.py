@@ -1,10 +1,12 @@
 """``budget``: the command line, a thin face over the engine or a server.
 
 Layout: ``root.py`` holds the Typer app and its global options, ``runtime.py``
-what every command shares (the backend, output, errors and exit codes),
-``backends.py`` the local and the remote backend, ``render.py`` the tables and
-``commands/`` one module per group. A command only builds a request body,
-calls its backend and formats the response body it gets back.
+what every command shares (the client, output, errors and exit codes),
+``client.py`` the REST API's operations and ``transport.py`` the two ways to
+reach it (a server at --url, or the app in process on the local database),
+``render.py`` the tables and ``commands/`` one module per group. A command
+only builds a request body, calls the client and formats the response body
+it gets back.
 """
 
 from __future__ import annotations

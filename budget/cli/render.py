@@ -1,4 +1,4 @@
-"""Rich tables for the API's response bodies; nothing here talks to a backend."""
+"""Rich tables for the API's response bodies; nothing here talks to the API."""
 
 from __future__ import annotations
 

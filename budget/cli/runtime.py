@@ -1,4 +1,4 @@
-"""What every command shares: the global options, its backend, output and errors.
+"""What every command shares: the global options, its client, output and errors.
 
 A command is a plain function whose first parameter is a :class:`Cli`;
 :func:`command` registers it on a Typer group, adds the global options
@@ -21,14 +21,12 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from budget.cli.backends import Backend, LocalBackend, RemoteBackend
-from budget.cli.backends.errors import RemoteError, ServerUnavailable
+from budget.cli.errors import RemoteError, ServerUnavailable
 from budget.domain import redact
 from budget.errors import (
     PROBLEM_TYPE,
@@ -38,6 +36,9 @@ from budget.errors import (
     ValidationError,
     problem_body,
 )
+
+if TYPE_CHECKING:
+    from budget.cli.client import Client
 
 EXIT_INPUT, EXIT_DENIED, EXIT_SERVER, EXIT_BUG = 2, 3, 4, 1
 #: A check that ran and found a difference (like ``diff``): rollups rebuild --check.
@@ -126,12 +127,12 @@ def console_for(stderr: bool = False) -> Console:
 
 
 class Cli:
-    """One command's run: its options, its backend (opened on first use), its output."""
+    """One command's run: its options, its client (opened on first use), its output."""
 
     def __init__(self, options: Options, reads: bool = False) -> None:
         self.options = options
         self.reads = reads
-        self._backend: Backend | None = None
+        self._client: Client | None = None
         self.console = console_for()
 
     @property
@@ -139,20 +140,23 @@ class Cli:
         return bool(self.options.url)
 
     @property
-    def backend(self) -> Backend:
-        if self._backend is None:
+    def client(self) -> Client:
+        """The REST API: the server at --url, else the app on the local database."""
+        if self._client is None:
+            from budget.cli.transport import local_client, network_client
+
             o = self.options
-            self._backend = (
-                RemoteBackend(o.url, o.key, o.timeout)
+            self._client = (
+                network_client(o.url, o.key, o.timeout)
                 if o.url
-                else LocalBackend(o.database_url, must_exist=self.reads)
+                else local_client(o.database_url, must_exist=self.reads)
             )
-        return self._backend
+        return self._client
 
     def close(self) -> None:
-        if self._backend is not None:
-            self._backend.close()
-            self._backend = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     @property
     def as_json(self) -> bool:
@@ -317,23 +321,34 @@ def run(func: Callable[..., Any], cli_factory: Callable[[], Cli], as_json: bool 
         raise
     except BudgetError as exc:
         raise fail(exc.message, exit_code(exc), _problem(exc, 0, "", as_json)) from None
-    except SQLAlchemyError as exc:
-        from budget.cli.backends.local import short_error
-
-        message = f"database error: {short_error(exc)}"
-        problem = _problem(StorageError(message), 503, "Storage unavailable", as_json)
-        raise fail(message, EXIT_SERVER, problem) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None
     except Exception as exc:
-        if os.environ.get("BUDGET_DEBUG"):
+        if os.environ.get("BUDGET_DEBUG") and not _is_database_error(exc):
             raise
-        message = f"unexpected {type(exc).__name__}: {exc} (BUDGET_DEBUG=1 shows the traceback)"
-        raise fail(message, EXIT_BUG, _problem(exc, 500, "Internal error", as_json)) from None
+        raise _failure(exc, as_json) from None
     finally:
         if cli is not None:
             with contextlib.suppress(Exception):
                 cli.close()
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """A SQLAlchemy error (SQLAlchemy not loaded yet: it cannot be one)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.SQLAlchemyError)
+
+
+def _failure(exc: Exception, as_json: bool) -> typer.Exit:
+    """One line (or a problem body) for an error that is not Budget's own."""
+    if _is_database_error(exc):
+        from budget.cli.database import short_error
+
+        message = f"database error: {short_error(exc)}"
+        problem = _problem(StorageError(message), 503, "Storage unavailable", as_json)
+        return fail(message, EXIT_SERVER, problem)
+    message = f"unexpected {type(exc).__name__}: {exc} (BUDGET_DEBUG=1 shows the traceback)"
+    return fail(message, EXIT_BUG, _problem(exc, 500, "Internal error", as_json))
 
 
 def command(

@@ -58,9 +58,9 @@ def wrap(
     if on_soft_limit not in SOFT_LIMIT_MODES:
         raise ValidationError("on_soft_limit", on_soft_limit, "must be 'suggest' or 'switch'")
     if svc is None:
-        import budget
+        from budget.bootstrap import open as open_budget
 
-        svc = budget.open()
+        svc = open_budget()
     provider, endpoints = _kind_of(client)
     gate = Gate(svc, provider, scope, context_id)
     is_async = type(client).__name__.startswith("Async")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anyio
 from fastapi import FastAPI, Request
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
@@ -21,7 +21,9 @@ from budget.api import problems
 from budget.api.deps import get_caller
 from budget.api.loopback import is_loopback
 from budget.mcp import identity
-from budget.mcp.server import build_server
+
+if TYPE_CHECKING:  # the MCP SDK loads when the server starts, not with the app
+    from mcp.server.transport_security import TransportSecuritySettings
 
 PATH = "/mcp"
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
@@ -29,6 +31,8 @@ LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"
 
 
 def _security(host: str) -> TransportSecuritySettings:
+    from mcp.server.transport_security import TransportSecuritySettings
+
     if is_loopback(host):
         return TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
@@ -43,6 +47,8 @@ def _security(host: str) -> TransportSecuritySettings:
 @asynccontextmanager
 async def mcp_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the MCP session manager for as long as the app runs."""
+    from budget.mcp.server import build_server
+
     service = app.state.service
     server = build_server(lambda: app.state.service)
     server.streamable_http_app(

@@ -150,7 +150,7 @@ def result(call: Call, response: httpx.Response) -> Any:
 
 def headers(key: str | None) -> dict[str, str]:
     """The headers of every request: the API key, if any."""
-    from budget import __version__
+    from budget.distribution import __version__
 
     out = {"User-Agent": f"budget-client/{__version__}", "Accept": "application/json"}
     if key:

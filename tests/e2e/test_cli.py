@@ -384,12 +384,12 @@ def test_database_problems_exit_4_and_bad_urls_exit_2(invoke_cli, one_error_line
 
 
 def test_unexpected_errors_are_one_line_too(run_cli, monkeypatch, one_error_line):
-    from budget.cli.backends import LocalBackend
+    from budget.cli.client import Client
 
     def boom(self, query):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(LocalBackend, "list_budgets", boom)
+    monkeypatch.setattr(Client, "list_budgets", boom)
     one_error_line(run_cli("budgets", "list"), 1, "unexpected RuntimeError: kaput")
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from budget.cli.backends.errors import (
+from budget.cli.errors import (
     RemoteError,
     ServerUnavailable,
     Unauthorized,

@@ -43,7 +43,7 @@ def list_(
     Example: budget alerts list --unacknowledged --kind limit_reached
     """
     query = compact(
-        budget_id=cli.backend.resolve_budget(budget) if budget else None,
+        budget_id=cli.client.resolve_budget(budget) if budget else None,
         kind=kind,
         acknowledged=acknowledged,
         since=since,
@@ -55,7 +55,7 @@ def list_(
         cli.print(r.table(p["items"], COLUMNS))
         cli.say(r.page_footer(p, "alerts"))
 
-    cli.emit(cli.backend.list_alerts(query), render)
+    cli.emit(cli.client.list_alerts(query), render)
 
 
 @command(app, "ack")
@@ -88,7 +88,7 @@ def ack(
             "alert", None, "give alert ids, or --all, --kind, --budget or --before"
         )
     if len(ids) == 1 and not filtered:
-        result = cli.backend.acknowledge_alert(ids[0], {"by": who})
+        result = cli.client.acknowledge_alert(ids[0], {"by": who})
         cli.emit(result, lambda a: cli.print(r.details(a, title=f"alert {a['alert_id']}")))
         return
     body = compact(
@@ -96,10 +96,10 @@ def ack(
         alert_ids=ids or None,
         all=all_ or None,
         kind=kind,
-        budget_id=cli.backend.resolve_budget(budget) if budget else None,
+        budget_id=cli.client.resolve_budget(budget) if budget else None,
         before=before,
     )
-    result = cli.backend.acknowledge_alerts(body)
+    result = cli.client.acknowledge_alerts(body)
     cli.emit(result, lambda d: cli.say(_acknowledged(d["acknowledged"])))
 
 

@@ -145,7 +145,7 @@ def allocate(
     """
     options = dict(locals())
     body = _request(options)
-    cli.emit(cli.backend.allocate(body), lambda a: show_allocation(cli, a))
+    cli.emit(cli.client.allocate(body), lambda a: show_allocation(cli, a))
 
 
 @command(root, "check", reads=True)
@@ -181,7 +181,7 @@ def check(
     """
     options = dict(locals())
     body = _request(options)
-    result = cli.backend.check(body)
+    result = cli.client.check(body)
 
     def render(c: dict[str, Any]) -> None:
         cost = f", about {r.usd(c['estimated_cost'])}" if c["estimated_cost"] else ""
@@ -217,7 +217,7 @@ def list_(
         cli.print(r.table(p["items"], COLUMNS))
         cli.say(r.page_footer(p, "allocations"))
 
-    cli.emit(cli.backend.list_allocations(query), render)
+    cli.emit(cli.client.list_allocations(query), render)
 
 
 @command(app, "show", reads=True)
@@ -226,7 +226,7 @@ def show(cli: Cli, allocation: AllocationRef) -> None:
 
     Example: budget allocations show alc_0123456789abcdef01234567
     """
-    cli.emit(cli.backend.get_allocation(allocation), lambda a: show_allocation(cli, a))
+    cli.emit(cli.client.get_allocation(allocation), lambda a: show_allocation(cli, a))
 
 
 @command(app, "release")
@@ -235,7 +235,7 @@ def release(cli: Cli, allocation: AllocationRef) -> None:
 
     Example: budget allocations release alc_0123456789abcdef01234567
     """
-    cli.emit(cli.backend.release(allocation), lambda a: show_allocation(cli, a))
+    cli.emit(cli.client.release(allocation), lambda a: show_allocation(cli, a))
 
 
 @command(app, "sweep")
@@ -244,5 +244,5 @@ def sweep(cli: Cli) -> None:
 
     Example: budget allocations sweep --database-url postgresql://postgres@127.0.0.1/budget
     """
-    result = cli.backend.sweep()
+    result = cli.client.sweep()
     cli.emit(result, lambda x: cli.say(f"expired {x['expired']} allocations"))

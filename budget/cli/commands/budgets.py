@@ -42,7 +42,7 @@ def create(
     body = compact(
         name=name, description=description, owner=owner, active=active, metadata=metadata(meta)
     )
-    cli.emit(cli.backend.create_budget(body), lambda b: show_budget(cli, b))
+    cli.emit(cli.client.create_budget(body), lambda b: show_budget(cli, b))
 
 
 @command(app, "list", reads=True)
@@ -59,7 +59,7 @@ def list_(
 
     Example: budget budgets list --owner platform --json
     """
-    page = cli.backend.list_budgets(compact(owner=owner, active=active, limit=limit, offset=offset))
+    page = cli.client.list_budgets(compact(owner=owner, active=active, limit=limit, offset=offset))
 
     def render(p: dict[str, Any]) -> None:
         cli.print(r.table(p["items"], COLUMNS))
@@ -74,7 +74,7 @@ def show(cli: Cli, budget: BudgetRef) -> None:
 
     Example: budget budgets show team-alpha
     """
-    item = cli.backend.get_budget(cli.backend.resolve_budget(budget))
+    item = cli.client.get_budget(cli.client.resolve_budget(budget))
     cli.emit(item, lambda b: show_budget(cli, b))
 
 
@@ -100,8 +100,8 @@ def update(
     body = compact(
         name=name, description=description, owner=owner, active=active, metadata=metadata(meta)
     )
-    budget_id = cli.backend.resolve_budget(budget)
-    cli.emit(cli.backend.update_budget(budget_id, body), lambda b: show_budget(cli, b))
+    budget_id = cli.client.resolve_budget(budget)
+    cli.emit(cli.client.update_budget(budget_id, body), lambda b: show_budget(cli, b))
 
 
 @command(app, "delete")
@@ -110,8 +110,8 @@ def delete(cli: Cli, budget: BudgetRef) -> None:
 
     Example: budget budgets delete team-alpha
     """
-    budget_id = cli.backend.resolve_budget(budget)
-    cli.backend.delete_budget(budget_id)
+    budget_id = cli.client.resolve_budget(budget)
+    cli.client.delete_budget(budget_id)
     cli.say(f"deleted budget {budget_id}")
 
 
@@ -135,5 +135,5 @@ def summary(
 
     Example: budget budgets summary team-alpha --top 5 --subject user=alice
     """
-    data = cli.backend.summary(cli.backend.resolve_budget(budget), top, subject)
+    data = cli.client.summary(cli.client.resolve_budget(budget), top, subject)
     cli.emit(data, lambda s: cli.print(r.summary_table(s)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from budget.cli import render as r
+from budget.cli.database import doctor_report
 from budget.cli.root import app as root
 from budget.cli.runtime import EXIT_MISMATCH, EXIT_SERVER, Cli, command
 
@@ -37,7 +38,10 @@ def doctor(cli: Cli) -> None:
     4 when the database does not answer.
     Example: budget doctor
     """
-    report = cli.backend.doctor()
+    if cli.remote:
+        report = cli.client.doctor()
+    else:
+        report = doctor_report(cli.options.database_url, must_exist=cli.reads)
     cli.emit(report, lambda rep: _render(cli, rep))
     failed = [c for c in report["checks"] if c["status"] == "fail"]
     if failed:
@@ -48,7 +52,7 @@ def doctor(cli: Cli) -> None:
 
 def _render(cli: Cli, report: dict[str, Any]) -> None:
     by_name = {c["name"]: c for c in report["checks"]}
-    where = f" (the server at {cli.backend.target})" if cli.remote else ""
+    where = f" (the server at {cli.client.target})" if cli.remote else ""
     cli.say(f"budget {report['version']}{where}, checked {r.when(report['checked_at'])}")
     cli.print(r.table(report["checks"], CHECKS))
     extras = by_name.get("extras", {}).get("details", {}).get("packages", {})

@@ -76,7 +76,7 @@ def _range(cli: Cli, since: str | None, until: str | None, zone: str) -> dict[st
     """The time range as given (the engine reads dates and ``yesterday`` in ``zone``)."""
     return {
         "since": since or _default_since(zone),
-        "until": until or cli.backend.clock().isoformat(),
+        "until": until or cli.client.clock().isoformat(),
     }
 
 
@@ -121,15 +121,15 @@ def report(
         bucket=bucket,
         timezone=timezone,
         top=top,
-        budget_id=cli.backend.resolve_budget(budget) if budget else None,
+        budget_id=cli.client.resolve_budget(budget) if budget else None,
         **scope(component, project, user, api_key, provider, model, tier, task_type),
         tag=list(tag) if tag else None,
         corrections=None if corrections == "include" else corrections,
     )
     if csv:
-        _export(cli, cli.backend.usage_report_csv(query), output)
+        _export(cli, cli.client.usage_report_csv(query), output)
         return
-    body = cli.backend.usage_report(query)
+    body = cli.client.usage_report(query)
     if output is not None:
         import json
 
@@ -159,7 +159,7 @@ def analyze(
     Example: budget analyze --by component --since 2026-11-01
     """
     query = {**_range(cli, since, until, timezone), "by": by, "timezone": timezone}
-    cli.emit(cli.backend.analyze(query), lambda items: show.findings(cli, items))
+    cli.emit(cli.client.analyze(query), lambda items: show.findings(cli, items))
 
 
 @command(root, "forecast", reads=True)
@@ -170,8 +170,8 @@ def forecast(cli: Cli, budget: BudgetFilter = None) -> None:
 
     Example: budget forecast --budget team-alpha
     """
-    query = compact(budget_id=cli.backend.resolve_budget(budget) if budget else None)
-    cli.emit(cli.backend.forecast(query), lambda items: show.forecasts(cli, items))
+    query = compact(budget_id=cli.client.resolve_budget(budget) if budget else None)
+    cli.emit(cli.client.forecast(query), lambda items: show.forecasts(cli, items))
 
 
 @command(root, "recommend", reads=True)
@@ -200,11 +200,11 @@ def recommend(
         same_provider=True if same_provider else None,
         capability=list(capability) if capability else None,
         max_tier=max_tier,
-        budget_id=cli.backend.resolve_budget(budget) if budget else None,
+        budget_id=cli.client.resolve_budget(budget) if budget else None,
         limit=limit,
         include=list(include) if include else None,
     )
-    cli.emit(cli.backend.recommend(query), lambda items: show.recommendations(cli, items))
+    cli.emit(cli.client.recommend(query), lambda items: show.recommendations(cli, items))
 
 
 @command(root, "route", reads=True)
@@ -251,7 +251,7 @@ def route(
         include=list(include) if include else None,
         **scope(component, project, user, api_key, None, None, tier, task_type, tag),
     )
-    decision = cli.backend.route(body)
+    decision = cli.client.route(body)
     cli.emit(decision, lambda d: show.decision(cli, d))
     if not decision["allowed"]:
         raise typer.Exit(EXIT_DENIED)
@@ -266,7 +266,7 @@ def rebuild(
 
     Example: budget rollups rebuild --check
     """
-    result = cli.backend.rebuild_rollups({"check_only": check})
+    result = cli.client.rebuild_rollups({"check_only": check})
     cli.emit(result, lambda x: cli.print(r.details(x, title="rollups")))
     if check and not result["agreed"]:
         raise cli.fail(

@@ -1,5 +1,5 @@
 """Tables and lines for the insight commands (reports, findings, forecasts,
-recommendations, routing decisions); nothing here talks to a backend."""
+recommendations, routing decisions); nothing here talks to the API."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def create(
     body = compact(
         name=name, role=role, user=user, project=project, component=component, budgets=budget
     )
-    cli.emit(cli.backend.create_key(body), render)
+    cli.emit(cli.client.create_key(body), render)
 
 
 def _binding(key: dict[str, Any]) -> str:
@@ -73,7 +73,7 @@ def list_(cli: Cli) -> None:
 
     Example: budget keys list --json
     """
-    cli.emit(cli.backend.list_keys(), lambda keys: cli.print(r.table(keys, COLUMNS)))
+    cli.emit(cli.client.list_keys(), lambda keys: cli.print(r.table(keys, COLUMNS)))
 
 
 @command(app, "revoke")
@@ -84,5 +84,5 @@ def revoke(
 
     Example: budget keys revoke key_0123456789abcdef01234567
     """
-    result = cli.backend.revoke_key(key)
+    result = cli.client.revoke_key(key)
     cli.emit(result, lambda k: cli.print(r.details(k, title=f"key {k['name']} revoked")))

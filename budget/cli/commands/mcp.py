@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from budget.cli.backends import LocalBackend
+from budget.cli.database import LocalDatabase
 from budget.cli.root import app as root
 from budget.cli.runtime import Cli, command
 
@@ -18,7 +18,7 @@ def mcp(cli: Cli) -> None:
     """
     from budget.mcp.server import run_stdio
 
-    local = LocalBackend(cli.options.database_url)
+    local = LocalDatabase(cli.options.database_url)
     try:
         run_stdio(local.svc)
     finally:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from budget.cli import render as r
-from budget.cli.backends import LocalBackend
+from budget.cli.database import LocalDatabase
 from budget.cli.options import ServiceTierOpt, time_option
 from budget.cli.root import app as root
 from budget.cli.runtime import EXIT_SERVER, Cli, command
@@ -22,8 +22,8 @@ def init(cli: Cli) -> None:
 
     Example: budget init --database-url postgresql://postgres@127.0.0.1/budget
     """
-    result = cli.backend.ready()
-    cli.emit(result, lambda _: cli.say(f"ready: {cli.backend.target}"))
+    result = cli.client.ready()
+    cli.emit(result, lambda _: cli.say(f"ready: {cli.client.target}"))
 
 
 @command(root, "serve", remote=False)
@@ -45,7 +45,7 @@ def serve(
     from budget.server.bind import check_bind, check_port
     from budget.server.run import serve as run_server
 
-    local = LocalBackend(cli.options.database_url)
+    local = LocalDatabase(cli.options.database_url)
     try:
         settings = local.svc.settings.model_copy(update={"service_insecure": insecure})
         check_bind(host, local.svc.active_api_keys() > 0, insecure)
@@ -69,7 +69,7 @@ def serve(
 def all_budgets(cli: Cli) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     while True:
-        page = cli.backend.list_budgets({"limit": 1000, "offset": len(items)})
+        page = cli.client.list_budgets({"limit": 1000, "offset": len(items)})
         items.extend(page["items"])
         if not page["items"] or len(items) >= page["total"]:
             return items
@@ -83,7 +83,7 @@ def status(cli: Cli) -> None:
 
     Example: budget status --url http://127.0.0.1:8013
     """
-    summaries = [cli.backend.summary(b["budget_id"]) for b in all_budgets(cli)]
+    summaries = [cli.client.summary(b["budget_id"]) for b in all_budgets(cli)]
 
     def render(items: list[dict[str, Any]]) -> None:
         if not items:
@@ -165,7 +165,7 @@ def cost(
         parts = [(k, r.usd(v)) for k, v in (e["breakdown"] or {}).items()]
         cli.print(r.table([dict(kind=k, cost=v) for k, v in parts], COST_COLUMNS))
 
-    cli.emit(cli.backend.estimate(body), render)
+    cli.emit(cli.client.estimate(body), render)
 
 
 COST_COLUMNS: list[r.Column] = [("kind", lambda x: x["kind"]), ("cost", lambda x: x["cost"])]

@@ -190,8 +190,8 @@ def add(
         **compact(each=list(each) if each else None),
         **scope(component, project, user, api_key, provider, model, tier, task_type, tag),
     }
-    budget_id = cli.backend.resolve_budget(budget)
-    cli.emit(cli.backend.add_policy(budget_id, body), lambda p: show_policy(cli, p))
+    budget_id = cli.client.resolve_budget(budget)
+    cli.emit(cli.client.add_policy(budget_id, body), lambda p: show_policy(cli, p))
 
 
 @command(app, "list", reads=True)
@@ -205,8 +205,8 @@ def list_(
 
     Example: budget policies list --budget team-alpha
     """
-    budget_id = cli.backend.resolve_budget(budget) if budget else None
-    items = cli.backend.list_policies(budget_id)
+    budget_id = cli.client.resolve_budget(budget) if budget else None
+    items = cli.client.list_policies(budget_id)
 
     def render(rows: list[dict[str, Any]]) -> None:
         cli.print(r.table(rows, COLUMNS))
@@ -221,7 +221,7 @@ def show(cli: Cli, policy: PolicyRef) -> None:
 
     Example: budget policies show pol_0123456789abcdef01234567
     """
-    cli.emit(cli.backend.get_policy(policy), lambda p: show_policy(cli, p))
+    cli.emit(cli.client.get_policy(policy), lambda p: show_policy(cli, p))
 
 
 @command(app, "update")
@@ -278,7 +278,7 @@ def update(
         body[field] = None
     if not body:
         raise ValidationError("policy", policy, "nothing to change: give an option to update")
-    cli.emit(cli.backend.update_policy(policy, body), lambda p: show_policy(cli, p))
+    cli.emit(cli.client.update_policy(policy, body), lambda p: show_policy(cli, p))
 
 
 @command(app, "history", reads=True)
@@ -292,7 +292,7 @@ def history(
 
     Example: budget policies history pol_0123456789abcdef01234567 --last 6 --subject user=alice
     """
-    rows = cli.backend.window_history(policy, last, subject)
+    rows = cli.client.window_history(policy, last, subject)
     columns: list[r.Column] = [
         ("window", lambda w: w["window"] + (" (replaced)" if w["superseded_at"] else "")),
         ("from", lambda w: r.when(w["starts_at"]) or ""),
@@ -310,7 +310,7 @@ def disable(cli: Cli, policy: PolicyRef) -> None:
 
     Example: budget policies disable pol_0123456789abcdef01234567
     """
-    cli.emit(cli.backend.set_policy_enabled(policy, False), lambda p: show_policy(cli, p))
+    cli.emit(cli.client.set_policy_enabled(policy, False), lambda p: show_policy(cli, p))
 
 
 @command(app, "enable")
@@ -319,7 +319,7 @@ def enable(cli: Cli, policy: PolicyRef) -> None:
 
     Example: budget policies enable pol_0123456789abcdef01234567
     """
-    cli.emit(cli.backend.set_policy_enabled(policy, True), lambda p: show_policy(cli, p))
+    cli.emit(cli.client.set_policy_enabled(policy, True), lambda p: show_policy(cli, p))
 
 
 @command(app, "delete")
@@ -328,5 +328,5 @@ def delete(cli: Cli, policy: PolicyRef) -> None:
 
     Example: budget policies delete pol_0123456789abcdef01234567
     """
-    cli.backend.delete_policy(policy)
+    cli.client.delete_policy(policy)
     cli.say(f"deleted policy {policy}")

@@ -79,7 +79,7 @@ def list_(
         cli.print(r.table(page["items"], COLUMNS))
         cli.say(r.page_footer(page, "prices"))
 
-    cli.emit(cli.backend.list_prices(query), render)
+    cli.emit(cli.client.list_prices(query), render)
 
 
 @command(app, "show", reads=True)
@@ -100,7 +100,7 @@ def show(
     """
     if provider is None:
         provider = _only_provider(cli, model)
-    price = cli.backend.current_price(compact(provider=provider, model=model, at=at))
+    price = cli.client.current_price(compact(provider=provider, model=model, at=at))
     price["facts"] = _facts_or_none(cli, provider, model)
     cli.emit(price, lambda p: cli.print(price_view(p)))
 
@@ -108,14 +108,14 @@ def show(
 def _facts_or_none(cli: Cli, provider: str, model: str) -> dict[str, Any] | None:
     """The model's facts, or None when no source states any (a price needs none)."""
     try:
-        return cli.backend.model_facts({"provider": provider, "model": model})
+        return cli.client.model_facts({"provider": provider, "model": model})
     except NotFound:
         return None
 
 
 def _only_provider(cli: Cli, model: str) -> str:
     """The one provider whose catalog prices ``model`` (by its exact id)."""
-    page = cli.backend.list_prices({"model": model, "limit": 20})
+    page = cli.client.list_prices({"model": model, "limit": 20})
     providers = sorted({p["provider"] for p in page["items"]})
     if len(providers) == 1:
         return providers[0]
@@ -129,7 +129,7 @@ def history(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
 
     Example: budget prices history claude-sonnet-4-5 --provider anthropic
     """
-    rows = cli.backend.price_history({"provider": provider, "model": model})
+    rows = cli.client.price_history({"provider": provider, "model": model})
     cli.emit(rows, lambda items: cli.print(r.table(items, COLUMNS)))
 
 
@@ -153,7 +153,7 @@ def conflicts(cli: Cli) -> None:
         ),
         ("detected", lambda c: r.when(c["detected_at"])),
     ]
-    cli.emit(cli.backend.price_conflicts(), lambda items: cli.print(r.table(items, columns)))
+    cli.emit(cli.client.price_conflicts(), lambda items: cli.print(r.table(items, columns)))
 
 
 @command(app, "sources", reads=True)
@@ -172,7 +172,7 @@ def sources(cli: Cli) -> None:
         ("status", lambda s: s["last_status"] or ""),
         ("error", lambda s: s["last_error"] or ""),
     ]
-    cli.emit(cli.backend.price_sources(), lambda items: cli.print(r.table(items, columns)))
+    cli.emit(cli.client.price_sources(), lambda items: cli.print(r.table(items, columns)))
 
 
 @command(app, "update")
@@ -184,7 +184,7 @@ def update(
 
     Example: budget prices update --source genai-prices
     """
-    names = [source] if source else [s["name"] for s in cli.backend.price_sources() if s["active"]]
+    names = [source] if source else [s["name"] for s in cli.client.price_sources() if s["active"]]
     reports = []
     progress = Progress(
         TextColumn("{task.description}"),
@@ -199,7 +199,7 @@ def update(
         task = progress.add_task("sources", total=len(names))
         for name in names:
             progress.update(task, description=f"updating {name}")
-            reports.append(cli.backend.update_prices({"source": name}))
+            reports.append(cli.client.update_prices({"source": name}))
             progress.advance(task)
         progress.update(task, description="done")
     cli.emit(
@@ -270,7 +270,7 @@ def override(
         service_tiers=_tier_rates(cli, tier_rate or []) or None,
         note=note,
     )
-    price = cli.backend.set_price_override(body)
+    price = cli.client.set_price_override(body)
     cli.emit(price, lambda p: cli.print(r.details(_flat(p), title="override set")))
 
 
@@ -280,7 +280,7 @@ def clear_override(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
 
     Example: budget prices clear-override my-model --provider acme
     """
-    price = cli.backend.clear_price_override({"provider": provider, "model": model})
+    price = cli.client.clear_price_override({"provider": provider, "model": model})
     cli.emit(price, lambda p: cli.print(r.details(_flat(p), title="price now in force")))
 
 
@@ -318,7 +318,7 @@ def facts(cli: Cli, model: ModelArg, provider: ProviderArg) -> None:
 
     Example: budget prices facts gpt-4o --provider openai
     """
-    found = cli.backend.model_facts({"provider": provider, "model": model})
+    found = cli.client.model_facts({"provider": provider, "model": model})
 
     def render(f: dict[str, Any]) -> None:
         title = f"{f['provider']}/{f['model']}"

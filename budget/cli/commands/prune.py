@@ -44,7 +44,7 @@ def prune(
     Example: budget prune --older-than 90d --dry-run
     """
     body = {"older_than": older_than, "ledger": ledger, "dry_run": dry_run}
-    cli.emit(cli.backend.prune(body), lambda result: _render(cli, result))
+    cli.emit(cli.client.prune(body), lambda result: _render(cli, result))
 
 
 def _render(cli: Cli, result: dict[str, Any]) -> None:

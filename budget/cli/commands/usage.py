@@ -90,7 +90,7 @@ def usage_filters(cli: Cli, o: dict[str, Any]) -> dict[str, Any]:
     return compact(
         since=o["since"],
         until=o["until"],
-        budget_id=cli.backend.resolve_budget(o["budget"]) if o["budget"] else None,
+        budget_id=cli.client.resolve_budget(o["budget"]) if o["budget"] else None,
         component=o["component"],
         project=o["project"],
         user=o["user"],
@@ -167,7 +167,7 @@ def record(
     }
     if release:
         body["release"] = True
-    cli.emit(cli.backend.record_usage(body), lambda u: show_usage(cli, u))
+    cli.emit(cli.client.record_usage(body), lambda u: show_usage(cli, u))
 
 
 @command(app, "void")
@@ -183,7 +183,7 @@ def void(
     Example: budget usage void use_0123456789abcdef01234567 --reason "billed twice"
     """
     body = compact(reason=reason, request_id=request_id)
-    cli.emit(cli.backend.void_usage(usage, body), lambda u: show_usage(cli, u))
+    cli.emit(cli.client.void_usage(usage, body), lambda u: show_usage(cli, u))
 
 
 def _new_count(name: str, help_: str) -> Any:
@@ -225,7 +225,7 @@ def adjust(
         cache_write_tokens=cache_write,
         reasoning_tokens=reasoning,
     )
-    cli.emit(cli.backend.adjust_usage(usage, body), lambda u: show_usage(cli, u))
+    cli.emit(cli.client.adjust_usage(usage, body), lambda u: show_usage(cli, u))
 
 
 @command(app, "list", reads=True)
@@ -262,7 +262,7 @@ def list_(
         cli.print(r.table(p["items"], COLUMNS))
         cli.say(r.page_footer(p, "usage records"))
 
-    cli.emit(cli.backend.list_usage(query), render)
+    cli.emit(cli.client.list_usage(query), render)
 
 
 @command(app, "show", reads=True)
@@ -273,7 +273,7 @@ def show(
 
     Example: budget usage show use_0123456789abcdef01234567
     """
-    cli.emit(cli.backend.get_usage(usage), lambda u: show_usage(cli, u))
+    cli.emit(cli.client.get_usage(usage), lambda u: show_usage(cli, u))
 
 
 @command(app, "totals", reads=True)
@@ -302,4 +302,4 @@ def totals(
         unpriced = f" ({t['unpriced_records']} unpriced)" if t["unpriced_records"] else ""
         cli.say(f"{t['records']:,} records{unpriced}, {t['tokens']:,} tokens, {r.usd(t['cost'])}")
 
-    cli.emit(cli.backend.usage_totals(query), render)
+    cli.emit(cli.client.usage_totals(query), render)

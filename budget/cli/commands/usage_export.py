@@ -1,8 +1,8 @@
 """``budget usage export``: the whole matching ledger as CSV or JSON lines.
 
-Streams: the local backend reads the ledger a page at a time, the remote one
-reads ``GET /api/v1/usage/export`` as the server sends it, so memory stays
-bounded whatever the ledger's size. With ``--output`` the file appears only
+Streams ``GET /api/v1/usage/export`` as the server sends it (the app reads
+the ledger a page at a time), so memory stays bounded whatever the ledger's
+size. With ``--output`` the file appears only
 once the export is complete (written beside it, then renamed).
 """
 
@@ -78,7 +78,7 @@ def export(
         **usage_filters(cli, locals()),
         **compact(priced=priced, kind=kind, corrects_id=corrects),
     }
-    chunks = cli.backend.export_usage(query, fmt)
+    chunks = cli.client.export_usage(query, fmt)
     if output is None:
         _to_stdout(chunks)
         return

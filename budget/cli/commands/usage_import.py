@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from budget.api.schemas_ledger import UsageIn
-from budget.cli.backends import Backend, parse_body
 from budget.cli.commands.usage import app
 from budget.cli.runtime import EXIT_INPUT, Cli, command, console_for
 from budget.errors import BudgetError, Conflict, NotFound, PriceUnknown, ValidationError
+
+if TYPE_CHECKING:
+    from budget.cli.client import Client
 
 ROW_ERRORS = (ValidationError, NotFound, Conflict, PriceUnknown)
 INT_COLUMNS = frozenset(
@@ -166,20 +167,38 @@ def batches(
         yield batch
 
 
-def send(backend: Backend, batch: list[tuple[int, dict[str, Any]]], report: Report) -> None:
+def send(client: Client, batch: list[tuple[int, dict[str, Any]]], report: Report) -> None:
     """One batch (all or none); if it fails, row by row to find each bad line."""
-    before = backend.clock()
+    before = client.clock()
     try:
-        records = backend.record_usage_batch([body for _, body in batch])
+        records = client.record_usage_batch([body for _, body in batch])
     except ROW_ERRORS:
         for line, body in batch:
-            before = backend.clock()
+            before = client.clock()
             try:
-                report.tally([backend.record_usage(body)], before)
+                report.tally([client.record_usage(body)], before)
             except ROW_ERRORS as exc:
                 report.fail(line, exc.message)
         return
     report.tally(records, before)
+
+
+def usage_body(raw: dict[str, Any]) -> dict[str, Any]:
+    """A row as POST /usage's body, validated as the API does (UsageIn); its
+    first error as a ValidationError."""
+    import pydantic
+
+    from budget.api.schemas import field_of
+    from budget.api.schemas_ledger import UsageIn
+
+    try:
+        usage = UsageIn.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        raise ValidationError(
+            field_of(err.get("loc", ())), err.get("input"), err.get("msg", "invalid")
+        ) from None
+    return usage.model_dump(mode="json", exclude_none=True)
 
 
 @command(app, "import")
@@ -217,7 +236,7 @@ def import_(
             report.fail(line, raw)
             continue
         try:
-            body = parse_body(UsageIn, raw).model_dump(mode="json", exclude_none=True)
+            body = usage_body(raw)
         except ValidationError as exc:
             report.fail(line, exc.message)
             continue
@@ -235,7 +254,7 @@ def import_(
         progress.advance(task, len(rows) - len(valid))
         for batch in batches(valid, batch_size):
             try:
-                send(cli.backend, batch, report)
+                send(cli.client, batch, report)
             except BudgetError as exc:
                 exc.message = (
                     f"{exc.message} (stopped at line {batch[0][0]}; {report.recorded} rows "

@@ -62,10 +62,10 @@ def add(
 
     Example: budget webhooks add https://ops.example.com/budget --event budget.limit_exceeded
     """
-    budget_id = cli.backend.resolve_budget(budget) if budget else None
+    budget_id = cli.client.resolve_budget(budget) if budget else None
     body = compact(url=url, events=list(event) if event else None, budget_id=budget_id)
     body.update(compact(description=description, kind=kind))
-    cli.emit(cli.backend.create_webhook(body), lambda h: _show_with_secret(cli, h))
+    cli.emit(cli.client.create_webhook(body), lambda h: _show_with_secret(cli, h))
 
 
 def _show_with_secret(cli: Cli, h: dict[str, Any]) -> None:
@@ -83,7 +83,7 @@ def show(cli: Cli, webhook: WebhookArg) -> None:
 
     Example: budget webhooks show whk_0123456789abcdef01234567
     """
-    cli.emit(cli.backend.get_webhook(webhook), lambda h: _show(cli, h))
+    cli.emit(cli.client.get_webhook(webhook), lambda h: _show(cli, h))
 
 
 @command(app, "update")
@@ -109,8 +109,8 @@ def update(
     if event or all_events:
         body["events"] = [] if all_events else list(event or ())
     if budget or all_budgets:
-        body["budget_id"] = None if all_budgets else cli.backend.resolve_budget(budget)
-    cli.emit(cli.backend.update_webhook(webhook, body), lambda h: _show(cli, h))
+        body["budget_id"] = None if all_budgets else cli.client.resolve_budget(budget)
+    cli.emit(cli.client.update_webhook(webhook, body), lambda h: _show(cli, h))
 
 
 @command(app, "pause")
@@ -119,7 +119,7 @@ def pause(cli: Cli, webhook: WebhookArg) -> None:
 
     Example: budget webhooks pause whk_0123456789abcdef01234567
     """
-    result = cli.backend.set_webhook_active(webhook, False)
+    result = cli.client.set_webhook_active(webhook, False)
     cli.emit(result, lambda _: cli.say(f"paused {webhook}"))
 
 
@@ -129,7 +129,7 @@ def resume(cli: Cli, webhook: WebhookArg) -> None:
 
     Example: budget webhooks resume whk_0123456789abcdef01234567
     """
-    result = cli.backend.set_webhook_active(webhook, True)
+    result = cli.client.set_webhook_active(webhook, True)
     cli.emit(result, lambda _: cli.say(f"resumed {webhook}"))
 
 
@@ -148,7 +148,7 @@ def rotate_secret(
     Example: budget webhooks rotate-secret whk_0123456789abcdef01234567 --overlap-seconds 3600
     """
     body = compact(overlap_seconds=overlap_seconds)
-    result = cli.backend.rotate_webhook_secret(webhook, body)
+    result = cli.client.rotate_webhook_secret(webhook, body)
     cli.emit(result, lambda h: _show_with_secret(cli, h))
 
 
@@ -158,7 +158,7 @@ def list_(cli: Cli) -> None:
 
     Example: budget webhooks list --json
     """
-    cli.emit(cli.backend.list_webhooks(), lambda items: cli.print(r.table(items, COLUMNS)))
+    cli.emit(cli.client.list_webhooks(), lambda items: cli.print(r.table(items, COLUMNS)))
 
 
 @command(app, "remove")
@@ -167,7 +167,7 @@ def remove(cli: Cli, webhook: WebhookArg) -> None:
 
     Example: budget webhooks remove whk_0123456789abcdef01234567
     """
-    cli.backend.delete_webhook(webhook)
+    cli.client.delete_webhook(webhook)
     cli.emit({"webhook_id": webhook, "removed": True}, lambda _: cli.say(f"removed {webhook}"))
 
 
@@ -185,7 +185,7 @@ def deliveries(
         cli.print(r.table(page["items"], DELIVERY_COLUMNS))
         cli.say(r.page_footer(page, "deliveries"))
 
-    cli.emit(cli.backend.list_deliveries(webhook, query), render)
+    cli.emit(cli.client.list_deliveries(webhook, query), render)
 
 
 @command(app, "replay")
@@ -203,5 +203,5 @@ def replay(
     Example: budget webhooks replay whk_0123456789abcdef01234567
     """
     body = compact(delivery_id=delivery, since_sequence=since_sequence, status=status)
-    result = cli.backend.replay_deliveries(webhook, body)
+    result = cli.client.replay_deliveries(webhook, body)
     cli.emit(result, lambda res: cli.say(f"{res['replayed']} deliveries queued again"))

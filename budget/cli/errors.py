@@ -5,10 +5,12 @@
 carrying the server's message, status and field, so a command handles a
 remote error exactly as a local one. What has no class of its own (a refused
 key, a server fault, an unreachable server) is a :class:`RemoteError`.
+``require_sendable`` refuses, before it is sent, a body JSON cannot carry.
 """
 
 from __future__ import annotations
 
+import math
 from decimal import InvalidOperation
 from typing import Any
 
@@ -54,12 +56,6 @@ class ServerUnavailable(RemoteError):
     code = "server_unavailable"
     http_status = 503
     title = "Server unavailable"
-
-
-class Unsupported(RemoteError):
-    """An operation the REST API does not offer."""
-
-    code = "unsupported"
 
 
 _CLASSES: dict[str, type[BudgetError]] = {
@@ -137,3 +133,40 @@ def _exceeded(body: dict[str, Any], detail: str) -> BudgetError:
     exc.args = (detail,)
     exc.status = 429  # type: ignore[attr-defined]
     return exc
+
+
+def _unsendable(value: Any, path: str = "") -> tuple[str, str, str] | None:
+    """The field, value and reason of the first thing in a body that JSON
+    cannot carry: text that is not UTF-8 (bytes from the command line that
+    were not) or a number that is not finite; None when all can be sent."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, value.encode("utf-8", "replace").decode(), "is not valid UTF-8 text"
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, str(value), "must be a finite number")
+    if isinstance(value, dict):
+        entries = []
+        for key, item in value.items():
+            name = str(key).encode("utf-8", "replace").decode()
+            where = f"{path}.{name}" if path else name
+            entries += [(where, str(key)), (where, item)]
+    elif isinstance(value, list | tuple):
+        entries = [(f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value)]
+    else:
+        return None
+    for where, item in entries:
+        found = _unsendable(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def require_sendable(**parts: Any) -> None:
+    """Refuse a body or query JSON cannot carry, naming its field."""
+    for part in parts.values():
+        found = _unsendable(part)
+        if found is not None:
+            raise ValidationError(*found)
