@@ -209,7 +209,7 @@ class BudgetExceeded(BudgetError):
         resets = [d.resets_at for d in self.denials if d.resets_at is not None]
         if len(resets) < len(self.denials) or not resets:
             return None
-        from budget.domain.clock import utcnow
+        from budget.clock import utcnow
 
         return max(0, int((max(resets) - utcnow()).total_seconds()) + 1)
 

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import budget
-from budget.domain import clock
+from budget import clock
 from budget.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(

@@ -50,10 +50,12 @@ def local_client(database_url: str | None, *, must_exist: bool = False) -> Clien
 
 
 def local_app(svc: Any) -> Any:
-    """The REST app over ``svc``, every request the admin's."""
-    from budget.api.app import create_app
+    """The REST API over ``svc`` (the routes ``budget serve`` serves, without
+    the dashboard and MCP), every request the admin's."""
+    from budget.api.app import create_api
     from budget.api.deps import OPEN_CALLER, get_caller
 
-    app = create_app(service=svc, settings=svc.settings)
+    app = create_api()
+    app.state.service = svc
     app.dependency_overrides[get_caller] = lambda: OPEN_CALLER
     return app

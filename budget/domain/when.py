@@ -23,7 +23,7 @@ import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.errors import ValidationError
 
 EXPECTED = (

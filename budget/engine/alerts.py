@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.enums import AlertKind, PolicyType, Severity
 from budget.domain.models import Alert, WindowCounters
 from budget.domain.money import nanos_to_usd

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.enums import AlertKind
 from budget.domain.limits import KEY_LENGTH
 from budget.engine.context import EngineContext

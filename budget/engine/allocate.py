@@ -8,7 +8,7 @@ The decision (DESIGN.md, "Allocate: the decision"):
 5. warn and ignore: granted and counted (alerts come from usage).
 
 The reservation is :mod:`budget.engine.reserve` (the write path); the
-cheaper model over a soft limit is advice (:mod:`budget.engine.insight.routing`),
+cheaper model over a soft limit is advice (:mod:`budget.engine.routing`),
 looked for outside the reservation's transaction.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.domain.models import Allocation
 from budget.engine.alerts import record_denial, record_unpriced
 from budget.engine.allocation_request import (  # noqa: F401 (where callers look for them)
@@ -29,9 +29,9 @@ from budget.engine.allocation_request import (  # noqa: F401 (where callers look
 from budget.engine.context import EngineContext, Held, StaleCache
 from budget.engine.denials import denial_of
 from budget.engine.expiry import expire_allocations
-from budget.engine.insight.routing import suggest_cheaper
 from budget.engine.new_windows import current_counters
 from budget.engine.reserve import NOT_ASKED, NeedsAdvice, Refused, reserve
+from budget.engine.routing import suggest_cheaper
 from budget.engine.windows import Target
 from budget.errors import BudgetExceeded, PriceUnknown, StorageError
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.models import Budget
 from budget.engine.context import POLICIES, EngineContext, bump_version
 from budget.errors import Conflict, NotFound

@@ -17,8 +17,8 @@ import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.enums import AlertKind, Severity
 from budget.domain.prices import Price
 from budget.engine.alerts import raise_alert

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.engine.allocation_request import AllocationRequest
 from budget.engine.context import EngineContext
 from budget.engine.dry_run import CheckResult, dry_run
-from budget.engine.insight.routing import suggest_cheaper
+from budget.engine.routing import suggest_cheaper
 
 __all__ = ["CheckResult", "check"]
 

@@ -23,8 +23,8 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.limits import KEY_LENGTH
 from budget.domain.models import UsageRecord
 from budget.domain.money import parse_usd, usd_to_nanos

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from budget.clock import utcnow
 from budget.distribution import installed_version
 from budget.domain import redact
-from budget.domain.clock import utcnow
 from budget.engine import keys
 from budget.engine.catalog_admin import list_sources
 from budget.engine.context import EngineContext

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.domain.enums import PolicyType
 from budget.domain.money import nanos_to_usd
 from budget.engine.allocation_request import (

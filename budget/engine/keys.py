@@ -12,9 +12,9 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
 from budget.domain.api_keys import ROLES, ApiKey
-from budget.domain.clock import utcnow
 from budget.engine.context import EngineContext
 from budget.errors import Conflict, Forbidden, NotFound, ValidationError
 

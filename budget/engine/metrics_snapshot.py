@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.engine.context import EngineContext
 from budget.engine.metrics_usage import ModelUsage, model_usage
 from budget.engine.metrics_windows import WindowFill, live_windows

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.engine.context import EngineContext
 from budget.engine.insight.capabilities import capabilities_of, facts_of
 from budget.errors import NotFound

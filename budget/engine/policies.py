@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import limits
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.defaults import ACTION_THRESHOLD, DEFAULT_TIMEZONE, WARNING_THRESHOLD
 from budget.domain.enums import Period, PolicyType, Tier
 from budget.domain.models import SCOPE_FIELDS, Policy, ScopeFilter

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.defaults import PROVIDER_TIERS
 from budget.domain.enums import ServiceTier, Tier
 from budget.domain.models import CostEstimate

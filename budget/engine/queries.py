@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.enums import AllocationStatus
 from budget.domain.models import Allocation, UsageRecord
 from budget.domain.money import nanos_to_usd

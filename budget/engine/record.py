@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.enums import Tier
 from budget.domain.models import UsageRecord
 from budget.domain.prices import TokenUsage

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.domain.enums import Period
 from budget.domain.models import Policy
 from budget.domain.periods import CALENDAR_PERIODS, calendar_window, load_timezone

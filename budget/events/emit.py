@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.domain.enums import AlertKind, AllocationStatus
 from budget.domain.models import Allocation, Policy, UsageRecord
 from budget.events import types as ev

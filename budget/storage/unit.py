@@ -45,7 +45,7 @@ REPOSITORIES: dict[str, str] = {
     "policies": "budget.storage.policies:Policies",
     "keys": "budget.storage.keys:Keys",
     "corrections": "budget.storage.corrections:Corrections",
-    "prices": "budget.storage.prices:Prices",
+    "prices": "budget.storage.price_catalog:Prices",
     "price_runs": "budget.storage.price_runs:PriceRuns",
     "window_seeds": "budget.storage.window_seeds:WindowSeeds",
     #

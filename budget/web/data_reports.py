@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.domain.periods import load_timezone
 from budget.engine.insight.buckets import Bucketing
 from budget.engine.service import BudgetService

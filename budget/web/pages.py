@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.web import data_budgets, data_lists, data_reports, render
 from budget.web.auth import CallerDep, budget_scope, service
 from budget.web.routing import WebRoute

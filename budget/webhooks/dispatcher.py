@@ -17,7 +17,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.events.outbox import assign_sequence
 from budget.webhooks import deliveries as q
 from budget.webhooks.backoff import backoff_seconds

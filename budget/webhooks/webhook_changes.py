@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import update
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.errors import NotFound, ValidationError
 from budget.events.bus import check_types
 from budget.storage.tables_events import webhooks

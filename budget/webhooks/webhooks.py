@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.errors import NotFound, ValidationError
 from budget.events.bus import check_types
 from budget.events.outbox import assign_sequence, last_sequence

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 import budget
 from budget.api.usage_export import CSV_COLUMNS
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.engine.export import PAGE_SIZE
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import budget
-from budget.domain import clock
+from budget import clock
 
 
 def seed_old_rows(database_url: str) -> None:

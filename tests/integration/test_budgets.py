@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 import budget
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.domain.enums import Period, PolicyType
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import budget
 from budget.aio import AsyncBudgetService
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _serve import serving

@@ -51,7 +51,7 @@ def windows_equal_the_ledger(svc, budget_id):
 def _spans(ctx, policy):
     from budget.domain.periods import calendar_window, load_timezone
 
-    now = budget.domain.clock.utcnow()
+    now = budget.clock.utcnow()
     return [(policy, calendar_window(policy.period, load_timezone(policy.timezone), now))]
 
 

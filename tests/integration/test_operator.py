@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 import budget
 from budget.api.usage_export import CSV_COLUMNS
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.engine import doctor
 from budget.errors import ValidationError
 from budget.server.app import create_app

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.server.app import create_app
 
 V1 = "/api/v1"

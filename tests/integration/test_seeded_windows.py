@@ -212,7 +212,7 @@ def test_windows_created_at_any_moment_equal_the_ledger(
 ):
     from conftest import reset_postgres
 
-    from budget.domain import clock
+    from budget import clock
 
     if db_url.startswith("postgresql"):
         reset_postgres(db_url)

@@ -15,8 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from budget.domain.prices import TokenUsage
-from budget.engine import pricing
-from budget.engine.insight import routing
+from budget.engine import pricing, routing
 from budget.engine.insight.eligibility import Constraints
 from budget.engine.insight.recommend import (
     SPECIAL_FAMILIES,

@@ -10,7 +10,7 @@ import pytest
 
 from budget.domain.enums import Tier
 from budget.domain.prices import Price, PriceRates, Rate, TokenUsage
-from budget.engine.insight import routing
+from budget.engine import routing
 from budget.engine.insight.recommend import Candidate, TokenMix
 from budget.errors import Denial, ValidationError
 from budget.settings import Settings

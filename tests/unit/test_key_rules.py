@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fake_units import fake_context
 
-from budget.domain import clock
+from budget import clock
 from budget.domain.api_keys import ApiKey
 from budget.engine import keys
 from budget.errors import Conflict, NotFound, ValidationError

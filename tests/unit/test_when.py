@@ -124,7 +124,7 @@ def test_an_age_too_large_for_the_calendar_is_an_error() -> None:
 
 
 def test_the_default_reference_is_the_service_clock() -> None:
-    from budget.domain.clock import set_clock
+    from budget.clock import set_clock
 
     set_clock(lambda: NOW)
     try:

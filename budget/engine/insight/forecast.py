@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
-from budget.domain.clock import utcnow
+from budget.clock import utcnow
 from budget.domain.enums import Period, PolicyType
 from budget.domain.models import Policy, WindowCounters
 from budget.domain.money import nanos_to_usd

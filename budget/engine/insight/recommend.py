@@ -27,8 +27,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.enums import Tier
 from budget.domain.facts import ModelFacts
 from budget.domain.money import nanos_to_usd

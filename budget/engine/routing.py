@@ -33,8 +33,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from budget.clock import utcnow
 from budget.domain import validation as v
-from budget.domain.clock import utcnow
 from budget.domain.models import RequestAttributes
 from budget.domain.prices import TokenUsage
 from budget.engine import pricing
