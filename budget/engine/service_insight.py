@@ -14,8 +14,9 @@ from typing import Any
 
 from budget.engine import metrics_snapshot as snapshots
 from budget.engine import model_facts as facts
+from budget.engine import routing
 from budget.engine.context import EngineContext
-from budget.engine.insight import analysis, forecast, rebuild, recommend, reports, routing
+from budget.engine.insight import analysis, forecast, rebuild, recommend, reports
 
 
 class InsightOperations:
