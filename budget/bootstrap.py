@@ -15,7 +15,7 @@ from budget.engine.service import BudgetService
 from budget.errors import StorageError, ValidationError
 from budget.settings import Settings
 from budget.storage.database import Database
-from budget.storage.migrate import upgrade
+from budget.storage.migrate import upgrade_if_behind
 
 
 def _connect(settings: Settings) -> Database:
@@ -25,7 +25,7 @@ def _connect(settings: Settings) -> Database:
     try:
         db = Database.connect(settings)
         if settings.auto_migrate:
-            upgrade(db.engine)
+            upgrade_if_behind(db.engine)
     except ArgumentError as exc:
         raise ValidationError(
             "database_url",

@@ -43,3 +43,11 @@ def test_a_migration_imports_nothing_of_the_application(path: Path):
         assert top in ALLOWED or top in sys.stdlib_module_names, (
             f"{path.name} imports {module!r}: only sqlalchemy, alembic and the standard library"
         )
+
+
+def test_the_declared_head_is_alembics_head():
+    """A new migration moves ``SCHEMA_HEAD`` with it: every process checks the
+    database against that constant before it would load Alembic."""
+    from budget.storage.migrate import SCHEMA_HEAD, head_revision
+
+    assert head_revision() == SCHEMA_HEAD, "set SCHEMA_HEAD in budget/storage/migrate.py"
