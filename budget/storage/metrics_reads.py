@@ -27,7 +27,7 @@ R = usage_rollups.c
 E = events.c
 D = webhook_deliveries.c
 H = webhooks.c
-#: Delivery statuses (as ``budget.events.webhooks`` writes them).
+#: Delivery statuses (as ``budget.webhooks.deliveries`` writes them).
 PENDING, DEAD = "pending", "dead"
 #: The rollup counters summed for a metric, in the order of :class:`ModelTotals`.
 _COUNTERS = (
