@@ -48,10 +48,6 @@ REPOSITORIES: dict[str, str] = {
     "prices": "budget.storage.price_catalog:Prices",
     "price_runs": "budget.storage.price_runs:PriceRuns",
     "window_seeds": "budget.storage.window_seeds:WindowSeeds",
-    #
-    # -- events --
-    "outbox": "budget.storage.outbox:Outbox",
-    #
 }
 
 
