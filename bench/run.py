@@ -261,6 +261,12 @@ def _wrap(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
     return bench_wrap.run(quick)
 
 
+def _cli(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
+    from bench import bench_cli
+
+    return bench_cli.run(quick)
+
+
 def _reports(quick: bool, backends: tuple[str, ...]) -> dict[str, Any]:
     from bench import bench_reports
 
@@ -278,6 +284,7 @@ SUITES = {
     "events": ("allocate + record with 3 webhooks (one dead) vs none", _events),
     "reports": ("reports and forecasts over 1M and 10M usage records", _reports),
     "wrap": ("what budget.wrap() adds to an OpenAI SDK call against a fake server", _wrap),
+    "cli": ("a CLI command's start-up and answer, local and remote", _cli),
 }
 
 
