@@ -20,12 +20,7 @@ from typing import Any
 from budget.clock import utcnow
 from budget.domain.models import Allocation
 from budget.engine.alerts import record_denial, record_unpriced
-from budget.engine.allocation_request import (  # noqa: F401 (where callers look for them)
-    AllocationRequest,
-    build_request,
-    require_price_for_hard_usd,
-    reservation_cost,
-)
+from budget.engine.allocation_request import AllocationRequest
 from budget.engine.context import EngineContext, Held, StaleCache
 from budget.engine.denials import denial_of
 from budget.engine.expiry import expire_allocations

@@ -18,6 +18,7 @@ from budget.domain.models import (
 )
 from budget.engine import (
     allocate,
+    allocation_request,
     budgets,
     check,
     corrections,
@@ -151,12 +152,12 @@ class BudgetService(
         :class:`budget.BudgetExceeded` when a hard limit refuses; nothing is
         then reserved anywhere.
         """
-        req = allocate.build_request(self._ctx, context_id=context_id, **request)
+        req = allocation_request.build_request(self._ctx, context_id=context_id, **request)
         return allocate.allocate(self._ctx, req)
 
     def check(self, *, context_id: str = "dry-run", **request: Any) -> check.CheckResult:
         """Would ``allocate`` succeed now? Reserves and writes nothing."""
-        req = allocate.build_request(self._ctx, context_id=context_id, **request)
+        req = allocation_request.build_request(self._ctx, context_id=context_id, **request)
         return check.check(self._ctx, req)
 
     @contextmanager

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
 from budget.domain.prices import Price
 from budget.pricing.normalize import model_key
-from budget.pricing.platforms import normalize_platform as normalize_provider
+from budget.pricing.platforms import normalize_platform
 from budget.pricing.refresh import Fetched, Insert, Plan, SourceSpec, Stored
 from budget.pricing.refresh_report import (
     PriceChange,
@@ -78,7 +78,7 @@ def stored_in_effect(conn: Connection, at: datetime) -> dict[tuple[str, str], St
     ).all()
     out: dict[tuple[str, str], Stored] = {}
     for row in rows:
-        key = (normalize_provider(row.provider), model_key(row.model))
+        key = (normalize_platform(row.provider), model_key(row.model))
         out.setdefault(key, Stored(row_to_price(row), row.position))
     return out
 

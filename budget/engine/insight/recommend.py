@@ -43,7 +43,7 @@ from budget.engine.insight.mix import TokenMix, token_mix
 from budget.engine.policies import list_policies
 from budget.errors import NotFound, ValidationError
 from budget.pricing.normalize import aliases
-from budget.pricing.platforms import normalize_platform as normalize_provider
+from budget.pricing.platforms import normalize_platform
 
 MAX_LIMIT = 50
 #: A candidate must save at least this share of the cost on the mix.
@@ -143,7 +143,7 @@ def _provider_of(ctx: EngineContext, model: str, now: datetime) -> str:
     if not matches:
         raise NotFound("price", "model", model)
     first_party = aliases().first_party
-    matches.sort(key=lambda p: normalize_provider(p.provider) not in first_party)
+    matches.sort(key=lambda p: normalize_platform(p.provider) not in first_party)
     return matches[0].provider
 
 
@@ -204,9 +204,9 @@ def _candidates(
     listed: dict[tuple[str, str], list[Price]] = {}
     for price in ctx.catalog.select(provider=current.provider if same_provider else None, at=now):
         if "*" not in price.model:
-            key = (normalize_provider(price.provider), price.model.lower())
+            key = (normalize_platform(price.provider), price.model.lower())
             listed.setdefault(key, []).append(price)
-    own = (normalize_provider(current.provider), current.model.lower())
+    own = (normalize_platform(current.provider), current.model.lower())
     out = []
     for key, prices in listed.items():
         if key == own:
@@ -240,7 +240,7 @@ def _qualify(
     refusal = rules.tier_refusal(tier, c)
     if refusal:
         return refusal
-    same = normalize_provider(price.provider) == normalize_provider(home)
+    same = normalize_platform(price.provider) == normalize_platform(home)
     reasons = ["same provider" if same else f"provider {price.provider}"]
     reasons += rules.fit_reasons(facts, c, today)
     if c.capabilities:
