@@ -318,14 +318,16 @@ def test_wrap_meters_the_same_through_a_remote_and_an_async_service(svc, fake):
     from _serve import serving
 
     team = _team(svc)
-    with serving(svc) as url, budget.connect(url) as remote:
+    # Generous timeouts: the server's first call loads the price catalog, which
+    # has taken seconds on a loaded machine; the test is about what is metered.
+    with serving(svc) as url, budget.connect(url, timeout=60) as remote:
         client = budget.wrap(_openai(fake), remote, project="alpha")
         answer = client.chat.completions.create(model="gpt-4o", messages=ASK, max_tokens=200)
         _check_recorded(svc, team, _only_record(svc, answer.id), "openai", "gpt-4o", OPENAI_KINDS)
 
         async def through_async_services():
             ids = []
-            async with budget.connect_async(url) as aremote:
+            async with budget.connect_async(url, timeout=60) as aremote:
                 for asvc in (aremote, AsyncBudgetService(svc)):
                     claude = budget.wrap(_anthropic(fake, anthropic.AsyncAnthropic), asvc)
                     message = await claude.messages.create(
